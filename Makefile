@@ -1,0 +1,59 @@
+# One-command set-up: `make synth` and `make test` work on a fresh machine with Python 3.11+
+# and Node 20+; everything else (venv, pinned packages, pinned CDK CLI) is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+
+export PATH := $(BIN):$(PATH)
+# jsii warns on every import under Node 20 (end of life); the warning is harmless here.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# No AWS account is needed to synthesize: don't probe instance metadata or phone home.
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDK := npx --no-install cdk
+
+.PHONY: help install synth test lint-templates deploy diff destroy bench clean
+
+help:
+	@echo "make synth   - install everything, synthesize every stack into cdk.out/ (no AWS account needed)"
+	@echo "make test    - the whole test suite"
+	@echo "make deploy  - deploy every stack (needs AWS credentials; bootstrap us-east-1 and us-west-2 first)"
+	@echo "make diff    - what a deploy would change"
+	@echo "make bench   - reward Lambda benchmark"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_reward/requirements.txt rft_job/runtime/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+synth: install
+	$(CDK) synth --all --quiet --no-notices
+	@echo "Templates written to cdk.out/: $$(cd cdk.out && ls *.template.json | tr '\n' ' ')"
+
+test: install
+	$(BIN)/python -m pytest
+
+lint-templates: synth
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+deploy: install
+	$(CDK) deploy --all --no-notices
+
+diff: install
+	$(CDK) diff --all --no-notices
+
+destroy: install
+	$(CDK) destroy --all --no-notices
+
+bench: install
+	$(BIN)/python scripts/bench_reward.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .hypothesis

@@ -1,0 +1,354 @@
+"""The RFT job as infrastructure: a custom resource that launches it, a poller that follows it.
+
+A job runs from half an hour to many hours, far past the one hour a custom resource may take, so
+the launcher only starts the job (and the tracker) and returns. The tracker is a Step Functions
+loop (invoke the tracker Lambda, then wait) for both variants: the mantle API emits no
+EventBridge events, and one engine for both keeps one set of tests, alarms and console views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import (
+    Aws, CustomResource, Duration, RemovalPolicy, Stack,
+    aws_iam as iam, aws_kms as kms, aws_lambda as lambda_, aws_logs as logs, aws_sns as sns,
+    aws_sns_subscriptions as subscriptions, aws_ssm as ssm, aws_stepfunctions as sfn,
+    aws_stepfunctions_tasks as tasks, custom_resources as cr,
+)
+from constructs import Construct
+
+from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
+
+from lambda_reward.infrastructure import RewardFunction
+from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_versions_arn
+from stacks.config import StackConfig, Variant
+from stacks.published_outputs import PublishedOutputs
+from stacks.python_function import PythonFunction
+from stacks.training_data import TRAINING_PREFIX, TrainingData
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REQUIREMENTS = PACKAGE_DIR / "runtime" / "requirements.txt"
+NOT_STARTED = "NOT_STARTED"
+NONE = "NONE"
+
+
+def _bedrock_arn(resource: str) -> str:
+    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+
+def _mantle_projects_arn() -> str:
+    # bedrock-mantle has no file or fine-tuning-job resource type: every action is authorised
+    # on the project (the account's default project unless one is chosen).
+    return f"arn:{Aws.PARTITION}:bedrock-mantle:{Aws.REGION}:{Aws.ACCOUNT_ID}:project/*"
+
+
+def _runtime_function(scope: Construct, construct_id: str, *, handler: str, description: str,
+                      timeout: Duration, environment: dict[str, str]) -> PythonFunction:
+    return PythonFunction(
+        scope, construct_id,
+        package_dir=PACKAGE_DIR,
+        requirements=REQUIREMENTS,
+        handler=handler,
+        description=description,
+        memory_mb=512,
+        timeout=timeout,
+        log_retention_days=90,
+        environment={"POWERTOOLS_SERVICE_NAME": "rft-job", **environment},
+    )
+
+
+class JobTracker(Construct):
+    """Follows the job to its end and records what other teams need under well-known names."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig,
+                 grader_version: lambda_.IVersion) -> None:
+        super().__init__(scope, construct_id)
+        prefix = f"{config.parameter_prefix}/job"
+        self.config = config
+
+        # Literal names and ARNs (not Refs): the launcher writes the job id parameter, and the
+        # tracker must not depend on it, or the tracker, launcher and parameter would form a cycle.
+        self.parameter_names: dict[str, str] = {}
+
+        def parameter(key: str, leaf: str, initial: str, description: str) -> ssm.StringParameter:
+            self.parameter_names[key] = f"{prefix}/{leaf}"
+            return ssm.StringParameter(self, key, parameter_name=f"{prefix}/{leaf}", string_value=initial,
+                                       description=description)
+
+        def arn(key: str) -> str:
+            return Stack.of(self).format_arn(service="ssm", resource="parameter",
+                                             resource_name=self.parameter_names[key].lstrip("/"))
+
+        self.status = parameter("StatusParameter", "status", NOT_STARTED,
+                                "Status of the stack's current RFT job, as the Bedrock API reports it")
+        self.model = parameter("ModelParameter", "model", NONE,
+                               "Trained model of the current RFT job: Nova output model ARN or mantle fine-tuned model id")
+        self.failure = parameter("FailureParameter", "failure-message", NONE,
+                                 "Failure message of the current RFT job, if it failed")
+        self.job_id = parameter("JobIdParameter", "id", NONE,
+                                "Id (Nova: ARN) of the stack's current RFT job; the tracker writes only for this job")
+        self.deployment = (parameter("DeploymentParameter", "deployment-arn", NONE,
+                                     "On-demand custom model deployment ARN of the trained Nova model")
+                           if config.variant is Variant.NOVA else None)
+
+        self.topic = sns.Topic(
+            self, "Topic",
+            display_name=f"RFT job state ({config.stack_name})",
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+        for address in config.notification_emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+
+        create_deployment = config.variant is Variant.NOVA and config.create_model_deployment
+        environment = {
+            "VARIANT": config.variant.value,
+            "STATUS_PARAMETER": self.parameter_names["StatusParameter"],
+            "MODEL_PARAMETER": self.parameter_names["ModelParameter"],
+            "FAILURE_PARAMETER": self.parameter_names["FailureParameter"],
+            "JOB_ID_PARAMETER": self.parameter_names["JobIdParameter"],
+            "TOPIC_ARN": self.topic.topic_arn,
+            "CREATE_DEPLOYMENT": "true" if create_deployment else "false",
+        }
+        if self.deployment is not None:
+            environment["DEPLOYMENT_PARAMETER"] = self.parameter_names["DeploymentParameter"]
+        if config.mantle_base_url:
+            environment["MANTLE_BASE_URL"] = config.mantle_base_url
+        self.python = _runtime_function(
+            self, "Tracker", handler="rft_job.runtime.tracker.handler", timeout=Duration.minutes(1),
+            description=f"Polls the RFT job of {config.stack_name}; records status and result in SSM, notifies SNS",
+            environment=environment)
+        self.function = self.python.function
+
+        written = [key for key in self.parameter_names if key != "JobIdParameter"]
+        self.python.add_to_role_policy(iam.PolicyStatement(
+            sid="RecordJobState", actions=["ssm:GetParameter", "ssm:PutParameter"],
+            resources=[arn(key) for key in written]))
+        self.python.add_to_role_policy(iam.PolicyStatement(
+            sid="ReadCurrentJobId", actions=["ssm:GetParameter"], resources=[arn("JobIdParameter")]))
+        # The topic uses the AWS managed SNS key, whose key policy already lets this account's
+        # principals publish through SNS: no KMS grant is needed.
+        self.python.add_to_role_policy(iam.PolicyStatement(
+            sid="NotifyJobEnd", actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+        if config.variant is Variant.NOVA:
+            self.python.add_to_role_policy(iam.PolicyStatement(
+                sid="DescribeJob", actions=["bedrock:GetModelCustomizationJob"],
+                resources=[_bedrock_arn("model-customization-job/*")]))
+            if create_deployment:
+                self.python.add_to_role_policy(iam.PolicyStatement(
+                    sid="DeployTrainedModel", actions=["bedrock:CreateCustomModelDeployment", "bedrock:TagResource"],
+                    resources=[_bedrock_arn("custom-model/*"), _bedrock_arn("custom-model-deployment/*")]))
+                self.python.add_to_role_policy(iam.PolicyStatement(
+                    sid="DescribeDeployment", actions=["bedrock:GetCustomModelDeployment"],
+                    resources=[_bedrock_arn("custom-model-deployment/*")]))
+        else:
+            self.python.add_to_role_policy(iam.PolicyStatement(
+                sid="DescribeJob", actions=["bedrock-mantle:GetFineTuningJob"], resources=[_mantle_projects_arn()]))
+        self._acknowledge_function_findings(create_deployment)
+
+        self.state_machine = self._state_machine(config)
+
+    def _state_machine(self, config: StackConfig) -> sfn.StateMachine:
+        poll = tasks.LambdaInvoke(
+            self, "Poll job",
+            lambda_function=self.function,
+            payload_response_only=True,
+            comment="Describe the job; record its status (and result) in SSM; notify SNS at the end",
+        )
+        # Throttling and transient errors are retried with backoff; anything else ends tracking
+        # with the error visible in the execution history.
+        poll.add_retry(errors=["States.TaskFailed", "Lambda.TooManyRequestsException",
+                               "Lambda.ServiceException", "Lambda.SdkClientException"],
+                       interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
+        wait = sfn.Wait(self, "Wait before next poll",
+                        time=sfn.WaitTime.duration(Duration.minutes(config.tracker_poll_minutes)))
+        ended = sfn.Succeed(self, "Job ended")
+        failed = sfn.Fail(self, "Tracking failed", cause="The tracker Lambda kept failing; see the execution history",
+                          error="TrackerFailed")
+        poll.add_catch(failed, errors=["States.ALL"])
+        definition = poll.next(
+            sfn.Choice(self, "Job ended?")
+            .when(sfn.Condition.boolean_equals("$.terminal", True), ended)
+            .otherwise(wait.next(poll)))
+        log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS,
+                                  removal_policy=RemovalPolicy.DESTROY)
+        machine = sfn.StateMachine(
+            self, "StateMachine",
+            comment=f"Follows one RFT job of {config.stack_name} to its end, polling every "
+                    f"{config.tracker_poll_minutes} min",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            # Longest RFT runs are days; Standard workflows allow a year. 30 days bounds a stuck loop.
+            timeout=Duration.days(30),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        policy = machine.role.node.find_child("DefaultPolicy")
+        function_id = Stack.of(self).get_logical_id(self.function.node.default_child)
+        acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+                    reason="Step Functions' Lambda task may invoke versions of the tracker function, and only it.")
+        acknowledge(policy, id="AwsSolutions-IAM5[Resource::*]",
+                    reason="X-Ray tracing of the state machine: xray:PutTraceSegments and its siblings have no "
+                           "resource-level permissions.")
+        return machine
+
+    def _acknowledge_function_findings(self, create_deployment: bool) -> None:
+        policy = self.python.default_policy
+        acknowledge(policy, id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:model-customization-job/*]"
+            if self.config.variant is Variant.NOVA else
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock-mantle:<AWS::Region>:<AWS::AccountId>:project/*]",
+            reason="Job ids are assigned by Bedrock at launch, after this policy exists; the grant is read-only "
+                   "and limited to this account and region.")
+        if create_deployment:
+            for resource in ("custom-model/*", "custom-model-deployment/*"):
+                acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:{resource}]",
+                    reason="The trained model and its deployment get their ids from Bedrock when the job ends.")
+
+    def set_current_job(self, job_id: str) -> None:
+        """The job the tracker may write for: the launcher's job id, updated by CloudFormation."""
+        cfn = self.job_id.node.default_child
+        assert isinstance(cfn, ssm.CfnParameter)
+        cfn.value = job_id
+
+    def publish(self, outputs: PublishedOutputs) -> None:
+        outputs.publish("NotificationTopicArn", self.topic.topic_arn,
+                        "SNS topic that receives one message when the RFT job ends")
+        outputs.publish("JobStatusParameterName", self.parameter_names["StatusParameter"],
+                        "SSM parameter with the RFT job's current status")
+        outputs.publish("JobModelParameterName", self.parameter_names["ModelParameter"],
+                        "SSM parameter with the trained model (Nova model ARN or mantle model id) once the job succeeds")
+        outputs.publish("JobFailureParameterName", self.parameter_names["FailureParameter"],
+                        "SSM parameter with the failure message if the RFT job fails")
+        outputs.publish("JobIdParameterName", self.parameter_names["JobIdParameter"],
+                        "SSM parameter with the id (Nova: ARN) of the stack's current RFT job")
+        outputs.publish("TrackerStateMachineArn", self.state_machine.state_machine_arn,
+                        "Step Functions state machine that follows each RFT job to its end")
+        if self.deployment is not None:
+            outputs.publish("ModelDeploymentParameterName", self.parameter_names["DeploymentParameter"],
+                            "SSM parameter with the on-demand deployment ARN of the trained Nova model")
+
+
+class JobLauncher(Construct):
+    """Custom resource that starts the RFT job: once per job-defining change, never on others."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, data: TrainingData,
+                 grader: RewardFunction, tracker: JobTracker, service_role: BedrockServiceRole | None) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        environment = {"MANTLE_BASE_URL": config.mantle_base_url} if config.mantle_base_url else {}
+        self.python = _runtime_function(
+            self, "Launcher", handler="rft_job.runtime.launcher.on_event", timeout=Duration.minutes(5),
+            description=f"Starts, keeps or stops the RFT job of {config.stack_name} (CloudFormation custom resource)",
+            environment=environment)
+        self.function = self.python.function
+        tracker.state_machine.grant_start_execution(self.function)
+
+        spec: dict = {
+            "variant": config.variant.value,
+            "namePrefix": config.name_prefix,
+            "baseModel": config.base_model,
+            "trainingDataUri": data.training_uri,
+            "validationDataUri": data.validation_uri,
+            "datasetSha256": {"training": data.training.sha256,
+                              "validation": data.validation.sha256 if data.validation else None},
+            "graderArn": grader.version.function_arn,
+            "graderCodeSha256": grader.code_sha256,
+            "hyperParameters": dict(config.hyperparameters),
+            "tags": {**config.tags, "rft:stack": config.stack_name},
+            "stateMachineArn": tracker.state_machine.state_machine_arn,
+        }
+        if config.variant is Variant.NOVA:
+            assert service_role is not None
+            spec.update(roleArn=service_role.role.role_arn, outputDataUri=data.output_uri)
+            self._grant_nova(config, service_role)
+        else:
+            self._grant_mantle(config, data, grader)
+
+        log_group = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS,
+                                  removal_policy=RemovalPolicy.DESTROY)
+        provider = cr.Provider(self, "Provider", on_event_handler=self.function, log_group=log_group)
+        self.resource = CustomResource(
+            self, "Job",
+            service_token=provider.service_token,
+            resource_type="Custom::BedrockRftJob",
+            properties={"JobSpec": stack.to_json_string(spec)},
+        )
+        # Bedrock validates data, role and grader when the job is created: all must exist first.
+        self.resource.node.add_dependency(data.upload, grader.version)
+        if service_role is not None:
+            self.resource.node.add_dependency(service_role)
+        tracker.set_current_job(self.job_id)
+        self._acknowledge(provider, config, data, grader)
+
+    @property
+    def job_id(self) -> str:
+        return self.resource.get_att_string("JobId")
+
+    def _grant_nova(self, config: StackConfig, service_role: BedrockServiceRole) -> None:
+        jobs, models = _bedrock_arn("model-customization-job/*"), _bedrock_arn("custom-model/*")
+        base_model = f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{config.base_model}"
+        add = self.python.add_to_role_policy
+        add(iam.PolicyStatement(sid="CreateJob", actions=["bedrock:CreateModelCustomizationJob"],
+                                resources=[base_model, models, jobs]))
+        # Job and model tags are applied at creation, which IAM authorises as TagResource.
+        add(iam.PolicyStatement(sid="TagJobAndModel", actions=["bedrock:TagResource"], resources=[models, jobs]))
+        add(iam.PolicyStatement(sid="DescribeAndStopJob",
+                                actions=["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
+                                resources=[jobs]))
+        add(iam.PolicyStatement(sid="PassServiceRoleToBedrock", actions=["iam:PassRole"],
+                                resources=[service_role.role.role_arn],
+                                conditions={"StringEquals": {"iam:PassedToService": BEDROCK_PRINCIPAL}}))
+
+    def _grant_mantle(self, config: StackConfig, data: TrainingData, grader: RewardFunction) -> None:
+        add = self.python.add_to_role_policy
+        add(iam.PolicyStatement(sid="ReadTrainingData", actions=["s3:GetObject"],
+                                resources=[data.object_arn(f"{TRAINING_PREFIX}*")]))
+        add(iam.PolicyStatement(sid="UploadTrainingFiles", actions=["bedrock-mantle:CreateFile"],
+                                resources=[_mantle_projects_arn()]))
+        add(iam.PolicyStatement(sid="CreateJobForBaseModel", actions=["bedrock-mantle:CreateFineTuningJob"],
+                                resources=[_mantle_projects_arn()],
+                                conditions={"StringEquals": {"bedrock-mantle:Model": config.base_model}}))
+        add(iam.PolicyStatement(sid="FindDescribeAndCancelJob",
+                                actions=["bedrock-mantle:ListFineTuningJobs", "bedrock-mantle:GetFineTuningJob",
+                                         "bedrock-mantle:CancelFineTuningJob"],
+                                resources=[_mantle_projects_arn()]))
+        # AWS's open-weight RFT guide grants grader invocation to the identity that creates the
+        # job; with no role in the API, that identity is this launcher.
+        add(iam.PolicyStatement(sid="InvokeGraderForJob", actions=["lambda:InvokeFunction"],
+                                resources=[grader_versions_arn(grader.function)]))
+
+    def _acknowledge(self, provider: cr.Provider, config: StackConfig, data: TrainingData,
+                     grader: RewardFunction) -> None:
+        stack = Stack.of(self)
+        policy = self.python.default_policy
+        if config.variant is Variant.NOVA:
+            for resource in ("model-customization-job/*", "custom-model/*"):
+                acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:{resource}]",
+                    reason="Job and model ARNs are assigned by Bedrock at launch; the launcher names them itself "
+                           "and the grant is limited to this account and region.")
+        else:
+            acknowledge(policy, id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock-mantle:<AWS::Region>:<AWS::AccountId>:project/*]",
+                reason="bedrock-mantle authorises files and jobs only on the project resource; CreateFineTuningJob "
+                       "is further limited to the configured base model by condition.")
+            bucket_id = stack.get_logical_id(data.bucket.node.default_child)
+            acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{TRAINING_PREFIX}*]",
+                reason="The launcher uploads the configured dataset files from the training-data/ prefix only.")
+        grader_id = stack.get_logical_id(grader.function.node.default_child)
+        if config.variant is Variant.MANTLE:
+            acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{grader_id}.Arn>:*]",
+                reason="Published versions of this one grader function: a job keeps calling the version it was "
+                       "launched with after a later deploy publishes another.")
+        framework = provider.node.find_child("framework-onEvent")
+        framework_role = framework.node.find_child("ServiceRole")
+        acknowledge_cdk_owned_lambda(framework, framework_role, "The custom resource Provider framework")
+        acknowledge(framework_role.node.find_child("DefaultPolicy"),
+                    id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.function.node.default_child)}.Arn>:*]",
+                    reason="The Provider framework invokes any version of the launcher function it fronts, and only it.")
+
+    def publish(self, outputs: PublishedOutputs) -> None:
+        outputs.publish("JobId", self.job_id, "RFT job id (Nova: job ARN; mantle: fine-tuning job id)")
+        outputs.publish("JobName", self.resource.get_att_string("JobName"), "Name of the RFT job (unique per launch)")
+        outputs.publish("CustomModelName", self.resource.get_att_string("CustomModelName"),
+                        "Name of the custom model the RFT job produces")
+        outputs.publish("JobConsoleUrl", self.resource.get_att_string("ConsoleUrl"),
+                        "Bedrock console page of the RFT job")

@@ -1,0 +1,79 @@
+"""The deployment units: one stack per RFT variant (and per open-weight model)."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stack
+from constructs import Construct
+
+from lambda_reward.infrastructure import RewardFunction
+from rft_job.infrastructure import JobLauncher, JobTracker
+from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
+from stacks.config import StackConfig, Variant
+from stacks.published_outputs import PublishedOutputs
+from stacks.training_data import TrainingData
+
+APP_TAG = "rft:app"
+VARIANT_TAG = "rft:variant"
+
+_VARIANT_TITLE = {
+    Variant.NOVA: "Nova 2 Lite via CreateModelCustomizationJob",
+    Variant.MANTLE: "open-weight model via the OpenAI-compatible mantle API",
+}
+
+
+class RftStack(Stack):
+    """Everything one RFT run needs: data, grader, Bedrock's access, the job and its tracking."""
+
+    def __init__(self, scope: Construct, config: StackConfig, *, account: str | None) -> None:
+        super().__init__(
+            scope, config.stack_name,
+            env=Environment(account=account, region=config.region),
+            description=(f"Bedrock reinforcement fine-tuning of {config.base_model} "
+                         f"({_VARIANT_TITLE[config.variant]}): training data bucket, reward Lambda, "
+                         f"Bedrock access, RFT job launcher and job tracker."),
+            # Stack tags: CloudFormation puts them on every resource, and the operator CLI finds
+            # the stacks of a variant by them.
+            tags={**config.tags, APP_TAG: config.app_prefix, VARIANT_TAG: config.variant.value},
+        )
+        self.config = config
+
+        self.data = TrainingData(self, "TrainingData", dataset=config.dataset)
+        self.grader = RewardFunction(self, "Grader", settings=config.grader,
+                                     service_name=f"{config.name_prefix}-reward")
+        self.outputs = PublishedOutputs(self, "Outputs", parameter_prefix=config.parameter_prefix)
+
+        self.service_role = self._grant_bedrock_access()
+        self.tracker = JobTracker(self, "JobTracker", config=config, grader_version=self.grader.version)
+        self.launcher = (
+            JobLauncher(self, "JobLauncher", config=config, data=self.data, grader=self.grader,
+                        tracker=self.tracker, service_role=self.service_role)
+            if config.launch_job else None
+        )
+        self._publish()
+
+    def _grant_bedrock_access(self) -> BedrockServiceRole | None:
+        if self.config.variant is Variant.NOVA:
+            return BedrockServiceRole(self, "BedrockAccess", data=self.data, grader=self.grader.function)
+        if self.config.grader_principal:
+            allow_bedrock_to_invoke(self.grader.version, self.config.grader_principal)
+        return None
+
+    def _publish(self) -> None:
+        publish = self.outputs.publish
+        publish("RftVariant", self.config.variant.value, "How this stack runs RFT: nova or mantle")
+        publish("BaseModel", self.config.base_model, "Base model the RFT job fine-tunes")
+        publish("TrainingBucketName", self.data.bucket.bucket_name,
+                "S3 bucket with the training prompts (training-data/) and job output (output/)")
+        publish("TrainingDataUri", self.data.training_uri, "S3 URI of the training prompts (JSONL)")
+        if self.data.validation_uri:
+            publish("ValidationDataUri", self.data.validation_uri, "S3 URI of the validation prompts (JSONL)")
+        publish("OutputDataUri", self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
+        publish("GraderFunctionArn", self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
+        publish("GraderVersionArn", self.grader.version.function_arn,
+                "Published grader version the RFT job calls (pinned: new grader code never changes a running job)")
+        if self.service_role is not None:
+            publish("BedrockServiceRoleArn", self.service_role.role.role_arn,
+                    "IAM role Bedrock assumes for the RFT job (reads training-data/, writes output/, invokes the grader)")
+        self.tracker.publish(self.outputs)
+        if self.launcher is not None:
+            self.launcher.publish(self.outputs)

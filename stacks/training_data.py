@@ -1,0 +1,100 @@
+"""The training-data bucket and the dataset upload, validated before anything is synthesized."""
+
+from __future__ import annotations
+
+from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, aws_s3 as s3, aws_s3_deployment as s3deploy
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
+
+from stacks.config import DatasetConfig
+from stacks.dataset import DatasetSummary, validate_training_set
+
+TRAINING_PREFIX = "training-data/"
+OUTPUT_PREFIX = "output/"
+
+
+def _secure_bucket_props() -> dict:
+    return dict(
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        # Training data and job output outlive the stack: deleting the stack never loses them.
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+class TrainingData(Construct):
+    """Bucket holding the prompts (`training-data/`) and the job output (`output/`).
+
+    The dataset files are validated when the construct is built, so a bad file stops synth with
+    an error naming the file, line and problem, before anything reaches AWS.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, dataset: DatasetConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.training: DatasetSummary
+        self.validation: DatasetSummary | None
+        self.training, self.validation = validate_training_set(dataset.training_path, dataset.validation_path)
+
+        self.access_logs = s3.Bucket(
+            self, "AccessLogs",
+            **{**_secure_bucket_props(), "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_PREFERRED},
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365),
+                                              noncurrent_version_expiration=Duration.days(30))],
+        )
+        acknowledge(self.access_logs, id="AwsSolutions-S1",
+            reason="This is the server access log bucket of the training-data bucket; logging it "
+                   "into itself would loop and logging it elsewhere only moves the question.",
+        )
+        self.bucket = s3.Bucket(
+            self, "Bucket",
+            **_secure_bucket_props(),
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="training-bucket/",
+        )
+
+        files = [dataset.training_file] + ([dataset.validation_file] if dataset.validation_file else [])
+        self.upload = s3deploy.BucketDeployment(
+            self, "Upload",
+            # Only the configured files go up, whatever else lies in the folder.
+            sources=[s3deploy.Source.asset(str(dataset.directory), exclude=["*", *(f"!{f}" for f in files)])],
+            destination_bucket=self.bucket,
+            destination_key_prefix=TRAINING_PREFIX,
+            # Never delete data a running or past job may have read.
+            prune=False,
+            retain_on_delete=True,
+            memory_limit=512,
+            log_group=logs.LogGroup(self, "UploadLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                    removal_policy=RemovalPolicy.DESTROY),
+        )
+        self._acknowledge_upload_findings()
+        self.training_uri = self.uri(TRAINING_PREFIX + dataset.training_file)
+        self.validation_uri = self.uri(TRAINING_PREFIX + dataset.validation_file) if dataset.validation_file else None
+        self.output_uri = self.uri(OUTPUT_PREFIX)
+
+    def _acknowledge_upload_findings(self) -> None:
+        stack = Stack.of(self)
+        role = self.upload.handler_role
+        handler = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+        acknowledge_cdk_owned_lambda(handler, role, "BucketDeployment (the dataset upload)")
+        policy = role.node.find_child("DefaultPolicy")
+        reason = ("BucketDeployment's copy of the dataset: it reads this app's CDK asset objects and writes "
+                  "under training-data/ in this stack's own bucket; the wildcards are aws-cdk-lib's grant helpers.")
+        bucket_id = stack.get_logical_id(self.bucket.node.default_child)
+        findings = ["Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+                    "Action::s3:DeleteObject*", f"Resource::<{bucket_id}.Arn>/*",
+                    # The CDK bootstrap asset bucket the upload copies from.
+                    f"Resource::arn:aws:s3:::cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-"
+                    f"<AWS::AccountId>-{stack.region}/*"]
+        for finding in findings:
+            acknowledge(policy, id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket.bucket_name}/{key}"
+
+    def object_arn(self, key_pattern: str) -> str:
+        return self.bucket.arn_for_objects(key_pattern)
