@@ -1,0 +1,345 @@
+"""Validation of the RFT training data (JSONL prompts with a character limit).
+
+Used at CDK synth time, so a bad file fails the deploy before it reaches S3, and by the
+operator CLI before a job is started. Pure Python: no aws_cdk import.
+
+Format (docs/bedrock-rft-reference.md section 2): one JSON object per line,
+``{"messages": [...], "char_limit": N}``, OpenAI chat format, an optional system message
+first, the last message the user prompt (prompts carry no answer: the model generates and
+the grader scores). The grader needs a character limit for every record, so each record
+must yield one: from ``char_limit`` and/or from the prompt text via
+``lambda_reward.extract_char_limit``, the function the grader itself uses, so validator
+and grader cannot disagree about what a prompt asks for. ``char_limit`` is the effective
+maximum (``30文字未満`` means 29). ``reference_answer`` and other fields are passed through.
+
+Decisions:
+- Blank lines are rejected: Bedrock counts lines as records, so a blank line is either an
+  empty record or a count that differs from ours. The file's final newline is fine.
+- ``content`` is a non-empty string or a list of text blocks (``{"type": "text", "text":
+  ...}`` or Converse-style ``{"text": ...}``), concatenated as the grader does. Other
+  blocks (images, reasoning), which the grader skips, are rejected: a prompt of this task
+  is text only.
+- ``char_limit`` must be a JSON integer; the grader would also take ``"30"`` or null,
+  but training data we write should not need that leniency.
+- Prompts are compared after stripping surrounding whitespace, so "x" and "x " count as
+  the same prompt for the duplicate and disjointness checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from lambda_reward import extract_char_limit
+from lambda_reward.char_limit import MAX_CHAR_LIMIT
+
+# Bedrock's bounds for an RFT training file.
+TRAINING_MIN_RECORDS = 100
+MAX_RECORDS = 20_000
+# Bedrock's own minimum for a validation file is unconfirmed; below ten prompts the mean
+# validation reward is too noisy to tell a learning model from a lucky one.
+VALIDATION_MIN_RECORDS = 10
+
+ALLOWED_ROLES = frozenset({"system", "user", "assistant"})
+# How many problems DatasetError's message lists before summarising the rest.
+MESSAGE_PROBLEM_CAP = 20
+# Values quoted in problem messages are shortened so each problem stays one readable line.
+QUOTE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class DatasetProblem:
+    """One thing wrong with a dataset file; ``line`` is 1-based, None for the whole file."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        location = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{location}: {self.message}"
+
+
+class DatasetError(ValueError):
+    """A dataset failed validation; ``problems`` holds everything found, not just the first."""
+
+    def __init__(self, problems: list[DatasetProblem]) -> None:
+        self.problems = list(problems)
+        shown = [str(problem) for problem in self.problems[:MESSAGE_PROBLEM_CAP]]
+        hidden = len(self.problems) - len(shown)
+        if hidden > 0:
+            shown.append(f"... and {hidden} more")
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in RFT training data:"
+        super().__init__("\n".join([header, *shown]))
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What a valid file holds; ``prompts`` are the last user prompts, stripped."""
+
+    path: str
+    records: int
+    sha256: str
+    min_limit: int
+    max_limit: int
+    prompts: frozenset[str]
+
+
+def validate_dataset(
+    path: str | os.PathLike[str],
+    *,
+    min_records: int = TRAINING_MIN_RECORDS,
+    max_records: int = MAX_RECORDS,
+) -> DatasetSummary:
+    """Validate one JSONL file; raise DatasetError listing every problem found."""
+    if not 1 <= min_records <= max_records:
+        raise ValueError(
+            f"need 1 <= min_records <= max_records, got {min_records} and {max_records}"
+        )
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise DatasetError([DatasetProblem(name, None, f"cannot read file: {reason}")]) from None
+
+    problems: list[DatasetProblem] = []
+    limits: list[int] = []
+    first_line_of_prompt: dict[str, int] = {}
+
+    raw_lines = data.split(b"\n")
+    if raw_lines[-1] == b"":
+        raw_lines.pop()  # the final newline ends the last line; it does not start another
+    for number, raw in enumerate(raw_lines, start=1):
+        checked = _check_line(raw, is_first_line=number == 1)
+        problems.extend(DatasetProblem(name, number, message) for message in checked.problems)
+        if checked.limit is not None:
+            limits.append(checked.limit)
+        if checked.prompt is not None:
+            first = first_line_of_prompt.setdefault(checked.prompt, number)
+            if first != number:
+                message = f"duplicate prompt, same as line {first}: {_short_json(checked.prompt)}"
+                problems.append(DatasetProblem(name, number, message))
+
+    records = len(raw_lines)
+    if records < min_records:
+        problems.append(
+            DatasetProblem(name, None, f"{records} records, at least {min_records} needed")
+        )
+    if records > max_records:
+        problems.append(
+            DatasetProblem(name, None, f"{records} records, at most {max_records} allowed")
+        )
+    if problems:
+        raise DatasetError(problems)
+    return DatasetSummary(
+        path=name,
+        records=records,
+        sha256=sha256(data).hexdigest(),
+        min_limit=min(limits),
+        max_limit=max(limits),
+        prompts=frozenset(first_line_of_prompt),
+    )
+
+
+def check_disjoint(training: DatasetSummary, validation: DatasetSummary) -> None:
+    """Raise DatasetError listing prompts in both files: a trained-on prompt proves nothing."""
+    shared = sorted(training.prompts & validation.prompts)
+    if shared:
+        raise DatasetError(
+            [
+                DatasetProblem(
+                    validation.path, None, f"prompt also in {training.path}: {_short_json(prompt)}"
+                )
+                for prompt in shared
+            ]
+        )
+
+
+def validate_training_set(
+    training_path: str | os.PathLike[str],
+    validation_path: str | os.PathLike[str] | None,
+) -> tuple[DatasetSummary, DatasetSummary | None]:
+    """Validate the training file and the optional validation file, and check they are disjoint.
+
+    The training file needs Bedrock's 100 to 20,000 records. The validation file needs
+    VALIDATION_MIN_RECORDS (10) to 20,000: Bedrock's minimum for it is unconfirmed, and
+    fewer prompts make the validation reward noise. Problems from both files are collected
+    before raising, so one run shows everything to fix.
+    """
+    problems: list[DatasetProblem] = []
+    training: DatasetSummary | None = None
+    validation: DatasetSummary | None = None
+    try:
+        training = validate_dataset(training_path)
+    except DatasetError as error:
+        problems.extend(error.problems)
+    if validation_path is not None:
+        try:
+            validation = validate_dataset(validation_path, min_records=VALIDATION_MIN_RECORDS)
+        except DatasetError as error:
+            problems.extend(error.problems)
+    if training is not None and validation is not None:
+        try:
+            check_disjoint(training, validation)
+        except DatasetError as error:
+            problems.extend(error.problems)
+    if problems or training is None:
+        raise DatasetError(problems)
+    return training, validation
+
+
+@dataclass(frozen=True)
+class _LineCheck:
+    problems: list[str]
+    prompt: str | None  # the last user prompt, stripped, for duplicate detection
+    limit: int | None  # the effective character limit
+
+
+def _check_line(raw: bytes, *, is_first_line: bool) -> _LineCheck:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _LineCheck([f"not valid UTF-8 (byte {error.start}: {error.reason})"], None, None)
+    if is_first_line and text.startswith("\ufeff"):
+        return _LineCheck(["file starts with a UTF-8 byte order mark; remove it"], None, None)
+    if not text.strip():
+        return _LineCheck(["blank line; Bedrock counts every line as a record"], None, None)
+    try:
+        record = json.loads(text, parse_constant=_reject_non_finite)
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
+        return _LineCheck([f"not valid JSON: {error}"], None, None)
+    if not isinstance(record, dict):
+        return _LineCheck([f"expected a JSON object, got {_json_type(record)}"], None, None)
+
+    problems: list[str] = []
+    if "messages" in record:
+        prompt = _check_messages(record["messages"], problems)
+    else:
+        problems.append("missing 'messages'")
+        prompt = None
+    limit = _check_limit(record, prompt, problems)
+    return _LineCheck(problems, None if prompt is None else prompt.strip(), limit)
+
+
+def _check_messages(messages: Any, problems: list[str]) -> str | None:
+    """Check the chat messages; return the last user prompt's text if they are well formed."""
+    if not isinstance(messages, list) or not messages:
+        problems.append(f"'messages' must be a non-empty list, got {_json_type(messages)}")
+        return None
+    well_formed = True
+    prompt: str | None = None
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            problems.append(f"{where} must be an object, got {_json_type(message)}")
+            well_formed = False
+            continue
+        role = message.get("role")
+        # isinstance first: a list or object role is unhashable.
+        if not isinstance(role, str) or role not in ALLOWED_ROLES:
+            allowed = ", ".join(sorted(ALLOWED_ROLES))
+            problems.append(f"{where}.role must be one of {allowed}, got {_short_json(role)}")
+            well_formed = False
+        elif role == "system" and index != 0:
+            problems.append(f"{where} is a system message; one is only allowed first")
+            well_formed = False
+        prompt = _content_text(message.get("content"))
+        if prompt is None:
+            problems.append(
+                f"{where}.content must be a non-empty string or list of text blocks, "
+                f"got {_short_json(message.get('content'))}"
+            )
+            well_formed = False
+    last = messages[-1]
+    if isinstance(last, dict) and last.get("role") != "user":
+        problems.append(
+            f"last message must be the user prompt, got role {_short_json(last.get('role'))} "
+            "(prompts carry no answer)"
+        )
+        well_formed = False
+    return prompt if well_formed else None
+
+
+def _content_text(content: Any) -> str | None:
+    """The text of a message's content, or None unless it is non-empty text."""
+    if isinstance(content, str):
+        return content if content.strip() else None
+    if not isinstance(content, list) or not content:
+        return None
+    parts: list[str] = []
+    for block in content:
+        if not isinstance(block, dict) or not isinstance(block.get("text"), str):
+            return None
+        if block.get("type", "text") != "text":
+            return None
+        parts.append(block["text"])
+    text = "".join(parts)
+    return text if text.strip() else None
+
+
+def _check_limit(record: Mapping[str, Any], prompt: str | None, problems: list[str]) -> int | None:
+    """The record's effective character limit, from char_limit and/or the prompt text.
+
+    ``prompt`` is None when the messages are malformed; char_limit is still checked.
+    """
+    declared = record.get("char_limit")
+    # bool is an int subclass: true must not pass as a limit of 1. The grader treats a limit
+    # above MAX_CHAR_LIMIT as malformed, so such a record would only ever score 0.
+    if "char_limit" in record and (
+        isinstance(declared, bool)
+        or not isinstance(declared, int)
+        or not 1 <= declared <= MAX_CHAR_LIMIT
+    ):
+        problems.append(
+            f"char_limit must be an integer from 1 to {MAX_CHAR_LIMIT}, "
+            f"got {_short_json(declared)}"
+        )
+        return None
+    if prompt is None:
+        return None
+    stated = extract_char_limit(prompt)  # None, or 1..MAX_CHAR_LIMIT
+    if declared is None:
+        if stated is None:
+            problems.append(
+                "no character limit: add a char_limit field or state the limit in the prompt "
+                f"(e.g. '30文字以内'): {_short_json(prompt)}"
+            )
+        return stated
+    if stated is not None and stated != declared:
+        problems.append(
+            f"char_limit is {declared} but the prompt asks for at most {stated} characters: "
+            f"{_short_json(prompt)}"
+        )
+        return None
+    return declared
+
+
+def _reject_non_finite(constant: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON and Bedrock do not.
+    raise ValueError(f"{constant} is not valid JSON")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    return "an object"
+
+
+def _short_json(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."

@@ -1,0 +1,119 @@
+"""The configuration object: defaults from cdk.json, -c overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stacks.config import ConfigError, Variant, build_config
+from tests.stacks.conftest import CDK_CONTEXT
+
+
+def config_with(**overrides: Any):
+    context = {**CDK_CONTEXT, **{f"rft:{k}": v for k, v in overrides.items()}}
+    return build_config(context.get)
+
+
+def problems_of(**overrides: Any) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        config_with(**overrides)
+    return error.value.problems
+
+
+def test_defaults_from_cdk_json() -> None:
+    config = config_with()
+    nova, mantle = config.stacks
+    assert (nova.stack_name, nova.variant, nova.region, nova.base_model) == (
+        "BedrockRft-Nova2Lite", Variant.NOVA, "us-east-1", "amazon.nova-2-lite-v1:0:256k")
+    assert dict(nova.hyperparameters) == {"epochCount": 10, "trainingSamplePerPrompt": 8}
+    assert (mantle.stack_name, mantle.variant, mantle.region, mantle.base_model) == (
+        "BedrockRft-GptOss20b", Variant.MANTLE, "us-west-2", "openai.gpt-oss-20b")
+    assert nova.launch_job and mantle.launch_job
+    assert nova.parameter_prefix == "/bedrock-rft/BedrockRft-Nova2Lite"
+    assert nova.dataset.training_path.name == "char-limit-training.jsonl"
+    assert nova.grader.memory_mb == 512 and nova.grader.timeout_seconds == 60
+
+
+def test_cli_strings_are_decoded_as_json() -> None:
+    # `cdk synth -c rft:launchJob=false -c 'rft:mantle={"models": [...]}'` gives strings.
+    config = config_with(launchJob="false", mantle='{"models": ["qwen.qwen3-32b"], "hyperParameters": {"n_epochs": "2"}}')
+    assert not any(s.launch_job for s in config.stacks)
+    qwen = config.stacks[1]
+    assert qwen.stack_name == "BedrockRft-Qwen3-32b" and dict(qwen.hyperparameters) == {"n_epochs": 2}
+
+
+def test_per_variant_and_per_model_overrides() -> None:
+    config = config_with(
+        nova={"hyperParameters": {"epochCount": 2}, "launchJob": False, "tags": {"owner": "ml"}},
+        mantle={"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"], "hyperParameters": {"n_epochs": 1},
+                "modelOverrides": {"qwen.qwen3-32b": {"hyperParameters": {"batch_size": 8},
+                                                      "grader": {"memoryMb": 1024}}}})
+    nova, gpt, qwen = config.stacks
+    assert not nova.launch_job and gpt.launch_job
+    assert nova.tags["owner"] == "ml" and nova.tags["project"] == "bedrock-rft" and "owner" not in gpt.tags
+    assert dict(qwen.hyperparameters) == {"n_epochs": 1, "batch_size": 8}
+    assert qwen.grader.memory_mb == 1024 and gpt.grader.memory_mb == 512
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({"nova": {"hyperParameters": {"epochCount": 0}}},
+     "rft:nova.hyperParameters.epochCount: 0 is out of range; allowed from 1 to 50"),
+    ({"nova": {"hyperParameters": {"trainingSamplePerPrompt": 17}}},
+     "rft:nova.hyperParameters.trainingSamplePerPrompt: 17 is out of range; allowed from 2 to 16"),
+    ({"nova": {"hyperParameters": {"learningRate": 0.5}}},
+     "rft:nova.hyperParameters.learningRate: 0.5 is out of range; allowed from 1e-07 to 0.001"),
+    ({"nova": {"hyperParameters": {"reasoningEffort": "max"}}},
+     "rft:nova.hyperParameters.reasoningEffort: expected one of low, medium, high, got 'max'"),
+    ({"nova": {"hyperParameters": {"epochs": 3}}}, "rft:nova.hyperParameters.epochs: unknown setting"),
+    ({"nova": {"hyperParameters": {"batchSize": 8}}},
+     "rft:nova.hyperParameters.batchSize: 8 is out of range; allowed from 16 to 512"),
+    ({"nova": {"hyperParameters": {"epochCount": True}}}, "rft:nova.hyperParameters.epochCount: expected a whole number"),
+    ({"nova": {"baseModel": "amazon.nova-pro-v1:0"}}, "rft:nova.baseModel: expected one of amazon.nova-2-lite-v1:0:256k"),
+    ({"mantle": {"models": ["meta.llama3"]}}, "rft:mantle.models: 'meta.llama3' is not an RFT model"),
+    ({"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"n_epochs": 0}}},
+     "rft:mantle.hyperParameters.n_epochs: 0 is out of range; allowed 1 to 50"),
+    ({"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"suffix": "x"}}},
+     "rft:mantle.hyperParameters.suffix: unknown setting"),
+    ({"mantle": {"models": ["openai.gpt-oss-20b"], "baseUrl": "http://x"}}, "rft:mantle.baseUrl: expected an https:// URL"),
+    ({"grader": {"memoryMb": 64}}, "rft:grader.memoryMb: 64 is out of range; allowed 128 to 10240"),
+    ({"grader": {"logRetentionDays": 31}}, "rft:grader.logRetentionDays: 31 is not a CloudWatch Logs retention"),
+    ({"launchJob": "maybe"}, "rft:launchJob: expected true or false, got 'maybe'"),
+    ({"appPrefix": "Bad Prefix"}, "rft:appPrefix: expected 3-32 lowercase letters"),
+    ({"notificationEmails": ["not-an-address"]}, "rft:notificationEmails: not an e-mail address: 'not-an-address'"),
+    ({"dataset": {"training": "train.csv"}}, "rft:dataset.training: expected a .jsonl file name"),
+    ({"dataset": {"training": "missing.jsonl"}}, "rft:dataset.training: file not found"),
+    ({"tags": {"aws:owner": "x"}}, "rft:tags.aws:owner: tag keys are"),
+    ({"nova": {"colour": "red"}}, "rft:nova.colour: unknown setting"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(overrides, expected) -> None:
+    problems = problems_of(**overrides)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = problems_of(launchJob="maybe", grader={"memoryMb": 1, "timeoutSeconds": 0},
+                           nova={"hyperParameters": {"epochCount": 99}})
+    assert len(problems) == 4
+    message = str(ConfigError(problems))
+    assert message.startswith("invalid configuration in cdk.json context or -c overrides:")
+
+
+def test_account_must_be_twelve_digits() -> None:
+    with pytest.raises(ConfigError, match="CDK_DEFAULT_ACCOUNT: expected a 12-digit account id"):
+        build_config(CDK_CONTEXT.get, account="12345")
+
+
+def test_a_stack_name_may_not_repeat() -> None:
+    problems = problems_of(nova={"stackName": "BedrockRft-GptOss20b"})
+    assert "stack names: 'BedrockRft-GptOss20b' is used by more than one stack" in problems
+
+
+def test_nothing_configured_is_an_error() -> None:
+    assert problems_of(nova={"enabled": False}, mantle={"models": []}) == [
+        "rft:nova.enabled / rft:mantle.models: no stack is configured"]
+
+
+def test_name_prefix_is_valid_for_job_names() -> None:
+    for stack in config_with(mantle={"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"]}).stacks:
+        assert stack.name_prefix.replace("-", "").isalnum() and len(stack.name_prefix) <= 32
