@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 
 synth: install
-	$(CDK) synth --all --quiet --no-notices
+	$(CDK) synth --quiet --no-notices
 	@echo "Templates written to cdk.out/: $$(cd cdk.out && ls *.template.json | tr '\n' ' ')"
 
 test: install

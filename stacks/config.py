@@ -456,9 +456,11 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
         problems.add("rft:mantle.models", f"a model is listed twice: {models}")
     base_url = _string(mantle.get("baseUrl"), "rft:mantle.baseUrl", problems, None,
                        lambda s: s.startswith("https://"), "an https:// URL")
-    principal = _string(mantle.get("graderPrincipal"), "rft:mantle.graderPrincipal", problems,
-                        "bedrock.amazonaws.com", lambda s: bool(re.fullmatch(r"[a-z0-9.-]+\.amazonaws\.com", s)),
-                        "a service principal such as bedrock.amazonaws.com")
+    # An empty string drops the grader's resource-based permission (see README, mantle grader).
+    principal = "" if mantle.get("graderPrincipal", None) == "" else _string(
+        mantle.get("graderPrincipal"), "rft:mantle.graderPrincipal", problems, "bedrock.amazonaws.com",
+        lambda s: bool(re.fullmatch(r"[a-z0-9.-]+\.amazonaws\.com", s)),
+        "a service principal such as bedrock.amazonaws.com, or \"\" for none")
     mantle_shared = _shared(mantle, "rft:mantle", problems, shared)
     overrides = _as_object(mantle.get("modelOverrides"), "rft:mantle.modelOverrides", problems)
     for model in sorted(set(overrides) - set(models)):

@@ -1,13 +1,28 @@
-"""Shared test set-up: no AWS account, no Docker, quiet jsii, fast synths."""
+"""Shared test set-up: no AWS account, no Docker, quiet jsii, and the app synthesized as app.py wires it."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+# jsii must see the variable above before aws_cdk is imported.
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from stacks.config import build_config  # noqa: E402
+from stacks.rft_stack import RftStack  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CDK_CONTEXT: dict[str, Any] = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
 
 
 @pytest.fixture
@@ -21,3 +36,50 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+# ---- the synthesized app (template tests of stacks/ and rft_job/) ----
+
+def synth_stacks(outdir: Path, overrides: dict[str, Any] | None = None, account: str | None = None,
+                 nag: bool = True) -> dict[str, RftStack]:
+    """The app as app.py builds it. Asset bundling (pip) is skipped: one slow test covers it."""
+    context = {**CDK_CONTEXT, **(overrides or {}), "aws:cdk:bundling-stacks": []}
+    app = cdk.App(context=context, outdir=str(outdir))
+    config = build_config(app.node.try_get_context, account=account)
+    stacks = [RftStack(app, stack_config, account=config.account) for stack_config in config.stacks]
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()
+    return {stack.stack_name: stack for stack in stacks}
+
+
+def synth(outdir: Path, overrides: dict[str, Any] | None = None, account: str | None = None,
+          nag: bool = True) -> dict[str, Template]:
+    return {name: Template.from_stack(stack)
+            for name, stack in synth_stacks(outdir, overrides, account, nag).items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _default_synth(outdir: str) -> dict[str, Template]:
+    return synth(Path(outdir))
+
+
+@pytest.fixture(scope="session")
+def default_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cdk.out")
+
+
+@pytest.fixture(scope="session")
+def templates(default_outdir: Path) -> dict[str, Template]:
+    """Every stack of the default configuration (cdk.json), synthesized once per session."""
+    return _default_synth(str(default_outdir))
+
+
+@pytest.fixture(scope="session")
+def nova(templates: dict[str, Template]) -> Template:
+    return templates["BedrockRft-Nova2Lite"]
+
+
+@pytest.fixture(scope="session")
+def mantle(templates: dict[str, Template]) -> Template:
+    return templates["BedrockRft-GptOss20b"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError, Variant, build_config
-from tests.stacks.conftest import CDK_CONTEXT
+from tests.conftest import CDK_CONTEXT
 
 
 def config_with(**overrides: Any):

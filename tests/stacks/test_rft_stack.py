@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.published_outputs import kebab
-from tests.stacks.conftest import synth, synth_stacks
+from tests.conftest import synth, synth_stacks
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 
@@ -302,3 +302,9 @@ def test_hyperparameters_reach_the_job_spec(tmp_path: Path) -> None:
                                                                    "reasoningEffort": "low"}}}, nag=False)
     spec = _job_spec(templates[NOVA])
     assert '\\"hyperParameters\\":{\\"epochCount\\":3,\\"learningRate\\":0.00001,\\"reasoningEffort\\":\\"low\\"}' in spec
+
+
+def test_mantle_resource_permission_can_be_switched_off(tmp_path: Path) -> None:
+    templates = synth(tmp_path, {"rft:mantle": {"models": ["openai.gpt-oss-20b"], "graderPrincipal": ""}}, nag=False)
+    assert not [p for p in resources(templates[MANTLE], "AWS::Lambda::Permission").values()
+                if p["Properties"]["Principal"] == "bedrock.amazonaws.com"]

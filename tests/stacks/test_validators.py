@@ -13,7 +13,7 @@ from cfnlint.api import lint_all
 
 from stacks.config import build_config
 from stacks.rft_stack import RftStack
-from tests.stacks.conftest import CDK_CONTEXT
+from tests.conftest import CDK_CONTEXT
 
 # aws-cdk-lib writes DependsOn next to the GetAtt that already implies it; harmless.
 IGNORED_CFN_LINT_RULES = {"W3005"}

@@ -1,0 +1,176 @@
+"""Job specs, CloudFormation events and stubbed AWS clients for the rft_job tests."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from rft_job.runtime import clients
+
+ACCOUNT = "123456789012"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/BedrockRft/0f3c5a10-8b0e-11f0-9d5c-0a1b2c3d4e5f"
+LOGICAL_ID = "RftJob"
+SERVICE_TOKEN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:BedrockRft-ProviderframeworkonEvent"
+STATE_MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:RftJobTracker"
+NOVA_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/BedrockRft-RftServiceRole"
+NOVA_BASE_MODEL = "amazon.nova-2-lite-v1:0:256k"
+NOVA_JOB_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/amazon.nova-2-lite-v1:0:256k/a1b2c3d4e5f6"
+NOVA_JOB_ARN_2 = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/amazon.nova-2-lite-v1:0:256k/f6e5d4c3b2a1"
+NOVA_MODEL_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model/amazon.nova-2-lite-v1:0:256k/0a1b2c3d4e5f"
+DEPLOYMENT_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/9z8y7x6w5v4u"
+GRADER_V7 = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:BedrockRft-Grader:7"
+GRADER_V8 = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:BedrockRft-Grader:8"
+MANTLE_GRADER = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:BedrockRft-Grader:3"
+TRAINING_SHA = "a" * 64
+VALIDATION_SHA = "b" * 64
+GRADER_CODE_SHA = "c" * 64
+PLACEHOLDER_PHYSICAL_ID = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+ALL_NOVA_HYPERPARAMETERS = {
+    "epochCount": 10,
+    "batchSize": 64,
+    "learningRate": 1e-5,
+    "maxPromptLength": 2048,
+    "trainingSamplePerPrompt": 8,
+    "inferenceMaxTokens": 1024,
+    "reasoningEffort": "medium",
+    "evalInterval": 5,
+}
+
+
+def nova_spec(**overrides: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "variant": "nova",
+        "namePrefix": "bedrock-rft-nova2lite",
+        "baseModel": NOVA_BASE_MODEL,
+        "trainingDataUri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl",
+        "validationDataUri": "s3://rft-data-bucket/training-data/char-limit-validation.jsonl",
+        "datasetSha256": {"training": TRAINING_SHA, "validation": VALIDATION_SHA},
+        "graderArn": GRADER_V7,
+        "graderCodeSha256": GRADER_CODE_SHA,
+        "hyperParameters": dict(ALL_NOVA_HYPERPARAMETERS),
+        "tags": {"project": "char-limit", "owner": "ml-team"},
+        "stateMachineArn": STATE_MACHINE_ARN,
+        "roleArn": NOVA_ROLE_ARN,
+        "outputDataUri": "s3://rft-data-bucket/output/",
+    }
+    spec.update(copy.deepcopy(overrides))
+    return spec
+
+
+def mantle_spec(**overrides: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "variant": "mantle",
+        "namePrefix": "bedrock-rft-gptoss20b",
+        "baseModel": "openai.gpt-oss-20b",
+        "trainingDataUri": "s3://rft-data-west/training-data/char-limit-training.jsonl",
+        "validationDataUri": "s3://rft-data-west/training-data/char-limit-validation.jsonl",
+        "datasetSha256": {"training": TRAINING_SHA, "validation": VALIDATION_SHA},
+        "graderArn": MANTLE_GRADER,
+        "graderCodeSha256": GRADER_CODE_SHA,
+        "hyperParameters": {"n_epochs": 2, "batch_size": 4, "learning_rate_multiplier": 1.0},
+        "tags": {"project": "char-limit"},
+        "stateMachineArn": STATE_MACHINE_ARN.replace("us-east-1", "us-west-2"),
+    }
+    spec.update(copy.deepcopy(overrides))
+    return spec
+
+
+def cfn_event(
+    request_type: str,
+    spec: dict[str, Any] | str,
+    *,
+    request_id: str = "req-0001",
+    physical_id: str | None = None,
+    old_spec: dict[str, Any] | None = None,
+    stack_id: str = STACK_ID,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": SERVICE_TOKEN,
+        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+        "StackId": stack_id,
+        "RequestId": request_id,
+        "LogicalResourceId": LOGICAL_ID,
+        "ResourceType": "Custom::BedrockRftJob",
+        "ResourceProperties": {
+            "ServiceToken": SERVICE_TOKEN,
+            "JobSpec": spec if isinstance(spec, str) else json.dumps(spec),
+        },
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old_spec is not None:
+        event["OldResourceProperties"] = {"ServiceToken": SERVICE_TOKEN, "JobSpec": json.dumps(old_spec)}
+    return event
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "rft-job-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rft-job-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+class StubbedAws:
+    """Real boto3 clients with botocore Stubbers, handed out in place of clients.aws_client.
+
+    Stubber checks each call's parameters and each canned response against the service
+    model; `captured` records the parameters the code actually sent.
+    """
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._clients: dict[str, Any] = {}
+        self._stubbers: dict[str, Stubber] = {}
+        self.captured: list[tuple[str, str, dict[str, Any]]] = []
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        if service not in self._clients:
+            client = boto3.client(service, region_name=region or self.region, config=clients.BOTO_CONFIG)
+            client.meta.events.register("before-parameter-build", self._capture(service))
+            stubber = Stubber(client)
+            stubber.activate()
+            self._clients[service] = client
+            self._stubbers[service] = stubber
+        return self._clients[service]
+
+    def stub(self, service: str) -> Stubber:
+        self.client(service)
+        return self._stubbers[service]
+
+    def _capture(self, service: str) -> Any:
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            self.captured.append((service, model.name, copy.deepcopy(params)))
+
+        return record
+
+    def calls(self, operation: str) -> list[dict[str, Any]]:
+        return [params for _, name, params in self.captured if name == operation]
+
+    def operations(self) -> list[str]:
+        return [name for _, name, _ in self.captured]
+
+    def assert_done(self) -> None:
+        for stubber in self._stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def s3_body(data: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def training_jsonl(records: int = 3) -> bytes:
+    lines = [
+        json.dumps({"messages": [{"role": "user", "content": f"AIとは何か30文字以内で説明して ({i})"}]}, ensure_ascii=False)
+        for i in range(records)
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")

@@ -1,0 +1,193 @@
+"""Template tests of the job launcher and tracker: dependencies, scoped IAM, the tracking loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from tests.conftest import synth
+
+NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
+
+
+def logical_id(template: Template, type_name: str, startswith: str = "") -> str:
+    found = [k for k in template.find_resources(type_name) if k.startswith(startswith)]
+    assert len(found) == 1, (type_name, startswith, found)
+    return found[0]
+
+
+def resource(template: Template, logical: str) -> dict[str, Any]:
+    return template.to_json()["Resources"][logical]
+
+
+def role_statements(template: Template, role_id: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            for i, statement in enumerate(policy["Properties"]["PolicyDocument"]["Statement"]):
+                found[statement.get("Sid", f"#{i}:{statement['Action']}")] = statement
+    return found
+
+
+def function_role(template: Template, handler: str) -> str:
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}})
+    assert len(functions) == 1
+    return next(iter(functions.values()))["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def bedrock(resource_path: str) -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, f":{resource_path}"]]}
+
+
+def mantle_projects() -> dict:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock-mantle:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, ":project/*"]]}
+
+
+@pytest.mark.parametrize("stack", [NOVA, MANTLE])
+def test_job_is_created_after_data_grader_and_role(templates, stack) -> None:
+    template = templates[stack]
+    job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
+    depends = set(job["DependsOn"])
+    assert logical_id(template, "Custom::CDKBucketDeployment") in depends
+    assert logical_id(template, "AWS::Lambda::Version") in depends
+    if stack == NOVA:
+        assert {logical_id(template, "AWS::IAM::Role", "BedrockAccessRole"),
+                logical_id(template, "AWS::IAM::Policy", "BedrockAccessPolicy")} <= depends
+
+
+def test_job_spec_carries_everything_the_job_needs(templates) -> None:
+    nova, mantle = templates[NOVA], templates[MANTLE]
+    nova_spec = json.dumps(resource(nova, logical_id(nova, "Custom::BedrockRftJob"))["Properties"]["JobSpec"])
+    for fragment in ('\\"variant\\":\\"nova\\"', '\\"baseModel\\":\\"amazon.nova-2-lite-v1:0:256k\\"',
+                     '\\"hyperParameters\\":{\\"epochCount\\":10,\\"trainingSamplePerPrompt\\":8}',
+                     '\\"graderCodeSha256\\":\\"', '\\"datasetSha256\\":{\\"training\\":\\"',
+                     '/training-data/char-limit-training.jsonl', '/training-data/char-limit-validation.jsonl',
+                     '/output/', '\\"roleArn\\":\\"', '\\"stateMachineArn\\":\\"', '\\"rft:stack\\":\\"BedrockRft-Nova2Lite\\"'):
+        assert fragment in nova_spec, fragment
+    version_id = logical_id(nova, "AWS::Lambda::Version")
+    assert json.dumps({"Ref": version_id}) in nova_spec  # the pinned version, never $LATEST
+    mantle_spec = json.dumps(resource(mantle, logical_id(mantle, "Custom::BedrockRftJob"))["Properties"]["JobSpec"])
+    assert '\\"variant\\":\\"mantle\\"' in mantle_spec and '\\"hyperParameters\\":{\\"n_epochs\\":1}' in mantle_spec
+    assert "roleArn" not in mantle_spec
+
+
+def test_nova_launcher_may_create_describe_stop_and_pass_only_the_service_role(templates) -> None:
+    nova = templates[NOVA]
+    statements = role_statements(nova, function_role(nova, "rft_job.runtime.launcher.on_event"))
+    jobs, models = bedrock("model-customization-job/*"), bedrock("custom-model/*")
+    base_model = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"},
+                                    "::foundation-model/amazon.nova-2-lite-v1:0:256k"]]}
+    assert statements["CreateJob"]["Action"] == "bedrock:CreateModelCustomizationJob"
+    assert sorted(map(json.dumps, statements["CreateJob"]["Resource"])) == sorted(map(json.dumps, [models, jobs, base_model]))
+    assert statements["TagJobAndModel"]["Action"] == "bedrock:TagResource"
+    assert statements["DescribeAndStopJob"] == {
+        "Sid": "DescribeAndStopJob", "Effect": "Allow", "Resource": jobs,
+        "Action": ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"]}
+    assert statements["PassServiceRoleToBedrock"] == {
+        "Sid": "PassServiceRoleToBedrock", "Effect": "Allow", "Action": "iam:PassRole",
+        "Resource": {"Fn::GetAtt": [logical_id(nova, "AWS::IAM::Role", "BedrockAccessRole"), "Arn"]},
+        "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}}
+    start = [s for s in statements.values() if s["Action"] == "states:StartExecution"]
+    assert start and start[0]["Resource"] == {"Ref": logical_id(nova, "AWS::StepFunctions::StateMachine")}
+    assert set(statements) == {"WriteOwnLogs", "CreateJob", "TagJobAndModel", "DescribeAndStopJob",
+                               "PassServiceRoleToBedrock", "#1:states:StartExecution"}
+
+
+def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> None:
+    mantle = templates[MANTLE]
+    statements = role_statements(mantle, function_role(mantle, "rft_job.runtime.launcher.on_event"))
+    assert statements["CreateJobForBaseModel"]["Condition"] == {
+        "StringEquals": {"bedrock-mantle:Model": "openai.gpt-oss-20b"}}
+    assert statements["CreateJobForBaseModel"]["Resource"] == mantle_projects()
+    assert sorted(statements["FindDescribeAndCancelJob"]["Action"]) == [
+        "bedrock-mantle:CancelFineTuningJob", "bedrock-mantle:GetFineTuningJob", "bedrock-mantle:ListFineTuningJobs"]
+    grader = logical_id(mantle, "AWS::Lambda::Function", "GraderFunction")
+    assert statements["InvokeGraderForJob"]["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [grader, "Arn"]}, ":*"]]}
+    bucket = logical_id(mantle, "AWS::S3::Bucket", "TrainingDataBucket")
+    assert statements["ReadTrainingData"]["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/training-data/*"]]}
+    assert not any(s["Action"] == "iam:PassRole" for s in statements.values())
+
+
+@pytest.mark.parametrize("stack", [NOVA, MANTLE])
+def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
+    template = templates[stack]
+    statements = role_statements(template, function_role(template, "rft_job.runtime.tracker.handler"))
+    written = json.dumps(statements["RecordJobState"]["Resource"])
+    for leaf in ("status", "model", "failure-message") + (("deployment-arn",) if stack == NOVA else ()):
+        assert f":parameter/bedrock-rft/{stack}/job/{leaf}" in written
+    assert "/job/id" not in written
+    assert statements["ReadCurrentJobId"]["Action"] == "ssm:GetParameter"
+    assert statements["NotifyJobEnd"] == {"Sid": "NotifyJobEnd", "Effect": "Allow", "Action": "sns:Publish",
+                                          "Resource": {"Ref": logical_id(template, "AWS::SNS::Topic")}}
+    expected_read = "bedrock:GetModelCustomizationJob" if stack == NOVA else "bedrock-mantle:GetFineTuningJob"
+    assert statements["DescribeJob"]["Action"] == expected_read
+
+
+def test_tracker_environment_names_the_parameters(templates) -> None:
+    nova = templates[NOVA]
+    functions = nova.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "rft_job.runtime.tracker.handler"}})
+    variables = next(iter(functions.values()))["Properties"]["Environment"]["Variables"]
+    assert variables["STATUS_PARAMETER"] == "/bedrock-rft/BedrockRft-Nova2Lite/job/status"
+    assert variables["JOB_ID_PARAMETER"] == "/bedrock-rft/BedrockRft-Nova2Lite/job/id"
+    assert variables["DEPLOYMENT_PARAMETER"] == "/bedrock-rft/BedrockRft-Nova2Lite/job/deployment-arn"
+    assert variables["VARIANT"] == "nova" and variables["CREATE_DEPLOYMENT"] == "false"
+    assert variables["TOPIC_ARN"] == {"Ref": logical_id(nova, "AWS::SNS::Topic")}
+
+
+def test_job_id_parameter_follows_the_launched_job(templates) -> None:
+    nova = templates[NOVA]
+    parameters = nova.find_resources("AWS::SSM::Parameter",
+                                     {"Properties": {"Name": "/bedrock-rft/BedrockRft-Nova2Lite/job/id"}})
+    value = next(iter(parameters.values()))["Properties"]["Value"]
+    assert value == {"Fn::GetAtt": [logical_id(nova, "Custom::BedrockRftJob"), "JobId"]}
+
+
+def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
+    nova = templates[NOVA]
+    machine = resource(nova, logical_id(nova, "AWS::StepFunctions::StateMachine"))
+    definition = json.loads("".join(p if isinstance(p, str) else "ARN"
+                                    for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
+    assert definition["StartAt"] == "Poll job"
+    states = definition["States"]
+    assert states["Poll job"]["Next"] == "Job ended?"
+    assert states["Job ended?"]["Choices"] == [{"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}]
+    assert states["Job ended?"]["Default"] == "Wait before next poll"
+    assert states["Wait before next poll"] == {"Type": "Wait", "Seconds": 300, "Next": "Poll job"}
+    assert states["Poll job"]["Catch"][0]["Next"] == "Tracking failed"
+    assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in states["Poll job"]["Retry"])
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_nova_model_deployment_is_opt_in(tmp_path: Path) -> None:
+    templates = synth(tmp_path, {"rft:nova": {"createModelDeployment": True}}, nag=True)
+    template = templates[NOVA]
+    statements = role_statements(template, function_role(template, "rft_job.runtime.tracker.handler"))
+    assert statements["DeployTrainedModel"]["Action"] == ["bedrock:CreateCustomModelDeployment", "bedrock:TagResource"]
+    assert statements["DescribeDeployment"]["Resource"] == bedrock("custom-model-deployment/*")
+    functions = template.find_resources("AWS::Lambda::Function",
+                                        {"Properties": {"Handler": "rft_job.runtime.tracker.handler"}})
+    assert next(iter(functions.values()))["Properties"]["Environment"]["Variables"]["CREATE_DEPLOYMENT"] == "true"
+
+
+def test_email_subscriptions_from_config(tmp_path: Path) -> None:
+    templates = synth(tmp_path, {"rft:notificationEmails": ["ml-team@example.com"]}, nag=False)
+    subscriptions = templates[NOVA].find_resources("AWS::SNS::Subscription")
+    assert [s["Properties"]["Endpoint"] for s in subscriptions.values()] == ["ml-team@example.com"]
+    assert [s["Properties"]["Protocol"] for s in subscriptions.values()] == ["email"]
+
+
+def test_topic_is_encrypted_and_ssl_only(templates) -> None:
+    nova = templates[NOVA]
+    topic = resource(nova, logical_id(nova, "AWS::SNS::Topic"))
+    assert topic["Properties"]["KmsMasterKeyId"]
+    policy = next(iter(nova.find_resources("AWS::SNS::TopicPolicy").values()))
+    deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -1,0 +1,359 @@
+"""Launcher, mantle variant: the real OpenAI SDK client (Bedrock provider, SigV4) against a
+local fake mantle server that verifies every signature; S3 and Step Functions via Stubbers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from botocore.stub import ANY
+
+from rft_job.runtime import launcher
+from rft_job.runtime.errors import LaunchFailure
+from rft_job.runtime.job_spec import (
+    MANTLE_CUSTOM_MODEL_NAME,
+    METADATA_FINGERPRINT,
+    METADATA_JOB_NAME,
+    METADATA_REQUEST_TOKEN,
+    fingerprint,
+    parse_job_spec,
+)
+from tests.rft_job.builders import (
+    LOGICAL_ID,
+    MANTLE_GRADER,
+    PLACEHOLDER_PHYSICAL_ID,
+    STACK_ID,
+    StubbedAws,
+    cfn_event,
+    mantle_spec,
+    s3_body,
+    training_jsonl,
+)
+from tests.rft_job.fake_mantle import FakeMantle
+
+STATE_MACHINE_WEST = mantle_spec()["stateMachineArn"]
+TRAINING = training_jsonl(5)
+VALIDATION = training_jsonl(2)
+NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+
+
+def expect_s3_reads(aws: StubbedAws, *, validation: bool = True) -> None:
+    s3 = aws.stub("s3")
+    s3.add_response(
+        "get_object",
+        {"Body": s3_body(TRAINING), "ContentLength": len(TRAINING)},
+        {"Bucket": "rft-data-west", "Key": "training-data/char-limit-training.jsonl"},
+    )
+    if validation:
+        s3.add_response(
+            "get_object",
+            {"Body": s3_body(VALIDATION), "ContentLength": len(VALIDATION)},
+            {"Bucket": "rft-data-west", "Key": "training-data/char-limit-validation.jsonl"},
+        )
+
+
+def expect_tracker_start(aws: StubbedAws, *, already_exists: bool = False) -> None:
+    params = {"stateMachineArn": STATE_MACHINE_WEST, "name": ANY, "input": ANY}
+    if already_exists:
+        aws.stub("stepfunctions").add_client_error(
+            "start_execution", "ExecutionAlreadyExists", "Execution Already Exists", 400, expected_params=params
+        )
+    else:
+        aws.stub("stepfunctions").add_response(
+            "start_execution", {"executionArn": STATE_MACHINE_WEST.replace(":stateMachine:", ":execution:") + ":x", "startDate": NOW}, params
+        )
+
+
+@pytest.mark.parametrize("mantle", ["/v1", "/openai/v1"], indirect=True)
+def test_create_uploads_the_data_and_creates_a_reinforcement_job(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+
+    result = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    mantle.assert_all_signed()
+    west_aws.assert_done()
+    assert [(r.method, r.route) for r in mantle.requests] == [
+        ("GET", "/fine_tuning/jobs"),
+        ("POST", "/files"),
+        ("POST", "/files"),
+        ("POST", "/fine_tuning/jobs"),
+    ]
+    lookup = mantle.requests[0]
+    token = lookup.query[f"metadata[{METADATA_REQUEST_TOKEN}]"][0]
+
+    uploaded = list(mantle.files.values())
+    assert [f["content"] for f in uploaded] == [TRAINING, VALIDATION]
+    assert [f["filename"] for f in uploaded] == ["char-limit-training.jsonl", "char-limit-validation.jsonl"]
+    assert all(f["content_type"] == "application/jsonl" for f in uploaded)
+    training_id, validation_id = list(mantle.files)
+
+    body = mantle.requests[3].json()
+    assert body["model"] == "openai.gpt-oss-20b"
+    assert body["training_file"] == training_id
+    assert body["validation_file"] == validation_id
+    assert body["method"] == {
+        "type": "reinforcement",
+        "reinforcement": {
+            "grader": {"type": "lambda", "lambda": {"function": MANTLE_GRADER}},
+            "hyperparameters": {"n_epochs": 2, "batch_size": 4, "learning_rate_multiplier": 1.0},
+        },
+    }
+    assert "hyperparameters" not in body and "suffix" not in body
+    metadata = body["metadata"]
+    job_fingerprint = fingerprint(parse_job_spec(mantle_spec()))
+    assert metadata[METADATA_REQUEST_TOKEN] == token
+    assert metadata[METADATA_FINGERPRINT] == job_fingerprint
+    assert metadata["rft_stack_id"] == STACK_ID and metadata["rft_logical_id"] == LOGICAL_ID
+    assert metadata["project"] == "char-limit"
+
+    job_id = next(iter(mantle.jobs))
+    assert result["PhysicalResourceId"] == job_id
+    assert result["Data"] == {
+        "JobId": job_id,
+        "JobName": metadata[METADATA_JOB_NAME],
+        "CustomModelName": MANTLE_CUSTOM_MODEL_NAME,
+        "ConsoleUrl": "https://us-west-2.console.aws.amazon.com/bedrock/home?region=us-west-2#/custom-models",
+        "Fingerprint": job_fingerprint,
+    }
+    assert metadata[METADATA_JOB_NAME].startswith("bedrock-rft-gptoss20b-")
+    execution = west_aws.calls("StartExecution")[0]
+    assert json.loads(execution["input"]) == {
+        "variant": "mantle",
+        "jobId": job_id,
+        "jobName": metadata[METADATA_JOB_NAME],
+        "polls": 0,
+    }
+    assert len(json.dumps(result).encode()) < 4096
+
+
+def test_create_without_validation_data_sends_no_validation_file(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    spec = mantle_spec(validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None}, hyperParameters={})
+    expect_s3_reads(west_aws, validation=False)
+    expect_tracker_start(west_aws)
+
+    launcher.on_event(cfn_event("Create", spec), lambda_context)
+
+    body = mantle.calls("POST", "/fine_tuning/jobs")[0].json()
+    assert "validation_file" not in body
+    assert body["method"]["reinforcement"] == {"grader": {"type": "lambda", "lambda": {"function": MANTLE_GRADER}}}
+    assert len(mantle.calls("POST", "/files")) == 1
+    mantle.assert_all_signed()
+
+
+def test_retry_finds_the_job_an_earlier_attempt_created(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    first = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    expect_tracker_start(west_aws, already_exists=True)
+    second = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    assert second == first
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+    assert len(mantle.calls("POST", "/files")) == 2
+    assert len(mantle.jobs) == 1
+    mantle.assert_all_signed()
+    west_aws.assert_done()
+
+
+def test_retry_lookup_scans_when_the_metadata_filter_is_rejected(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    first = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    for i in range(3):  # other jobs in the account, newer than ours
+        mantle.add_job(metadata={METADATA_REQUEST_TOKEN: f"someone-else-{i}"}, status="running")
+    mantle.supports_metadata_filter = False
+
+    expect_tracker_start(west_aws, already_exists=True)
+    second = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    assert second["PhysicalResourceId"] == first["PhysicalResourceId"]
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+    lookups = mantle.calls("GET", "/fine_tuning/jobs")
+    assert any(not any(k.startswith("metadata[") for k in r.query) for r in lookups)
+
+
+def test_a_different_request_creates_a_different_job(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+    for request_id in ("req-a", "req-b"):
+        expect_s3_reads(west_aws)
+        expect_tracker_start(west_aws)
+        launcher.on_event(cfn_event("Create", mantle_spec(), request_id=request_id), lambda_context)
+    names = {job["metadata"][METADATA_JOB_NAME] for job in mantle.jobs.values()}
+    assert len(mantle.jobs) == 2 and len(names) == 2
+
+
+# --- failures ----------------------------------------------------------------------------
+
+
+def test_denied_create_names_the_permission_and_cleans_up_files(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 403, "User is not authorized to perform bedrock-mantle:CreateFineTuningJob")
+
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    reason = str(failure.value)
+    assert reason.startswith(
+        "CreateFineTuningJob (POST /fine_tuning/jobs) was denied (403): check the launcher role's "
+        "bedrock-mantle:CreateFineTuningJob permission and that openai.gpt-oss-20b is enabled for fine-tuning in us-west-2."
+    )
+    assert "not authorized to perform bedrock-mantle:CreateFineTuningJob" in reason
+    assert len(mantle.calls("DELETE", "/files/[^/]+")) == 2 and mantle.files == {}
+    assert west_aws.calls("StartExecution") == []
+    mantle.assert_all_signed()
+
+
+def test_bad_request_reason_includes_the_service_message(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 400, "Model qwen.qwen3-32b-v1:0 does not support reinforcement fine-tuning")
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert str(failure.value) == (
+        "CreateFineTuningJob (POST /fine_tuning/jobs) was rejected (400): Model qwen.qwen3-32b-v1:0 does not support "
+        "reinforcement fine-tuning. Check the JobSpec values it names."
+    )
+
+
+def test_unauthenticated_upload_explains_sigv4(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/files", 401, "The security token included in the request is invalid")
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    reason = str(failure.value)
+    assert "was not authenticated (401)" in reason and "bedrock-mantle in us-west-2" in reason
+    assert "The security token included in the request is invalid" in reason
+
+
+def test_throttled_requests_exhaust_the_sdk_retries(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+    mantle.fail_next("GET", "/fine_tuning/jobs", 429, "Too many requests", times=10, headers={"retry-after-ms": "5"})
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    reason = str(failure.value)
+    assert "was throttled (429)" in reason and "4 retries were exhausted" in reason
+    assert len(mantle.calls("GET", "/fine_tuning/jobs")) == 5  # first try + 4 retries, each signed afresh
+    mantle.assert_all_signed()
+
+
+def test_server_errors_do_not_delete_the_uploaded_files(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 503, "Service unavailable", times=10, headers={"retry-after-ms": "5"})
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert "failed with a server error (503) after 4 retries" in str(failure.value)
+    # The job may exist despite the errors; its files must stay.
+    assert mantle.calls("DELETE", "/files/[^/]+") == [] and len(mantle.files) == 2
+
+
+@pytest.mark.parametrize("mantle", ["/openai/v1"], indirect=True)
+def test_wrong_base_url_prefix_is_explained(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANTLE_BASE_URL", mantle.base_url.replace("/openai/v1", "/v1"))
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    reason = str(failure.value)
+    assert "was not found (404)" in reason
+    assert "Check MANTLE_BASE_URL" in reason and "/openai/v1" in reason
+
+
+def test_missing_training_object_is_reported_before_any_upload(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    west_aws.stub("s3").add_client_error("get_object", "NoSuchKey", "The specified key does not exist.", 404)
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert str(failure.value) == (
+        "Reading the training data s3://rft-data-west/training-data/char-limit-training.jsonl (s3:GetObject) could not "
+        "find a resource (NoSuchKey): The specified key does not exist. Check that the training-data deployment "
+        "uploaded it and that JobSpec.trainingDataUri names it."
+    )
+    assert mantle.calls("POST", "/files") == []
+
+
+def test_unreadable_training_object_names_s3_permissions(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    west_aws.stub("s3").add_client_error("get_object", "AccessDenied", "Access Denied", 403)
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert "check the launcher role's s3:GetObject (and kms:Decrypt if the bucket uses a KMS key) permissions" in str(
+        failure.value
+    )
+
+
+# --- update and delete -------------------------------------------------------------------
+
+
+def test_update_without_job_defining_change_only_reads_the_job(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    created = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    job_id = created["PhysicalResourceId"]
+    before = len(mantle.requests)
+
+    new_spec = mantle_spec(graderArn=MANTLE_GRADER.replace(":3", ":4"), tags={"project": "renamed"})
+    result = launcher.on_event(
+        cfn_event("Update", new_spec, request_id="req-0002", physical_id=job_id, old_spec=mantle_spec()),
+        lambda_context,
+    )
+
+    assert result == created
+    assert [(r.method, r.route) for r in mantle.requests[before:]] == [("GET", f"/fine_tuning/jobs/{job_id}")]
+    mantle.assert_all_signed()
+
+
+def test_delete_cancels_a_running_job(mantle: FakeMantle, lambda_context) -> None:
+    job = mantle.add_job(status="running")
+    result = launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
+    assert result == {"PhysicalResourceId": job["id"]}
+    assert [(r.method, r.route) for r in mantle.requests] == [
+        ("GET", f"/fine_tuning/jobs/{job['id']}"),
+        ("POST", f"/fine_tuning/jobs/{job['id']}/cancel"),
+    ]
+    assert mantle.jobs[job["id"]]["status"] == "cancelled"
+    mantle.assert_all_signed()
+
+
+@pytest.mark.parametrize("status", ["succeeded", "failed", "cancelled"])
+def test_delete_leaves_a_finished_job_alone(mantle: FakeMantle, lambda_context, status: str) -> None:
+    job = mantle.add_job(status=status)
+    launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
+    assert mantle.calls("POST", r"/fine_tuning/jobs/.+/cancel") == []
+    assert mantle.jobs[job["id"]]["status"] == status
+
+
+def test_delete_of_a_missing_job_succeeds(mantle: FakeMantle, lambda_context) -> None:
+    result = launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id="ftjob-gone"), lambda_context)
+    assert result == {"PhysicalResourceId": "ftjob-gone"}
+    assert [(r.method, r.route) for r in mantle.requests] == [("GET", "/fine_tuning/jobs/ftjob-gone")]
+
+
+def test_delete_of_a_placeholder_sends_nothing(mantle: FakeMantle, lambda_context) -> None:
+    launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=PLACEHOLDER_PHYSICAL_ID), lambda_context)
+    assert mantle.requests == []
+
+
+def test_cancel_denied_fails_with_the_permission(mantle: FakeMantle, lambda_context) -> None:
+    job = mantle.add_job(status="queued")
+    mantle.fail_next("POST", r"/fine_tuning/jobs/.+/cancel", 403, "not authorized")
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
+    assert "bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob permission" in str(failure.value)

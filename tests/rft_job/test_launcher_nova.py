@@ -1,0 +1,503 @@
+"""Launcher, Nova variant: real boto3 clients behind botocore Stubbers (service-model checked)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+from botocore.stub import ANY
+
+from rft_job.runtime import launcher
+from rft_job.runtime.errors import LaunchFailure
+from rft_job.runtime.job_spec import fingerprint, parse_job_spec
+from tests.rft_job.builders import (
+    ALL_NOVA_HYPERPARAMETERS,
+    GRADER_V7,
+    GRADER_V8,
+    NOVA_BASE_MODEL,
+    NOVA_JOB_ARN,
+    NOVA_JOB_ARN_2,
+    NOVA_ROLE_ARN,
+    PLACEHOLDER_PHYSICAL_ID,
+    STATE_MACHINE_ARN,
+    StubbedAws,
+    cfn_event,
+    nova_spec,
+)
+
+# The patterns from the Bedrock API reference (botocore's Stubber checks types and lengths,
+# not patterns, so the tests check these themselves).
+JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$")
+CUSTOM_MODEL_NAME_PATTERN = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
+TOKEN_PATTERN = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?$")
+EXECUTION_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+
+
+# What CreateModelCustomizationJob must receive for nova_spec(), written out literally.
+FULL_CREATE_PARAMS = {
+    "jobName": ANY,
+    "customModelName": ANY,
+    "roleArn": NOVA_ROLE_ARN,
+    "clientRequestToken": ANY,
+    "baseModelIdentifier": NOVA_BASE_MODEL,
+    "customizationType": "REINFORCEMENT_FINE_TUNING",
+    "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
+    "validationDataConfig": {"validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit-validation.jsonl"}]},
+    "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
+    "customizationConfig": {
+        "rftConfig": {
+            "graderConfig": {"lambdaGrader": {"lambdaArn": GRADER_V7}},
+            "hyperParameters": {
+                "epochCount": 10,
+                "batchSize": 64,
+                "learningRate": 1e-5,
+                "maxPromptLength": 2048,
+                "trainingSamplePerPrompt": 8,
+                "inferenceMaxTokens": 1024,
+                "reasoningEffort": "medium",
+                "evalInterval": 5,
+            },
+        }
+    },
+    "jobTags": [{"key": "owner", "value": "ml-team"}, {"key": "project", "value": "char-limit"}],
+    "customModelTags": [{"key": "owner", "value": "ml-team"}, {"key": "project", "value": "char-limit"}],
+}
+
+
+def expect_create(aws: StubbedAws, job_arn: str = NOVA_JOB_ARN, params: dict | None = None) -> None:
+    aws.stub("bedrock").add_response(
+        "create_model_customization_job", {"jobArn": job_arn}, FULL_CREATE_PARAMS if params is None else params
+    )
+
+
+def expect_tracker_start(aws: StubbedAws, *, already_exists: bool = False) -> None:
+    params = {"stateMachineArn": STATE_MACHINE_ARN, "name": ANY, "input": ANY}
+    if already_exists:
+        aws.stub("stepfunctions").add_client_error(
+            "start_execution", "ExecutionAlreadyExists", "Execution Already Exists", 400, expected_params=params
+        )
+    else:
+        aws.stub("stepfunctions").add_response(
+            "start_execution",
+            {"executionArn": f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:x", "startDate": NOW},
+            params,
+        )
+
+
+def job_description(job_arn: str, job_name: str, status: str, **extra: object) -> dict:
+    response = {
+        "jobArn": job_arn,
+        "jobName": job_name,
+        "outputModelName": job_name,
+        "roleArn": NOVA_ROLE_ARN,
+        "status": status,
+        "creationTime": NOW,
+        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k",
+        "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
+        "validationDataConfig": {"validators": []},
+        "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
+        "customizationType": "REINFORCEMENT_FINE_TUNING",
+    }
+    response.update(extra)
+    return response
+
+
+def create_and_capture(aws: StubbedAws, lambda_context, spec: dict, request_id: str = "req-0001") -> tuple[dict, dict]:
+    expect_create(aws)
+    expect_tracker_start(aws)
+    result = launcher.on_event(cfn_event("Create", spec, request_id=request_id), lambda_context)
+    return result, aws.calls("CreateModelCustomizationJob")[-1]
+
+
+# --- Create ------------------------------------------------------------------------------
+
+
+def test_create_sends_every_option_and_starts_the_tracker(nova_aws: StubbedAws, lambda_context) -> None:
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws)
+
+    result = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+
+    nova_aws.assert_done()
+    sent = nova_aws.calls("CreateModelCustomizationJob")[0]
+    job_name = sent["jobName"]
+    assert JOB_NAME_PATTERN.match(job_name) and len(job_name) <= 63
+    assert CUSTOM_MODEL_NAME_PATTERN.match(sent["customModelName"]) and len(sent["customModelName"]) <= 63
+    assert job_name.startswith("bedrock-rft-nova2lite-")
+    assert TOKEN_PATTERN.match(sent["clientRequestToken"])
+
+    execution = nova_aws.calls("StartExecution")[0]
+    assert EXECUTION_NAME_PATTERN.match(execution["name"])
+    assert json.loads(execution["input"]) == {"variant": "nova", "jobId": NOVA_JOB_ARN, "jobName": job_name, "polls": 0}
+
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN
+    data = result["Data"]
+    assert data["JobId"] == NOVA_JOB_ARN
+    assert data["JobName"] == job_name
+    assert data["CustomModelName"] == sent["customModelName"]
+    assert data["ConsoleUrl"].startswith("https://us-east-1.console.aws.amazon.com/bedrock/")
+    assert data["Fingerprint"] == fingerprint(parse_job_spec(nova_spec()))
+    assert len(json.dumps(result).encode()) < 4096
+
+
+def test_create_without_optional_fields_omits_them(nova_aws: StubbedAws, lambda_context) -> None:
+    spec = nova_spec(validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None}, tags={}, hyperParameters={})
+    minimal = {
+        key: value
+        for key, value in FULL_CREATE_PARAMS.items()
+        if key not in ("validationDataConfig", "jobTags", "customModelTags")
+    }
+    minimal["customizationConfig"] = {"rftConfig": {"graderConfig": {"lambdaGrader": {"lambdaArn": GRADER_V7}}}}
+    expect_create(nova_aws, params=minimal)
+    expect_tracker_start(nova_aws)
+
+    launcher.on_event(cfn_event("Create", spec), lambda_context)
+
+    sent = nova_aws.calls("CreateModelCustomizationJob")[0]
+    assert "validationDataConfig" not in sent and "jobTags" not in sent and "customModelTags" not in sent
+    nova_aws.assert_done()
+
+
+def test_retry_of_the_same_event_reuses_token_and_names(nova_aws: StubbedAws, lambda_context) -> None:
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws)
+    first = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    # The service answers an identical token with the same job; the tracker already runs.
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws, already_exists=True)
+    second = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+
+    sent_first, sent_second = nova_aws.calls("CreateModelCustomizationJob")
+    assert sent_first == sent_second
+    assert nova_aws.calls("StartExecution")[0]["name"] == nova_aws.calls("StartExecution")[1]["name"]
+    assert first == second
+    nova_aws.assert_done()
+
+
+def test_each_launch_gets_unique_names(nova_aws: StubbedAws, lambda_context) -> None:
+    _, first = create_and_capture(nova_aws, lambda_context, nova_spec(), request_id="req-a")
+    _, second = create_and_capture(nova_aws, lambda_context, nova_spec(), request_id="req-b")
+    assert first["jobName"] != second["jobName"]
+    assert first["customModelName"] != second["customModelName"]
+    assert first["clientRequestToken"] != second["clientRequestToken"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("graderArn", "arn:aws:lambda:us-east-1:123456789012:function:BedrockRft-Grader:$LATEST", "JobSpec.graderArn"),
+        ("graderArn", "arn:aws:lambda:us-east-1:123456789012:function:BedrockRft-Grader", "JobSpec.graderArn"),
+        ("variant", "sagemaker", "JobSpec.variant"),
+        ("namePrefix", "Bedrock_RFT", "JobSpec.namePrefix"),
+        ("roleArn", None, "JobSpec.roleArn"),
+        ("trainingDataUri", "https://example.com/train.jsonl", "JobSpec.trainingDataUri"),
+        ("hyperParameters", {"epochCount": 99}, "JobSpec.hyperParameters.epochCount"),
+        ("hyperParameters", {"n_epochs": 2}, "JobSpec.hyperParameters.n_epochs"),
+        ("datasetSha256", {"training": "a" * 64, "validation": None}, "JobSpec.datasetSha256.validation"),
+    ],
+)
+def test_invalid_spec_fails_before_any_aws_call(
+    nova_aws: StubbedAws, lambda_context, field: str, value: object, expected: str
+) -> None:
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec(**{field: value})), lambda_context)
+    assert str(failure.value).startswith(f"Invalid JobSpec: {expected}")
+    assert nova_aws.captured == []
+
+
+def test_job_spec_that_is_not_json_is_reported(nova_aws: StubbedAws, lambda_context) -> None:
+    with pytest.raises(LaunchFailure, match="JobSpec is not valid JSON"):
+        launcher.on_event(cfn_event("Create", "{not json"), lambda_context)
+
+
+# --- Create failures ---------------------------------------------------------------------
+
+
+def test_access_denied_names_permissions_and_model_access(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "create_model_customization_job",
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/launcher is not authorized to perform: iam:PassRole",
+        403,
+    )
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    reason = str(failure.value)
+    assert reason.startswith(
+        "CreateModelCustomizationJob was denied (AccessDeniedException): check the launcher role's "
+        "bedrock:CreateModelCustomizationJob and iam:PassRole permissions and that model access to "
+        "amazon.nova-2-lite-v1:0:256k is enabled in us-east-1."
+    )
+    assert "not authorized to perform: iam:PassRole" in reason
+    assert nova_aws.calls("StartExecution") == []
+
+
+def test_validation_error_carries_the_service_message(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "create_model_customization_job",
+        "ValidationException",
+        "The provided training data has 42 records; at least 100 are required.",
+        400,
+    )
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    assert str(failure.value) == (
+        "CreateModelCustomizationJob rejected the request (ValidationException): The provided training data has 42 "
+        "records; at least 100 are required. Check the JobSpec values it names."
+    )
+
+
+def test_long_service_messages_are_trimmed_to_a_short_reason(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "create_model_customization_job", "ValidationException", "bad value " * 500, 400
+    )
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    reason = str(failure.value)
+    assert len(reason) <= 1000
+    assert reason.startswith("CreateModelCustomizationJob rejected the request (ValidationException): bad value")
+
+
+def test_throttling_says_retries_were_exhausted(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "create_model_customization_job", "ThrottlingException", "Rate exceeded", 429
+    )
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    reason = str(failure.value)
+    assert "CreateModelCustomizationJob was throttled (ThrottlingException)" in reason
+    assert "retries were exhausted (5 attempts, standard mode)" in reason
+
+
+def test_quota_exceeded_points_at_service_quotas(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "create_model_customization_job",
+        "ServiceQuotaExceededException",
+        "Limit of 2 concurrent customization jobs reached",
+        400,
+    )
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    reason = str(failure.value)
+    assert "hit a service quota (ServiceQuotaExceededException): Limit of 2 concurrent customization jobs reached" in reason
+    assert "Service Quotas" in reason
+
+
+def test_resource_not_found_on_create_names_what_to_check(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "create_model_customization_job", "ResourceNotFoundException", "Model not found", 404
+    )
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    reason = str(failure.value)
+    assert "could not find a resource (ResourceNotFoundException): Model not found." in reason
+    assert f"{NOVA_BASE_MODEL} supports reinforcement fine-tuning in us-east-1" in reason
+    assert GRADER_V7 in reason
+
+
+def test_tracker_that_cannot_start_stops_the_new_job(nova_aws: StubbedAws, lambda_context) -> None:
+    expect_create(nova_aws)
+    nova_aws.stub("stepfunctions").add_client_error(
+        "start_execution", "AccessDeniedException", "not authorized to perform: states:StartExecution", 400
+    )
+    nova_aws.stub("bedrock").add_response(
+        "get_model_customization_job", job_description(NOVA_JOB_ARN, "x", "InProgress"), {"jobIdentifier": NOVA_JOB_ARN}
+    )
+    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+
+    reason = str(failure.value)
+    assert "was started but its tracker was not, so the job was stopped" in reason
+    assert f"states:StartExecution permissions on {STATE_MACHINE_ARN}" in reason
+    assert len(reason) <= 1000
+    nova_aws.assert_done()
+
+
+# --- Update ------------------------------------------------------------------------------
+
+
+def test_update_without_job_defining_change_keeps_the_job(nova_aws: StubbedAws, lambda_context) -> None:
+    created, sent = create_and_capture(nova_aws, lambda_context, nova_spec())
+    # New grader version with the same code, new role, new tags, data moved: nothing to retrain.
+    new_spec = nova_spec(
+        graderArn=GRADER_V8,
+        roleArn="arn:aws:iam::123456789012:role/OtherRole",
+        tags={"project": "renamed"},
+        trainingDataUri="s3://rft-data-bucket/moved/char-limit-training.jsonl",
+    )
+    nova_aws.stub("bedrock").add_response(
+        "get_model_customization_job",
+        job_description(NOVA_JOB_ARN, sent["jobName"], "InProgress"),
+        {"jobIdentifier": NOVA_JOB_ARN},
+    )
+
+    result = launcher.on_event(
+        cfn_event("Update", new_spec, request_id="req-0002", physical_id=NOVA_JOB_ARN, old_spec=nova_spec()),
+        lambda_context,
+    )
+
+    assert result == created
+    assert nova_aws.operations().count("CreateModelCustomizationJob") == 1
+    assert nova_aws.operations().count("StartExecution") == 1
+    nova_aws.assert_done()
+
+
+def test_update_keeps_the_job_id_even_when_describing_fails(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error("get_model_customization_job", "AccessDeniedException", "denied", 403)
+    spec = nova_spec()
+    result = launcher.on_event(
+        cfn_event("Update", spec, request_id="req-0002", physical_id=NOVA_JOB_ARN, old_spec=spec), lambda_context
+    )
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN
+    assert result["Data"]["JobId"] == NOVA_JOB_ARN
+    assert result["Data"]["Fingerprint"] == fingerprint(parse_job_spec(spec))
+    assert "CreateModelCustomizationJob" not in nova_aws.operations()
+
+
+def test_update_with_new_hyperparameters_launches_a_new_job(nova_aws: StubbedAws, lambda_context) -> None:
+    _, first = create_and_capture(nova_aws, lambda_context, nova_spec())
+    new_spec = nova_spec(hyperParameters={**ALL_NOVA_HYPERPARAMETERS, "epochCount": 3})
+    nova_aws.stub("bedrock").add_response(
+        "get_model_customization_job",
+        job_description(NOVA_JOB_ARN, first["jobName"], "InProgress"),
+        {"jobIdentifier": NOVA_JOB_ARN},
+    )
+    expect_create(nova_aws, job_arn=NOVA_JOB_ARN_2, params={**FULL_CREATE_PARAMS, "customizationConfig": ANY})
+    expect_tracker_start(nova_aws)
+
+    result = launcher.on_event(
+        cfn_event("Update", new_spec, request_id="req-0002", physical_id=NOVA_JOB_ARN, old_spec=nova_spec()),
+        lambda_context,
+    )
+
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN_2
+    second = nova_aws.calls("CreateModelCustomizationJob")[1]
+    assert second["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 3
+    assert second["jobName"] != first["jobName"]
+    assert result["Data"]["Fingerprint"] != fingerprint(parse_job_spec(nova_spec()))
+    nova_aws.assert_done()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"baseModel": "amazon.nova-2-lite-v1:0"},
+        {"graderCodeSha256": "d" * 64},
+        {"datasetSha256": {"training": "e" * 64, "validation": "b" * 64}},
+        {"validationDataUri": None, "datasetSha256": {"training": "a" * 64, "validation": None}},
+    ],
+)
+def test_each_job_defining_field_triggers_a_new_job(nova_aws: StubbedAws, lambda_context, change: dict) -> None:
+    nova_aws.stub("bedrock").add_response(
+        "get_model_customization_job",
+        job_description(NOVA_JOB_ARN, "bedrock-rft-nova2lite-00000000-11111111", "Completed"),
+        {"jobIdentifier": NOVA_JOB_ARN},
+    )
+    expected = {**FULL_CREATE_PARAMS, "baseModelIdentifier": change.get("baseModel", NOVA_BASE_MODEL)}
+    expected["customizationConfig"] = ANY
+    if "validationDataUri" in change:
+        del expected["validationDataConfig"]
+    expect_create(nova_aws, job_arn=NOVA_JOB_ARN_2, params=expected)
+    expect_tracker_start(nova_aws)
+    result = launcher.on_event(
+        cfn_event("Update", nova_spec(**change), request_id="req-0002", physical_id=NOVA_JOB_ARN, old_spec=nova_spec()),
+        lambda_context,
+    )
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN_2
+    nova_aws.assert_done()
+
+
+def test_rollback_update_keeps_the_job_that_matches(nova_aws: StubbedAws, lambda_context) -> None:
+    # A failed update rolls back: the "new" properties are the job's own, the "old" ones are
+    # the failed attempt's. The job still matches, so nothing is launched.
+    _, first = create_and_capture(nova_aws, lambda_context, nova_spec())
+    failed_spec = nova_spec(hyperParameters={"epochCount": 1})
+    nova_aws.stub("bedrock").add_response(
+        "get_model_customization_job",
+        job_description(NOVA_JOB_ARN, first["jobName"], "InProgress"),
+        {"jobIdentifier": NOVA_JOB_ARN},
+    )
+    result = launcher.on_event(
+        cfn_event("Update", nova_spec(), request_id="req-0003", physical_id=NOVA_JOB_ARN, old_spec=failed_spec),
+        lambda_context,
+    )
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN
+    assert nova_aws.operations().count("CreateModelCustomizationJob") == 1
+    nova_aws.assert_done()
+
+
+# --- Delete ------------------------------------------------------------------------------
+
+
+def delete_event(physical_id: str) -> dict:
+    return cfn_event("Delete", nova_spec(), request_id="req-0009", physical_id=physical_id)
+
+
+def test_delete_stops_a_running_job(nova_aws: StubbedAws, lambda_context) -> None:
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_response(
+        "get_model_customization_job", job_description(NOVA_JOB_ARN, "j", "InProgress"), {"jobIdentifier": NOVA_JOB_ARN}
+    )
+    bedrock.add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    assert launcher.on_event(delete_event(NOVA_JOB_ARN), lambda_context) == {"PhysicalResourceId": NOVA_JOB_ARN}
+    nova_aws.assert_done()
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped", "Stopping"])
+def test_delete_leaves_a_finished_job_alone(nova_aws: StubbedAws, lambda_context, status: str) -> None:
+    nova_aws.stub("bedrock").add_response(
+        "get_model_customization_job", job_description(NOVA_JOB_ARN, "j", status), {"jobIdentifier": NOVA_JOB_ARN}
+    )
+    launcher.on_event(delete_event(NOVA_JOB_ARN), lambda_context)
+    assert "StopModelCustomizationJob" not in nova_aws.operations()
+    nova_aws.assert_done()
+
+
+def test_delete_of_a_job_that_no_longer_exists_succeeds(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "get_model_customization_job", "ResourceNotFoundException", "Job not found", 404
+    )
+    assert launcher.on_event(delete_event(NOVA_JOB_ARN), lambda_context) == {"PhysicalResourceId": NOVA_JOB_ARN}
+
+
+def test_delete_tolerates_the_job_ending_before_the_stop(nova_aws: StubbedAws, lambda_context) -> None:
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_response(
+        "get_model_customization_job", job_description(NOVA_JOB_ARN, "j", "InProgress"), {"jobIdentifier": NOVA_JOB_ARN}
+    )
+    bedrock.add_client_error("stop_model_customization_job", "ValidationException", "Job is not in progress", 400)
+    bedrock.add_response(
+        "get_model_customization_job", job_description(NOVA_JOB_ARN, "j", "Completed"), {"jobIdentifier": NOVA_JOB_ARN}
+    )
+    launcher.on_event(delete_event(NOVA_JOB_ARN), lambda_context)
+    nova_aws.assert_done()
+
+
+@pytest.mark.parametrize("physical_id", [PLACEHOLDER_PHYSICAL_ID, "", "RftJob-1A2B3C", "arn:aws:bedrock:garbage"])
+def test_delete_of_a_placeholder_calls_nothing(nova_aws: StubbedAws, lambda_context, physical_id: str) -> None:
+    assert launcher.on_event(delete_event(physical_id), lambda_context) == {"PhysicalResourceId": physical_id}
+    assert nova_aws.captured == []
+
+
+def test_delete_that_is_denied_fails_with_a_reason(nova_aws: StubbedAws, lambda_context) -> None:
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_response(
+        "get_model_customization_job", job_description(NOVA_JOB_ARN, "j", "InProgress"), {"jobIdentifier": NOVA_JOB_ARN}
+    )
+    bedrock.add_client_error("stop_model_customization_job", "AccessDeniedException", "not authorized", 403)
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(delete_event(NOVA_JOB_ARN), lambda_context)
+    assert str(failure.value).startswith(
+        "StopModelCustomizationJob was denied (AccessDeniedException): check the launcher role's "
+        f"bedrock:GetModelCustomizationJob and bedrock:StopModelCustomizationJob permissions on {NOVA_JOB_ARN}."
+    )
+
+
+def test_unknown_request_type_is_rejected(lambda_context) -> None:
+    with pytest.raises(LaunchFailure, match="Unsupported RequestType"):
+        launcher.on_event(cfn_event("Replace", nova_spec()), lambda_context)

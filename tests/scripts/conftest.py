@@ -1,0 +1,66 @@
+"""Fixtures for the rftctl tests: fake credentials, stubbed clients, a local mantle, a CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from rft_job.runtime import clients as runtime_clients
+from scripts.rftctl.cli import main
+from tests.scripts.fakes import (
+    ENV_TO_CLEAR,
+    ACCESS_KEY,
+    SECRET_KEY,
+    SESSION_TOKEN,
+    CliResult,
+    InferenceFakeMantle,
+    StubbedClients,
+)
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
+    """Fake static credentials and nothing else: no profile, no config file, no metadata service."""
+    for name in ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    runtime_clients.reset_client_caches()
+    yield
+    runtime_clients.reset_client_caches()
+
+
+@pytest.fixture
+def aws() -> Iterator[StubbedClients]:
+    stubbed = StubbedClients()
+    yield stubbed
+    stubbed.assert_all_used()
+
+
+@pytest.fixture
+def rftctl(aws: StubbedClients, capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run rftctl in-process with the stubbed clients; polling never really sleeps."""
+
+    def run(*argv: str, **context_options: Any) -> CliResult:
+        context_options.setdefault("sleep", lambda seconds: None)
+        code = main(list(argv), clients=aws, context_options=context_options)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def mantle_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[InferenceFakeMantle]:
+    server = InferenceFakeMantle().start()
+    monkeypatch.setenv("MANTLE_BASE_URL", server.base_url)
+    runtime_clients.reset_client_caches()
+    yield server
+    server.stop()

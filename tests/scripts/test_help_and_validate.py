@@ -1,0 +1,99 @@
+"""rftctl --help for every command, the launcher script, and `validate` on real and broken data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.rftctl.cli import COMMANDS, build_parser, main
+
+REPO = Path(__file__).resolve().parents[2]
+TRAINING = REPO / "training-data" / "char-limit-training.jsonl"
+VALIDATION = REPO / "training-data" / "char-limit-validation.jsonl"
+COMMAND_NAMES = ["validate", "grade", "preflight", "status", "watch", "metrics", "deploy-model", "compare"]
+
+
+def test_every_command_is_registered() -> None:
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert sorted(subparsers.choices) == sorted(COMMAND_NAMES)
+    assert len(COMMANDS) == 7  # status and watch share a module
+
+
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_command_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: rftctl {command}" in out
+    assert "--stack" in out and "--region" in out and "--profile" in out
+    assert "exit codes" in out
+
+
+def test_launcher_script_runs_as_a_program() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "rftctl.py"), "--help"],
+        capture_output=True, text=True, timeout=60, cwd="/",
+    )
+    assert result.returncode == 0, result.stderr
+    for command in COMMAND_NAMES:
+        assert command in result.stdout
+
+
+def test_global_options_are_accepted_after_the_command(rftctl) -> None:
+    result = rftctl("validate", str(TRAINING), "--profile", "nobody", "--stack", "X")
+    assert result.code == 0
+
+
+def test_validate_shipped_training_and_validation_sets(rftctl) -> None:
+    result = rftctl("validate", str(TRAINING), str(VALIDATION))
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith(f"ok  {TRAINING}: 125 records")
+    assert lines[1].startswith(f"ok  {VALIDATION}: 20 records")
+    assert lines[2] == "ok  no prompt is in both files"
+
+
+def test_validate_reports_file_line_and_problem(rftctl, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    good = {"messages": [{"role": "user", "content": "AIとは何か30文字以内で説明して"}]}
+    bad.write_text(
+        json.dumps(good, ensure_ascii=False) + "\n"
+        + "{not json\n"
+        + json.dumps({"messages": [{"role": "user", "content": "AIを説明して"}]}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    result = rftctl("validate", str(bad), "--min-records", "1")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith(f"{bad}:2: not valid JSON")
+    assert lines[1].startswith(f"{bad}:3: no character limit")
+    assert "2 problems found" in result.err
+
+
+def test_validate_checks_that_training_and_validation_are_disjoint(rftctl, tmp_path: Path) -> None:
+    validation = tmp_path / "validation.jsonl"
+    shared = TRAINING.read_text(encoding="utf-8").splitlines()[:10]
+    validation.write_text("\n".join(shared) + "\n", encoding="utf-8")
+    result = rftctl("validate", str(TRAINING), str(validation))
+    assert result.code == 1
+    problems = result.out.splitlines()
+    assert len(problems) == 10
+    assert all(line.startswith(f"{validation}: prompt also in {TRAINING}") for line in problems)
+
+
+def test_validate_single_file_uses_the_training_minimum(rftctl) -> None:
+    result = rftctl("validate", str(VALIDATION))
+    assert result.code == 1
+    assert result.out.strip() == f"{VALIDATION}: 20 records, at least 100 needed"
+    assert rftctl("validate", str(VALIDATION), "--min-records", "10").code == 0
+
+
+def test_validate_rejects_three_files(rftctl) -> None:
+    result = rftctl("validate", str(TRAINING), str(VALIDATION), str(VALIDATION))
+    assert result.code == 2
+    assert result.err.strip() == "rftctl: error: validate takes one file, or two: TRAIN VALIDATION"
