@@ -303,7 +303,8 @@ class JobLauncher(Construct):
         add = self.python.add_to_role_policy
         add(iam.PolicyStatement(sid="ReadTrainingData", actions=["s3:GetObject"],
                                 resources=[data.object_arn(f"{TRAINING_PREFIX}*")]))
-        add(iam.PolicyStatement(sid="UploadTrainingFiles", actions=["bedrock-mantle:CreateFile"],
+        # DeleteFile: a launch that fails after uploading removes the files it uploaded.
+        add(iam.PolicyStatement(sid="UploadTrainingFiles", actions=["bedrock-mantle:CreateFile", "bedrock-mantle:DeleteFile"],
                                 resources=[_mantle_projects_arn()]))
         add(iam.PolicyStatement(sid="CreateJobForBaseModel", actions=["bedrock-mantle:CreateFineTuningJob"],
                                 resources=[_mantle_projects_arn()],

@@ -105,6 +105,7 @@ def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> No
     assert statements["CreateJobForBaseModel"]["Condition"] == {
         "StringEquals": {"bedrock-mantle:Model": "openai.gpt-oss-20b"}}
     assert statements["CreateJobForBaseModel"]["Resource"] == mantle_projects()
+    assert statements["UploadTrainingFiles"]["Action"] == ["bedrock-mantle:CreateFile", "bedrock-mantle:DeleteFile"]
     assert sorted(statements["FindDescribeAndCancelJob"]["Action"]) == [
         "bedrock-mantle:CancelFineTuningJob", "bedrock-mantle:GetFineTuningJob", "bedrock-mantle:ListFineTuningJobs"]
     grader = logical_id(mantle, "AWS::Lambda::Function", "GraderFunction")

@@ -479,3 +479,4 @@ def test_mantle_throttling_is_raised(mantle_env, mantle: FakeMantle, west_aws: S
     mantle.fail_next("GET", "/fine_tuning/jobs/.+", 429, "slow down", times=10, headers={"retry-after-ms": "5"})
     with pytest.raises(openai.RateLimitError):
         tracker.handler(mantle_event(job["id"]), lambda_context)
+    assert len(mantle.calls("GET", "/fine_tuning/jobs/.+")) == 3  # short retry budget inside the task timeout

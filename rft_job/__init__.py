@@ -1,0 +1,1 @@
+"""Bedrock reinforcement fine-tuning job: CDK construct and its Lambda runtime."""

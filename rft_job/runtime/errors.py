@@ -1,0 +1,277 @@
+"""Turn AWS and Bedrock mantle errors into one short, actionable failure reason.
+
+CloudFormation shows the custom resource's failure reason to whoever deploys the stack. The
+reason says what failed and what to check; the full exception and service response go to the
+log (see error_detail).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from botocore import exceptions as botocore_exceptions
+
+from . import clients
+from .job_spec import JobSpecError
+
+REASON_MAX_CHARS = 1000
+SERVICE_MESSAGE_MAX_CHARS = 400
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "TooManyUpdates",
+        "KmsThrottlingException",
+        "KMSThrottlingException",
+    }
+)
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "KmsAccessDeniedException",
+        "KMSAccessDeniedException",
+    }
+)
+NOT_FOUND_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NoSuchKey",
+        "NoSuchBucket",
+        "NotFound",
+        "NotFoundException",
+        "404",
+        "StateMachineDoesNotExist",
+        "ParameterNotFound",
+    }
+)
+SERVER_ERROR_CODES = frozenset(
+    {
+        "InternalServerException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalErrorException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
+)
+
+
+class LaunchFailure(Exception):
+    """A launcher failure; str(exc) is the reason CloudFormation shows (<= 1000 chars)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(clip_reason(reason))
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What was being done, so the reason can say what to check."""
+
+    operation: str
+    permission: str
+    region: str
+    principal: str = "launcher role"
+    access_hint: str = ""
+    not_found_hint: str = ""
+    base_url: str | None = None
+
+
+def clip_reason(text: str, limit: int = REASON_MAX_CHARS) -> str:
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def _service_message(text: str | None) -> str:
+    message = clip_reason(text or "", SERVICE_MESSAGE_MAX_CHARS)
+    return message.rstrip(" .!?") or "no message"
+
+
+def client_error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, botocore_exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "") or None
+    return None
+
+
+def is_throttling(exc: BaseException) -> bool:
+    if isinstance(exc, openai.RateLimitError):
+        return True
+    code = client_error_code(exc)
+    return code in THROTTLING_CODES if code else False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling or a service-side error: worth retrying later (the tracker lets Step Functions retry)."""
+    if isinstance(exc, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)):
+        return True
+    if isinstance(exc, botocore_exceptions.ClientError):
+        code = client_error_code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or (isinstance(status, int) and status >= 500)
+    return isinstance(exc, (botocore_exceptions.ConnectionError, botocore_exceptions.EndpointConnectionError))
+
+
+def is_not_found(exc: BaseException) -> bool:
+    if isinstance(exc, openai.NotFoundError):
+        return True
+    code = client_error_code(exc)
+    return code in NOT_FOUND_CODES if code else False
+
+
+def reason_for(exc: BaseException, ctx: CallContext) -> str:
+    """One short sentence: what failed and what to check."""
+    if isinstance(exc, LaunchFailure):
+        return str(exc)
+    if isinstance(exc, JobSpecError):
+        return clip_reason(f"Invalid JobSpec: {exc}")
+    if isinstance(exc, botocore_exceptions.ClientError):
+        return clip_reason(_client_error_reason(exc, ctx))
+    if isinstance(exc, openai.APIStatusError):
+        return clip_reason(_mantle_status_reason(exc, ctx))
+    if isinstance(exc, openai.APITimeoutError):
+        return clip_reason(
+            f"{ctx.operation} timed out reaching {ctx.base_url or 'the Bedrock mantle endpoint'} after "
+            f"{clients.MANTLE_MAX_RETRIES} retries: check the function's network path to bedrock-mantle in "
+            f"{ctx.region} (NAT gateway or VPC endpoint) and MANTLE_BASE_URL."
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return clip_reason(
+            f"{ctx.operation} could not connect to {ctx.base_url or 'the Bedrock mantle endpoint'}: check the "
+            f"function's network path to bedrock-mantle in {ctx.region} and MANTLE_BASE_URL ({exc})."
+        )
+    if isinstance(exc, openai.OpenAIError):
+        return clip_reason(
+            f"{ctx.operation} failed before reaching Bedrock mantle: {_service_message(str(exc))}. Check the "
+            f"{ctx.principal}'s credentials, AWS_REGION ({ctx.region}) and MANTLE_BASE_URL."
+        )
+    if isinstance(exc, botocore_exceptions.NoCredentialsError):
+        return clip_reason(f"{ctx.operation} failed: no AWS credentials were found for the {ctx.principal}.")
+    if isinstance(exc, (botocore_exceptions.EndpointConnectionError, botocore_exceptions.ConnectionError)):
+        return clip_reason(
+            f"{ctx.operation} could not reach the AWS endpoint in {ctx.region} after retries: check the "
+            f"function's network path (NAT gateway or VPC endpoints). {exc}"
+        )
+    if isinstance(exc, botocore_exceptions.ParamValidationError):
+        return clip_reason(f"{ctx.operation} was not sent because its parameters are invalid: {exc}")
+    return clip_reason(f"{ctx.operation} failed unexpectedly ({type(exc).__name__}): {_service_message(str(exc))}.")
+
+
+def _client_error_reason(exc: botocore_exceptions.ClientError, ctx: CallContext) -> str:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code") or "Unknown")
+    message = _service_message(error.get("Message"))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in ACCESS_DENIED_CODES or status == 403:
+        return (
+            f"{ctx.operation} was denied ({code}): check the {ctx.principal}'s {ctx.permission} "
+            f"permissions{ctx.access_hint}. Service said: {message}."
+        )
+    if code in THROTTLING_CODES or status == 429:
+        return (
+            f"{ctx.operation} was throttled ({code}) and botocore's retries were exhausted "
+            f"({clients.BOTO_MAX_ATTEMPTS} attempts, standard mode): redeploy in a few minutes, or raise the "
+            f"request quota in {ctx.region} (Service Quotas)."
+        )
+    if code == "ServiceQuotaExceededException":
+        return (
+            f"{ctx.operation} hit a service quota ({code}): {message}. Wait for or stop other jobs, or request "
+            f"a higher quota in {ctx.region} (Service Quotas console)."
+        )
+    if code in ("ValidationException", "InvalidParameterValue", "InvalidParameterException", "InvalidRequest"):
+        return f"{ctx.operation} rejected the request ({code}): {message}. Check the JobSpec values it names."
+    if code in NOT_FOUND_CODES or status == 404:
+        hint = ctx.not_found_hint or f" Check that the ARNs, ids and S3 URIs in the JobSpec exist in {ctx.region}"
+        return f"{ctx.operation} could not find a resource ({code}): {message}.{hint}."
+    if code in ("ConflictException", "ExecutionAlreadyExists"):
+        return f"{ctx.operation} conflicts with an existing resource ({code}): {message}."
+    if code == "TooManyTagsException":
+        return f"{ctx.operation} was given too many tags ({code}): {message}. Reduce JobSpec.tags."
+    if code in SERVER_ERROR_CODES or (isinstance(status, int) and status >= 500):
+        return (
+            f"{ctx.operation} failed with a service error ({code}) after {clients.BOTO_MAX_ATTEMPTS} attempts: "
+            f"redeploy later; if it persists, check the AWS Health Dashboard for {ctx.region}."
+        )
+    return f"{ctx.operation} failed ({code}): {message}."
+
+
+def mantle_error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str) and inner:
+            return inner
+        if body.get("message"):
+            return str(body["message"])
+    return str(exc.message or "")
+
+
+def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
+    status = exc.status_code
+    message = _service_message(mantle_error_message(exc))
+    base = ctx.base_url or "the Bedrock mantle endpoint"
+    if status == 401:
+        return (
+            f"{ctx.operation} was not authenticated (401): the SigV4 signature for service bedrock-mantle in "
+            f"{ctx.region} was rejected. Check the {ctx.principal}'s credentials and that MANTLE_BASE_URL "
+            f"({base}) is bedrock-mantle in {ctx.region}. Service said: {message}."
+        )
+    if status == 403:
+        return (
+            f"{ctx.operation} was denied (403): check the {ctx.principal}'s {ctx.permission} permission"
+            f"{ctx.access_hint}. Service said: {message}."
+        )
+    if status in (400, 422):
+        return f"{ctx.operation} was rejected ({status}): {message}. Check the JobSpec values it names."
+    if status == 404:
+        hint = ctx.not_found_hint or (
+            f" Check MANTLE_BASE_URL ({base}; the SDK default ends in /openai/v1, the user guide writes /v1)"
+        )
+        return f"{ctx.operation} was not found (404): {message}.{hint}."
+    if status == 409:
+        return f"{ctx.operation} conflicts with an existing resource (409): {message}."
+    if status == 429:
+        return (
+            f"{ctx.operation} was throttled (429) and the OpenAI SDK's {clients.MANTLE_MAX_RETRIES} retries were "
+            f"exhausted: redeploy in a few minutes, or raise the Bedrock quota in {ctx.region}."
+        )
+    if status >= 500:
+        return (
+            f"{ctx.operation} failed with a server error ({status}) after {clients.MANTLE_MAX_RETRIES} retries: "
+            f"redeploy later; if it persists, check the AWS Health Dashboard for Bedrock in {ctx.region}. "
+            f"Service said: {message}."
+        )
+    return f"{ctx.operation} failed ({status}): {message}."
+
+
+def error_detail(exc: BaseException) -> dict[str, Any]:
+    """Everything worth logging about a failed call (never shown to CloudFormation)."""
+    detail: dict[str, Any] = {"exception_type": type(exc).__name__, "exception": str(exc)[:4000]}
+    if isinstance(exc, botocore_exceptions.ClientError):
+        detail["operation_name"] = exc.operation_name
+        detail["error"] = exc.response.get("Error")
+        detail["response_metadata"] = exc.response.get("ResponseMetadata")
+    if isinstance(exc, openai.APIStatusError):
+        detail["status_code"] = exc.status_code
+        detail["request_id"] = exc.request_id
+        detail["body"] = exc.body
+        detail["url"] = str(exc.request.url) if exc.request is not None else None
+    return detail

@@ -1,0 +1,441 @@
+"""Custom resource handler that starts, keeps and stops one Bedrock RFT job.
+
+CDK Provider framework `on_event` handler: rft_job.runtime.launcher.on_event. Create starts
+the job and its tracker execution and returns at once (a job runs for hours; a custom resource
+may take one). Update starts a new job only when a job-defining field changed. Delete stops
+the job if it still runs. Failures raise LaunchFailure, whose message is the short reason
+CloudFormation shows; the full detail goes to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
+
+import openai
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from . import clients
+from .errors import CallContext, LaunchFailure, client_error_code, error_detail, reason_for
+from .job_spec import (
+    MANTLE,
+    MANTLE_CUSTOM_MODEL_NAME,
+    NOVA,
+    JobSpec,
+    JobSpecError,
+    LaunchNames,
+    console_url,
+    fingerprint,
+    fingerprint_of_raw,
+    is_job_id,
+    is_mantle_job_id,
+    is_nova_job_arn,
+    launch_names,
+    mantle_metadata,
+    parse_job_spec,
+    request_token,
+    split_s3_uri,
+    tracker_execution_name,
+    variant_of_raw,
+)
+from .job_state import JobState
+from .mantle import MantleJobs
+from .nova import NovaJobs
+
+logger = Logger(service="rft-job-launcher")
+
+# Data values are short by construction; the clip keeps Data plus the reason far below the
+# 4096-byte custom resource response limit even if a service returns something long.
+DATA_VALUE_MAX_CHARS = 600
+UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: describing the job failed, see the launcher log"
+
+
+@logger.inject_lambda_context(clear_state=True)
+def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    request_type = event.get("RequestType")
+    logger.append_keys(
+        request_type=request_type,
+        logical_resource_id=event.get("LogicalResourceId"),
+        physical_resource_id=event.get("PhysicalResourceId"),
+    )
+    try:
+        if request_type == "Create":
+            return _on_create(event)
+        if request_type == "Update":
+            return _on_update(event)
+        if request_type == "Delete":
+            return _on_delete(event)
+        raise LaunchFailure(f"Unsupported RequestType {request_type!r}: expected Create, Update or Delete")
+    except LaunchFailure:
+        raise
+    except Exception as exc:  # anything unforeseen still becomes one readable reason
+        ctx = CallContext(operation=f"{request_type} of the RFT job", permission="IAM", region=_region_or_unknown())
+        reason = reason_for(exc, ctx)
+        logger.exception("unexpected launcher failure", extra={"reason": reason, "detail": error_detail(exc)})
+        raise LaunchFailure(reason) from exc
+
+
+# --- Create / Update ---------------------------------------------------------------------
+
+
+def _on_create(event: Mapping[str, Any]) -> dict[str, Any]:
+    spec = _parse_spec(event)
+    return _launch(spec, event)
+
+
+def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
+    spec = _parse_spec(event)
+    region = clients.lambda_region()
+    job_fingerprint = fingerprint(spec)
+    old_fingerprint = fingerprint_of_raw((event.get("OldResourceProperties") or {}).get("JobSpec"))
+    physical_id = str(event.get("PhysicalResourceId") or "")
+
+    current: JobState | None = None
+    if is_job_id(spec.variant, physical_id):
+        current = _describe_quietly(spec.variant, physical_id, region)
+        # The second test covers a rollback: CloudFormation sends the old properties back as
+        # "new" and the failed ones as "old"; the job we hold still matches, so keep it.
+        unchanged = old_fingerprint == job_fingerprint or (
+            current is not None and current.matches_fingerprint(job_fingerprint)
+        )
+    else:
+        unchanged = False
+
+    if unchanged:
+        logger.info("no job-defining change: keeping the current job", extra={"fingerprint": job_fingerprint})
+        return _response(physical_id, _data_for_existing(spec, physical_id, current, job_fingerprint, region))
+
+    logger.info(
+        "job-defining change: launching a new job (CloudFormation then deletes the old one)",
+        extra={"old_fingerprint": old_fingerprint, "new_fingerprint": job_fingerprint},
+    )
+    return _launch(spec, event)
+
+
+def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
+    region = clients.lambda_region()
+    job_fingerprint = fingerprint(spec)
+    token = request_token(
+        str(event.get("StackId") or ""),
+        str(event.get("LogicalResourceId") or ""),
+        str(event.get("RequestId") or ""),
+        job_fingerprint,
+    )
+    names = launch_names(spec.name_prefix, job_fingerprint, token)
+    if spec.ignored_fields:
+        logger.warning("JobSpec has fields the launcher does not use", extra={"ignored": list(spec.ignored_fields)})
+    logger.info(
+        "launching RFT job",
+        extra={"variant": spec.variant, "job_name": names.job_name, "fingerprint": job_fingerprint, "spec": _loggable(spec)},
+    )
+
+    if spec.variant == NOVA:
+        job_id = _launch_nova(spec, names, token, region)
+        custom_model_name = names.custom_model_name
+    else:
+        job_id = _launch_mantle(spec, names, token, job_fingerprint, event, region)
+        custom_model_name = MANTLE_CUSTOM_MODEL_NAME
+
+    _start_tracker(spec, job_id, names.job_name, region)
+    data = _data(job_id, names.job_name, custom_model_name, job_fingerprint, region)
+    logger.info("RFT job launched", extra={"job_id": job_id, "data": data})
+    return _response(job_id, data)
+
+
+def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str) -> str:
+    jobs = NovaJobs(clients.aws_client("bedrock", region))
+    ctx = CallContext(
+        operation="CreateModelCustomizationJob",
+        permission="bedrock:CreateModelCustomizationJob and iam:PassRole",
+        region=region,
+        access_hint=f" and that model access to {spec.base_model} is enabled in {region}",
+        not_found_hint=(
+            f" Check that {spec.base_model} supports reinforcement fine-tuning in {region}, and that the grader "
+            f"version {spec.grader_arn}, the service role and the S3 objects exist"
+        ),
+    )
+    with _failing_as(ctx):
+        return jobs.create(spec, names, token)
+
+
+def _launch_mantle(
+    spec: JobSpec,
+    names: LaunchNames,
+    token: str,
+    job_fingerprint: str,
+    event: Mapping[str, Any],
+    region: str,
+) -> str:
+    jobs = MantleJobs(clients.mantle_client(region))
+    base_url = jobs.base_url
+
+    lookup = CallContext(
+        operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
+        permission="bedrock-mantle:ListFineTuningJobs",
+        region=region,
+        base_url=base_url,
+    )
+    with _failing_as(lookup):
+        existing = jobs.find_by_request_token(token)
+    if existing is not None:
+        logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
+        return existing.job_id
+
+    s3 = clients.aws_client("s3", region)
+    training_bytes = _read_s3_object(s3, spec.training_data_uri, "training data", "trainingDataUri", region)
+    validation_bytes = (
+        _read_s3_object(s3, spec.validation_data_uri, "validation data", "validationDataUri", region)
+        if spec.validation_data_uri is not None
+        else None
+    )
+
+    uploaded: list[str] = []
+    upload = CallContext(
+        operation="Uploading the training data through the Files API (POST /files)",
+        permission="bedrock-mantle:CreateFile",
+        region=region,
+        base_url=base_url,
+    )
+    with _failing_as(upload):
+        training_file = jobs.upload_jsonl(_file_name(spec.training_data_uri), training_bytes)
+        uploaded.append(training_file)
+        validation_file = None
+        if spec.validation_data_uri is not None and validation_bytes is not None:
+            validation_file = jobs.upload_jsonl(_file_name(spec.validation_data_uri), validation_bytes)
+            uploaded.append(validation_file)
+
+    metadata, dropped_tags = mantle_metadata(
+        token=token,
+        names=names,
+        job_fingerprint=job_fingerprint,
+        stack_id=str(event.get("StackId") or ""),
+        logical_resource_id=str(event.get("LogicalResourceId") or ""),
+        tags=spec.tags,
+    )
+    if dropped_tags:
+        logger.warning("tags that did not fit the job metadata were left out", extra={"dropped": dropped_tags})
+
+    create = CallContext(
+        operation="CreateFineTuningJob (POST /fine_tuning/jobs)",
+        permission="bedrock-mantle:CreateFineTuningJob",
+        region=region,
+        base_url=base_url,
+        access_hint=f" and that {spec.base_model} is enabled for fine-tuning in {region}",
+    )
+    try:
+        with _failing_as(create):
+            state = jobs.create(
+                base_model=spec.base_model,
+                training_file=training_file,
+                validation_file=validation_file,
+                metadata=metadata,
+                grader_arn=spec.grader_arn,
+                hyper_parameters=spec.hyper_parameters,
+            )
+    except LaunchFailure as failure:
+        if _definitely_not_created(failure.__cause__):
+            _delete_files_quietly(jobs, uploaded)
+        raise
+    return state.job_id
+
+
+def _read_s3_object(s3: Any, uri: str, label: str, field: str, region: str) -> bytes:
+    bucket, key = split_s3_uri(uri)
+    ctx = CallContext(
+        operation=f"Reading the {label} {uri} (s3:GetObject)",
+        permission="s3:GetObject (and kms:Decrypt if the bucket uses a KMS key)",
+        region=region,
+        access_hint=f" on {uri}",
+        not_found_hint=f" Check that the training-data deployment uploaded it and that JobSpec.{field} names it",
+    )
+    with _failing_as(ctx):
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _file_name(uri: str) -> str:
+    return posixpath.basename(split_s3_uri(uri)[1]) or "data.jsonl"
+
+
+def _definitely_not_created(cause: BaseException | None) -> bool:
+    """True for a definite rejection; after a timeout or 5xx the job may exist and need its files."""
+    return (
+        isinstance(cause, openai.APIStatusError)
+        and cause.status_code < 500
+        and cause.status_code not in (408, 409, 429)
+    )
+
+
+def _delete_files_quietly(jobs: MantleJobs, file_ids: list[str]) -> None:
+    for file_id in file_ids:
+        try:
+            jobs.delete_file(file_id)
+        except Exception as exc:  # cleanup only: the launch failure is what matters
+            logger.warning("could not delete an uploaded file", extra={"file_id": file_id, "detail": error_detail(exc)})
+
+
+def _start_tracker(spec: JobSpec, job_id: str, job_name: str, region: str) -> None:
+    sfn = clients.aws_client("stepfunctions", region)
+    name = tracker_execution_name(job_name, job_id)
+    payload = json.dumps({"variant": spec.variant, "jobId": job_id, "jobName": job_name, "polls": 0})
+    ctx = CallContext(
+        operation="StartExecution of the tracker state machine",
+        permission="states:StartExecution",
+        region=region,
+        access_hint=f" on {spec.state_machine_arn}",
+        not_found_hint=f" Check that the state machine {spec.state_machine_arn} exists",
+    )
+    try:
+        with _failing_as(ctx):
+            try:
+                sfn.start_execution(stateMachineArn=spec.state_machine_arn, name=name, input=payload)
+            except ClientError as exc:
+                if client_error_code(exc) != "ExecutionAlreadyExists":
+                    raise
+                logger.info("tracker already running for this job (retried request)", extra={"execution_name": name})
+    except LaunchFailure as failure:
+        # A failed Create gets no Delete for this job, so an untracked job would run (and bill)
+        # unseen: stop it before reporting the failure.
+        outcome = _stop_quietly(spec.variant, job_id, region)
+        raise LaunchFailure(f"Job {job_name} was started but its tracker was not, so the job was {outcome}. {failure}")
+    logger.info("tracker started", extra={"execution_name": name})
+
+
+def _stop_quietly(variant: str, job_id: str, region: str) -> str:
+    try:
+        outcome = _stop_job(variant, job_id, region)
+    except Exception as exc:
+        logger.exception("could not stop the job after the tracker failed", extra={"detail": error_detail(exc)})
+        return f"left running (stopping it failed too: stop {job_id} by hand)"
+    return {"stop-requested": "stopped", "already-ended": "already finished", "not-found": "already gone"}.get(
+        outcome, outcome
+    )
+
+
+# --- Delete ------------------------------------------------------------------------------
+
+
+def _on_delete(event: Mapping[str, Any]) -> dict[str, Any]:
+    physical_id = str(event.get("PhysicalResourceId") or "")
+    declared_variant = variant_of_raw((event.get("ResourceProperties") or {}).get("JobSpec"))
+    if is_nova_job_arn(physical_id):
+        variant = NOVA
+    elif is_mantle_job_id(physical_id) and declared_variant in (MANTLE, None):
+        variant = MANTLE
+    else:
+        # e.g. the Provider framework's placeholder after a failed Create: there is no job.
+        logger.info("physical id is not a job id: nothing to stop", extra={"physical_id": physical_id})
+        return {"PhysicalResourceId": physical_id}
+
+    region = clients.lambda_region()
+    outcome = _stop_job(variant, physical_id, region)
+    logger.info("delete handled; trained models, datasets and outputs are kept", extra={"outcome": outcome})
+    return {"PhysicalResourceId": physical_id}
+
+
+def _stop_job(variant: str, job_id: str, region: str) -> str:
+    if variant == NOVA:
+        ctx = CallContext(
+            operation="StopModelCustomizationJob",
+            permission="bedrock:GetModelCustomizationJob and bedrock:StopModelCustomizationJob",
+            region=region,
+            access_hint=f" on {job_id}",
+        )
+        with _failing_as(ctx):
+            return NovaJobs(clients.aws_client("bedrock", region)).stop(job_id)
+    mantle_client = clients.mantle_client(region)
+    ctx = CallContext(
+        operation="CancelFineTuningJob (POST /fine_tuning/jobs/{id}/cancel)",
+        permission="bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob",
+        region=region,
+        base_url=str(mantle_client.base_url),
+    )
+    with _failing_as(ctx):
+        return MantleJobs(mantle_client).cancel(job_id)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+@contextmanager
+def _failing_as(ctx: CallContext) -> Iterator[None]:
+    """Turn any error inside the block into a LaunchFailure with a reason for this call."""
+    try:
+        yield
+    except LaunchFailure:
+        raise
+    except Exception as exc:
+        reason = reason_for(exc, ctx)
+        logger.exception(
+            "call failed", extra={"operation": ctx.operation, "reason": reason, "detail": error_detail(exc)}
+        )
+        raise LaunchFailure(reason) from exc
+
+
+def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
+    raw = (event.get("ResourceProperties") or {}).get("JobSpec")
+    try:
+        return parse_job_spec(raw)
+    except JobSpecError as exc:
+        logger.error("invalid JobSpec", extra={"error": str(exc), "job_spec": raw})
+        raise LaunchFailure(f"Invalid JobSpec: {exc}") from exc
+
+
+def _describe_quietly(variant: str, job_id: str, region: str) -> JobState | None:
+    """Describe for an update; a failure only means we know less, so it is logged, not raised."""
+    try:
+        if variant == NOVA:
+            return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id)
+        return MantleJobs(clients.mantle_client(region)).describe(job_id)
+    except Exception as exc:
+        logger.warning("could not describe the current job", extra={"job_id": job_id, "detail": error_detail(exc)})
+        return None
+
+
+def _data_for_existing(
+    spec: JobSpec, job_id: str, current: JobState | None, job_fingerprint: str, region: str
+) -> dict[str, str]:
+    job_name = current.job_name if current is not None and current.job_name else UNKNOWN_AFTER_DESCRIBE_FAILED
+    if spec.variant == MANTLE:
+        custom_model_name = MANTLE_CUSTOM_MODEL_NAME
+    elif current is not None and current.custom_model_name:
+        custom_model_name = current.custom_model_name
+    else:
+        custom_model_name = UNKNOWN_AFTER_DESCRIBE_FAILED
+    return _data(job_id, job_name, custom_model_name, job_fingerprint, region)
+
+
+def _data(job_id: str, job_name: str, custom_model_name: str, job_fingerprint: str, region: str) -> dict[str, str]:
+    return {
+        "JobId": job_id,
+        "JobName": job_name,
+        "CustomModelName": custom_model_name,
+        "ConsoleUrl": console_url(region),
+        "Fingerprint": job_fingerprint,
+    }
+
+
+def _response(physical_id: str, data: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "PhysicalResourceId": physical_id,
+        "Data": {key: str(value)[:DATA_VALUE_MAX_CHARS] for key, value in data.items()},
+    }
+
+
+def _loggable(spec: JobSpec) -> dict[str, Any]:
+    return {
+        "baseModel": spec.base_model,
+        "trainingDataUri": spec.training_data_uri,
+        "validationDataUri": spec.validation_data_uri,
+        "graderArn": spec.grader_arn,
+        "hyperParameters": spec.hyper_parameters,
+    }
+
+
+def _region_or_unknown() -> str:
+    try:
+        return clients.lambda_region()
+    except RuntimeError:
+        return "the function's region"

@@ -1,0 +1,139 @@
+"""Open-weight RFT jobs through Bedrock mantle's OpenAI-compatible API (OpenAI SDK client).
+
+Used by the launcher (lookup, upload, create, describe, cancel), the tracker (describe) and
+any operator tooling. Build the client with clients.mantle_client().
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import openai
+from openai import OpenAI, omit
+
+from .job_spec import MANTLE, METADATA_FINGERPRINT, METADATA_JOB_NAME, METADATA_REQUEST_TOKEN
+from .job_state import ALREADY_ENDED, NOT_FOUND, STOP_REQUESTED, JobState
+
+FILE_PURPOSE = "fine-tune"
+JSONL_CONTENT_TYPE = "application/jsonl"
+# Bound on the idempotency scan when the service ignores the metadata filter: a retry comes
+# minutes after the first attempt, so its job is among the newest.
+LOOKUP_MAX_JOBS = 500
+LOOKUP_PAGE_SIZE = 100
+# Errors a cancel returns when the job finished between our describe and the cancel call.
+_CANCEL_RACE_ERRORS = (openai.BadRequestError, openai.ConflictError, openai.UnprocessableEntityError)
+
+
+def reinforcement_method(grader_arn: str, hyper_parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The `method` object of a Bedrock RFT job with a Lambda grader.
+
+    Sent through `extra_body`, not the SDK's typed `method=` argument: the SDK models only
+    OpenAI's grader types (string_check, text_similarity, python, score_model, multi), and the
+    Bedrock-specific {"type": "lambda"} grader is none of them. extra_body is merged into the
+    JSON body verbatim, so the request carries exactly what Bedrock documents.
+    """
+    reinforcement: dict[str, Any] = {"grader": {"type": "lambda", "lambda": {"function": grader_arn}}}
+    if hyper_parameters:
+        reinforcement["hyperparameters"] = dict(hyper_parameters)
+    return {"type": "reinforcement", "reinforcement": reinforcement}
+
+
+def job_state(job: Any) -> JobState:
+    """JobState from an SDK FineTuningJob."""
+    metadata = dict(getattr(job, "metadata", None) or {})
+    error = getattr(job, "error", None)
+    failure_message = getattr(error, "message", None) if error is not None else None
+    return JobState(
+        variant=MANTLE,
+        job_id=str(job.id),
+        status=str(getattr(job, "status", None) or "unknown"),
+        job_name=metadata.get(METADATA_JOB_NAME),
+        custom_model_name=getattr(job, "fine_tuned_model", None),
+        output_model=getattr(job, "fine_tuned_model", None),
+        failure_message=failure_message or None,
+        fingerprint_hint=metadata.get(METADATA_FINGERPRINT),
+    )
+
+
+class MantleJobs:
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
+
+    def find_by_request_token(self, token: str) -> JobState | None:
+        """A job an earlier attempt of the same launch created, found by its metadata token.
+
+        Asks the service to filter by metadata; if it rejects the filter, scans the newest
+        jobs instead. Either way the token is checked here, so a service that ignores the
+        filter cannot produce a false match.
+        """
+        jobs = self._client.fine_tuning.jobs
+        try:
+            page = jobs.list(metadata={METADATA_REQUEST_TOKEN: token}, limit=LOOKUP_PAGE_SIZE)
+        except openai.BadRequestError:
+            page = jobs.list(limit=LOOKUP_PAGE_SIZE)
+        for seen, job in enumerate(page):
+            if seen >= LOOKUP_MAX_JOBS:
+                break
+            if (getattr(job, "metadata", None) or {}).get(METADATA_REQUEST_TOKEN) == token:
+                return job_state(job)
+        return None
+
+    def upload_jsonl(self, filename: str, content: bytes) -> str:
+        uploaded = self._client.files.create(file=(filename, content, JSONL_CONTENT_TYPE), purpose=FILE_PURPOSE)
+        return str(uploaded.id)
+
+    def delete_file(self, file_id: str) -> None:
+        self._client.files.delete(file_id)
+
+    def create(
+        self,
+        *,
+        base_model: str,
+        training_file: str,
+        validation_file: str | None,
+        metadata: Mapping[str, str],
+        grader_arn: str,
+        hyper_parameters: Mapping[str, Any],
+    ) -> JobState:
+        job = self._client.fine_tuning.jobs.create(
+            model=base_model,
+            training_file=training_file,
+            validation_file=validation_file if validation_file is not None else omit,
+            metadata=dict(metadata),
+            extra_body={"method": reinforcement_method(grader_arn, hyper_parameters)},
+        )
+        return job_state(job)
+
+    def describe(self, job_id: str) -> JobState | None:
+        """The job's state, or None if the service no longer knows it (404)."""
+        try:
+            return job_state(self._client.fine_tuning.jobs.retrieve(job_id))
+        except openai.NotFoundError:
+            return None
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel the job if it is still validating, queued or running.
+
+        Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND.
+        """
+        state = self.describe(job_id)
+        if state is None:
+            return NOT_FOUND
+        if not state.running:
+            return ALREADY_ENDED
+        try:
+            self._client.fine_tuning.jobs.cancel(job_id)
+        except openai.NotFoundError:
+            return NOT_FOUND
+        except _CANCEL_RACE_ERRORS:
+            again = self.describe(job_id)
+            if again is None:
+                return NOT_FOUND
+            if not again.running:
+                return ALREADY_ENDED
+            raise
+        return STOP_REQUESTED

@@ -1,0 +1,306 @@
+"""Step Functions task that polls one RFT job and records its outcome.
+
+Handler: rft_job.runtime.tracker.handler. The state machine loops Wait -> this task -> Choice
+on `$.terminal`. Each call reads the job's status; for the stack's current job it writes the
+status (and, at the end, the model id or the failure) to SSM; at the end it always publishes one
+SNS message, and for a completed Nova job it can create an on-demand deployment.
+
+Throttling and service errors are raised so the state machine's Retry handles them; a job the
+service no longer knows ends the loop with status "NotFound".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from . import clients
+from .errors import CallContext, client_error_code, error_detail, is_transient, reason_for
+from .job_spec import (
+    NOVA,
+    VARIANTS,
+    console_url,
+    deployment_name,
+    deployment_request_token,
+)
+from .job_state import NOT_FOUND_STATUS, JobState
+from .mantle import MantleJobs
+from .nova import NovaJobs
+
+logger = Logger(service="rft-job-tracker")
+
+SSM_VALUE_MAX_CHARS = 4000  # standard parameters hold 4 KB
+SUBJECT_MAX_CHARS = 100
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    variant: str | None
+    status_parameter: str
+    model_parameter: str
+    failure_parameter: str
+    job_id_parameter: str
+    deployment_parameter: str | None
+    topic_arn: str
+    create_deployment: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "TrackerSettings":
+        source = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = (source.get(name) or "").strip()
+            if not value:
+                raise RuntimeError(f"Tracker environment variable {name} is not set")
+            return value
+
+        variant = (source.get("VARIANT") or "").strip() or None
+        if variant is not None and variant not in VARIANTS:
+            raise RuntimeError(f"Tracker environment variable VARIANT must be one of {', '.join(VARIANTS)}")
+        return cls(
+            variant=variant,
+            status_parameter=required("STATUS_PARAMETER"),
+            model_parameter=required("MODEL_PARAMETER"),
+            failure_parameter=required("FAILURE_PARAMETER"),
+            job_id_parameter=required("JOB_ID_PARAMETER"),
+            deployment_parameter=(source.get("DEPLOYMENT_PARAMETER") or "").strip() or None,
+            topic_arn=required("TOPIC_ARN"),
+            create_deployment=(source.get("CREATE_DEPLOYMENT") or "").strip().lower() == "true",
+        )
+
+
+@dataclass
+class TerminalRecord:
+    """What happened at the end, for the notification."""
+
+    parameters_updated: bool = False
+    deployment_arn: str | None = None
+    deployment_error: str | None = None
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    settings = TrackerSettings.from_env()
+    job_id = str(event.get("jobId") or "")
+    if not job_id:
+        raise ValueError("Tracker input has no jobId")
+    variant = _variant(event, settings)
+    job_name = str(event.get("jobName") or job_id)
+    polls = int(event.get("polls") or 0)
+    region = clients.lambda_region()
+    logger.append_keys(job_id=job_id, job_name=job_name, variant=variant)
+
+    state = _describe(variant, job_id, region)
+    status = state.status if state is not None else NOT_FOUND_STATUS
+    terminal = state is None or state.terminal
+    logger.info("job polled", extra={"status": status, "terminal": terminal, "polls": polls + 1})
+
+    ssm = clients.aws_client("ssm", region)
+    record = TerminalRecord()
+    if _is_current_job(ssm, settings.job_id_parameter, job_id):
+        _put_if_changed(ssm, settings.status_parameter, status)
+        if terminal:
+            _record_outcome(ssm, settings, variant, job_id, job_name, state, region, record)
+            record.parameters_updated = True
+    else:
+        # An old job being cancelled after a replacement must not overwrite the new job's values.
+        logger.info("not the stack's current job: SSM parameters left alone")
+
+    if terminal:
+        _notify(settings, variant, job_id, job_name, status, state, record, polls + 1, region)
+
+    return {**event, "status": status, "terminal": terminal, "polls": polls + 1}
+
+
+def _variant(event: Mapping[str, Any], settings: TrackerSettings) -> str:
+    event_variant = event.get("variant")
+    if event_variant is not None and event_variant not in VARIANTS:
+        raise ValueError(f"Tracker input variant must be one of {', '.join(VARIANTS)} (got {event_variant!r})")
+    if event_variant and settings.variant and event_variant != settings.variant:
+        raise ValueError(
+            f"Tracker input variant {event_variant!r} does not match the function's VARIANT {settings.variant!r}"
+        )
+    variant = event_variant or settings.variant
+    if variant is None:
+        raise ValueError("Tracker input has no variant and VARIANT is not set")
+    return str(variant)
+
+
+def _describe(variant: str, job_id: str, region: str) -> JobState | None:
+    if variant == NOVA:
+        return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id)
+    client = clients.mantle_client(
+        region,
+        timeout_seconds=clients.TRACKER_MANTLE_TIMEOUT_SECONDS,
+        max_retries=clients.TRACKER_MANTLE_MAX_RETRIES,
+    )
+    return MantleJobs(client).describe(job_id)
+
+
+def _parameter_value(ssm: Any, name: str) -> str | None:
+    try:
+        return str(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    except ClientError as exc:
+        if client_error_code(exc) == "ParameterNotFound":
+            return None
+        raise
+
+
+def _is_current_job(ssm: Any, job_id_parameter: str, job_id: str) -> bool:
+    return _parameter_value(ssm, job_id_parameter) == job_id
+
+
+def _put_if_changed(ssm: Any, name: str, value: str) -> bool:
+    text = value[:SSM_VALUE_MAX_CHARS] or "-"
+    if _parameter_value(ssm, name) == text:
+        logger.debug("parameter unchanged: not written", extra={"parameter": name})
+        return False
+    ssm.put_parameter(Name=name, Value=text, Type="String", Overwrite=True)
+    logger.info("parameter written", extra={"parameter": name, "value": text})
+    return True
+
+
+def _record_outcome(
+    ssm: Any,
+    settings: TrackerSettings,
+    variant: str,
+    job_id: str,
+    job_name: str,
+    state: JobState | None,
+    region: str,
+    record: TerminalRecord,
+) -> None:
+    if state is not None and state.succeeded and state.output_model:
+        _put_if_changed(ssm, settings.model_parameter, state.output_model)
+        if variant == NOVA and settings.create_deployment:
+            _deploy(ssm, settings, job_name, state, region, record)
+        return
+    _put_if_changed(ssm, settings.failure_parameter, _failure_text(job_id, state))
+
+
+def _failure_text(job_id: str, state: JobState | None) -> str:
+    if state is None:
+        return f"{NOT_FOUND_STATUS}: job {job_id} no longer exists"
+    if state.stopped:
+        return f"{state.status}: the job was stopped before it finished (stack update or delete, or an operator)"
+    if state.succeeded:
+        return f"{state.status}: the job finished but reported no model id"
+    return f"{state.status}: {state.failure_message or 'the service gave no failure message'}"
+
+
+def _deploy(
+    ssm: Any, settings: TrackerSettings, job_name: str, state: JobState, region: str, record: TerminalRecord
+) -> None:
+    """Create the on-demand deployment; a permanent failure is reported, not retried forever."""
+    assert state.output_model is not None
+    try:
+        record.deployment_arn = NovaJobs(clients.aws_client("bedrock", region)).ensure_deployment(
+            name=deployment_name(job_name, state.job_id),
+            model_arn=state.output_model,
+            token=deployment_request_token(state.job_id),
+            description=f"On-demand inference for the model trained by RFT job {job_name}",
+        )
+    except ClientError as exc:
+        if is_transient(exc):
+            raise
+        ctx = CallContext(
+            operation="CreateCustomModelDeployment",
+            permission="bedrock:GetCustomModelDeployment and bedrock:CreateCustomModelDeployment",
+            region=region,
+            principal="tracker role",
+            access_hint=f" on {state.output_model}",
+        )
+        record.deployment_error = reason_for(exc, ctx)
+        logger.exception("deployment failed", extra={"reason": record.deployment_error, "detail": error_detail(exc)})
+        return
+    if settings.deployment_parameter:
+        _put_if_changed(ssm, settings.deployment_parameter, record.deployment_arn)
+
+
+def notification_subject(job_name: str, status: str) -> str:
+    """'RFT job <name> <status>': printable ASCII, at most 100 characters (SNS rules)."""
+
+    def ascii_only(text: str) -> str:
+        return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+
+    name = ascii_only(job_name)
+    tail = f" {ascii_only(status)}"[:40]
+    room = SUBJECT_MAX_CHARS - len("RFT job ") - len(tail)
+    if len(name) > room:
+        name = name[: room - 3] + "..."
+    return f"RFT job {name}{tail}"
+
+
+def _notify(
+    settings: TrackerSettings,
+    variant: str,
+    job_id: str,
+    job_name: str,
+    status: str,
+    state: JobState | None,
+    record: TerminalRecord,
+    polls: int,
+    region: str,
+) -> None:
+    succeeded = state is not None and state.succeeded
+    model = state.output_model if state is not None else None
+    lines = [f"The Bedrock RFT job {job_name} ended with status {status}.", ""]
+    if succeeded and model:
+        usage = (
+            "Invoke it through an on-demand deployment (bedrock-runtime Converse with the deployment ARN)."
+            if variant == NOVA
+            else "Use it as the model id in /v1/chat/completions or /v1/responses on Bedrock mantle."
+        )
+        lines += [f"Model: {model}", usage]
+        if record.deployment_arn:
+            lines.append(f"Deployment: {record.deployment_arn} (check it is Active before invoking)")
+        elif record.deployment_error:
+            lines.append(f"Deployment failed: {record.deployment_error}")
+        elif variant == NOVA:
+            lines.append("Deployment: not requested (CREATE_DEPLOYMENT is off)")
+    else:
+        lines.append(f"Outcome: {_failure_text(job_id, state)}")
+    lines += [
+        "",
+        f"Job id: {job_id}",
+        f"Variant: {variant}",
+        f"Console: {console_url(region)}",
+        "SSM parameters: "
+        + (
+            "updated (this is the stack's current job)"
+            if record.parameters_updated
+            else "left alone (the stack now tracks another job)"
+        ),
+        f"Polls: {polls}",
+    ]
+    facts = {
+        "variant": variant,
+        "jobId": job_id,
+        "jobName": job_name,
+        "status": status,
+        "succeeded": succeeded,
+        "model": model,
+        "failureMessage": state.failure_message if state is not None else None,
+        "deploymentArn": record.deployment_arn,
+        "deploymentError": record.deployment_error,
+        "currentJob": record.parameters_updated,
+        "polls": polls,
+        "region": region,
+    }
+    message = "\n".join(lines) + "\n\nFacts (JSON):\n" + json.dumps(facts, indent=2, sort_keys=True)
+    sns = clients.aws_client("sns", region)
+    sns.publish(
+        TopicArn=settings.topic_arn,
+        Subject=notification_subject(job_name, status),
+        Message=message,
+        MessageAttributes={
+            "status": {"DataType": "String", "StringValue": status},
+            "variant": {"DataType": "String", "StringValue": variant},
+        },
+    )
+    logger.info("notification published", extra={"status": status})
