@@ -21,6 +21,7 @@ from constructs import Construct
 from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 
 from lambda_reward.infrastructure import RewardFunction
+from rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED
 from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_versions_arn
 from stacks.config import StackConfig, Variant
 from stacks.published_outputs import PublishedOutputs
@@ -29,8 +30,6 @@ from stacks.training_data import TRAINING_PREFIX, TrainingData
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIREMENTS = PACKAGE_DIR / "runtime" / "requirements.txt"
-NOT_STARTED = "NOT_STARTED"
-NONE = "NONE"
 
 
 def _bedrock_arn(resource: str) -> str:

@@ -21,6 +21,18 @@ NOVA = "nova"
 MANTLE = "mantle"
 VARIANTS = (NOVA, MANTLE)
 
+# Values of the stack's live SSM parameters before the tracker first writes them (an SSM
+# String parameter cannot be empty). The stack creates them; operator tools read them as "unset".
+PARAMETER_NOT_STARTED = "NOT_STARTED"
+PARAMETER_NONE = "NONE"
+UNSET_PARAMETER_VALUES = frozenset({"", PARAMETER_NONE, PARAMETER_NOT_STARTED})
+
+
+def deployment_description(job_name: str) -> str:
+    """One description for the on-demand deployment, whoever creates it (tracker or operator):
+    the create call is idempotent only when every parameter matches."""
+    return f"On-demand inference for the model trained by RFT job {job_name}"
+
 NAME_PREFIX_MAX = 32
 # Lowercase words joined by single hyphens: every name built from it then satisfies both
 # Nova patterns (jobName and the stricter customModelName, which forbids "--").

@@ -25,6 +25,7 @@ from .job_spec import (
     NOVA,
     VARIANTS,
     console_url,
+    deployment_description,
     deployment_name,
     deployment_request_token,
 )
@@ -203,7 +204,7 @@ def _deploy(
             name=deployment_name(job_name, state.job_id),
             model_arn=state.output_model,
             token=deployment_request_token(state.job_id),
-            description=f"On-demand inference for the model trained by RFT job {job_name}",
+            description=deployment_description(job_name),
         )
     except ClientError as exc:
         if is_transient(exc):

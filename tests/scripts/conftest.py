@@ -9,15 +9,8 @@ import pytest
 
 from rft_job.runtime import clients as runtime_clients
 from scripts.rftctl.cli import main
-from tests.scripts.fakes import (
-    ENV_TO_CLEAR,
-    ACCESS_KEY,
-    SECRET_KEY,
-    SESSION_TOKEN,
-    CliResult,
-    InferenceFakeMantle,
-    StubbedClients,
-)
+from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
+from tests.scripts.fakes import ENV_TO_CLEAR, CliResult, InferenceFakeMantle, StubbedClients
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,7 +20,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from scripts.rftctl.aws import AwsClients
-from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, FakeMantle, ReceivedRequest
+from tests.rft_job.fake_mantle import FakeMantle, ReceivedRequest
 
 ACCOUNT = "123456789012"
 NOVA_STACK = "BedrockRft-Nova2Lite"
@@ -38,8 +38,8 @@ NOVA_GRADER_VERSION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:BedrockRft-N
 MANTLE_JOB_ID = "ftjob-abc123"
 MANTLE_MODEL = "openai.gpt-oss-20b"
 MANTLE_TUNED_MODEL = "ft:openai.gpt-oss-20b:char-limit:ftjob-abc123"
-STACK_CREATED = datetime(2025, 12, 1, 9, 0, tzinfo=timezone.utc)
-STARTED = datetime(2025, 12, 1, 10, 0, tzinfo=timezone.utc)  # when the test jobs started
+STACK_CREATED = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+STARTED = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)  # when the test jobs started
 
 ENV_TO_CLEAR = (
     "AWS_PROFILE",
@@ -196,7 +196,9 @@ def nova_job(status: str, **fields: Any) -> dict[str, Any]:
         "creationTime": STARTED,
         "baseModelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_BASE_MODEL}",
         "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
-        "validationDataConfig": {"validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit-validation.jsonl"}]},
+        "validationDataConfig": {
+            "validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit-validation.jsonl"}]
+        },
         "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
         "customizationType": "REINFORCEMENT_FINE_TUNING",
     }
@@ -217,8 +219,9 @@ def converse_reply(text: str) -> dict[str, Any]:
     }
 
 
-def expect_converse(aws: StubbedClients, model_id: str, prompt: str, answer: str, temperature: float,
-                    max_tokens: int = 512) -> None:
+def expect_converse(
+    aws: StubbedClients, model_id: str, prompt: str, answer: str, temperature: float, max_tokens: int = 512
+) -> None:
     aws.stub("bedrock-runtime", NOVA_REGION).add_response(
         "converse",
         converse_reply(answer),
@@ -247,36 +250,45 @@ class InferenceFakeMantle(FakeMantle):
 
     def add_metrics_event(self, job_id: str, step: int, total_steps: int, **values: float) -> None:
         events = self.events.setdefault(job_id, [])
-        events.insert(0, {  # newest first, as OpenAI lists events
-            "id": f"ftevent-{job_id}-{step}",
-            "object": "fine_tuning.job.event",
-            "created_at": 1_764_580_000 + step,
-            "level": "info",
-            "message": f"Step {step}/{total_steps}",
-            "type": "metrics",
-            "data": {"step": step, "total_steps": total_steps, **values},
-        })
+        events.insert(
+            0,
+            {  # newest first, as OpenAI lists events
+                "id": f"ftevent-{job_id}-{step}",
+                "object": "fine_tuning.job.event",
+                "created_at": 1_764_580_000 + step,
+                "level": "info",
+                "message": f"Step {step}/{total_steps}",
+                "type": "metrics",
+                "data": {"step": step, "total_steps": total_steps, **values},
+            },
+        )
 
     def add_message_event(self, job_id: str, message: str) -> None:
-        self.events.setdefault(job_id, []).insert(0, {
-            "id": f"ftevent-{job_id}-msg{len(self.events.get(job_id, []))}",
-            "object": "fine_tuning.job.event",
-            "created_at": 1_764_580_000,
-            "level": "info",
-            "message": message,
-            "type": "message",
-        })
+        self.events.setdefault(job_id, []).insert(
+            0,
+            {
+                "id": f"ftevent-{job_id}-msg{len(self.events.get(job_id, []))}",
+                "object": "fine_tuning.job.event",
+                "created_at": 1_764_580_000,
+                "level": "info",
+                "message": message,
+                "type": "message",
+            },
+        )
 
     def add_checkpoint(self, job_id: str, step: int, **metrics: float) -> None:
-        self.checkpoints.setdefault(job_id, []).insert(0, {
-            "id": f"ftckpt-{step}",
-            "object": "fine_tuning.job.checkpoint",
-            "created_at": 1_764_580_000 + step,
-            "fine_tuned_model_checkpoint": f"{MANTLE_TUNED_MODEL}:ckpt-step-{step}",
-            "fine_tuning_job_id": job_id,
-            "step_number": step,
-            "metrics": {"step": step, **metrics},
-        })
+        self.checkpoints.setdefault(job_id, []).insert(
+            0,
+            {
+                "id": f"ftckpt-{step}",
+                "object": "fine_tuning.job.checkpoint",
+                "created_at": 1_764_580_000 + step,
+                "fine_tuned_model_checkpoint": f"{MANTLE_TUNED_MODEL}:ckpt-step-{step}",
+                "fine_tuning_job_id": job_id,
+                "step_number": step,
+                "metrics": {"step": step, **metrics},
+            },
+        )
 
     def _page(self, request: ReceivedRequest, items: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         after = request.query.get("after", [None])[0]

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+from lambda_reward import extract_char_limit
 from scripts.rftctl.commands.compare import build_comparison
 from scripts.rftctl.samples import PromptRecord
 from tests.scripts.fakes import (
@@ -71,9 +72,29 @@ def test_comparison_marks_and_totals_from_graded_answers() -> None:
     )
     # The seed article's marks, column by column.
     assert [row.base.cell() for row in comparison.rows] == [
-        "o 20", "x 27", "x 25", "o 28", "o 16", "o 15", "x 41", "x 31", "x 35", "x 26"]
+        "o 20",
+        "x 27",
+        "x 25",
+        "o 28",
+        "o 16",
+        "o 15",
+        "x 41",
+        "x 31",
+        "x 35",
+        "x 26",
+    ]
     assert [row.tuned.cell() for row in comparison.rows] == [
-        "o 17", "o 19", "o 11", "o 21", "o 13", "o 12", "o 27", "x 26", "o 24", "o 11"]
+        "o 17",
+        "o 19",
+        "o 11",
+        "o 21",
+        "o 13",
+        "o 12",
+        "o 27",
+        "x 26",
+        "o 24",
+        "o 11",
+    ]
     assert [row.limit for row in comparison.rows] == [n for _, n, _, _ in SEED_TABLE]
     base, tuned = comparison.totals("base"), comparison.totals("tuned")
     assert (base.pass_count, base.count, base.mean_length) == (4, 10, 26.4)
@@ -93,8 +114,9 @@ def test_nova_compare_prints_the_seed_table_and_writes_csv(rftctl, aws, tmp_path
         expect_converse(aws, DEPLOYMENT_ARN, prompt(subject, limit), answer(tuned), temperature=0.0)
 
     out_csv = tmp_path / "compare.csv"
-    result = rftctl("compare", str(write_seed_prompts(tmp_path)), "--stack", NOVA_STACK, "--concurrency", "1",
-                    "--csv", str(out_csv))
+    result = rftctl(
+        "compare", str(write_seed_prompts(tmp_path)), "--stack", NOVA_STACK, "--concurrency", "1", "--csv", str(out_csv)
+    )
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert lines[0].split() == ["#", "prompt", "limit", "base", "tuned"]
@@ -109,8 +131,10 @@ def test_nova_compare_prints_the_seed_table_and_writes_csv(rftctl, aws, tmp_path
 
     with out_csv.open(encoding="utf-8", newline="") as file:
         written = list(csv.DictReader(file))
-    assert [(r["prompt"], r["char_limit"], r["base_chars"], r["base_pass"], r["tuned_chars"], r["tuned_pass"])
-            for r in written] == [
+    assert [
+        (r["prompt"], r["char_limit"], r["base_chars"], r["base_pass"], r["tuned_chars"], r["tuned_pass"])
+        for r in written
+    ] == [
         (prompt(s, n), str(n), str(base), str(int(base <= n)), str(tuned), str(int(tuned <= n)))
         for s, n, tuned, base in SEED_TABLE
     ]
@@ -122,7 +146,8 @@ def test_nova_compare_needs_a_deployment(rftctl, aws, tmp_path: Path) -> None:
     expect_parameter(aws, NOVA_REGION, f"/bedrock-rft/{NOVA_STACK}/job/model", NOVA_MODEL_ARN)
     expect_parameter(aws, NOVA_REGION, DEPLOYMENT_PARAMETER, "NONE")
     aws.stub("bedrock", NOVA_REGION).add_response(
-        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": NOVA_MODEL_ARN})
+        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": NOVA_MODEL_ARN}
+    )
     result = rftctl("compare", str(write_seed_prompts(tmp_path)), "--stack", NOVA_STACK)
     assert result.code == 2
     assert result.err.strip() == (
@@ -135,7 +160,8 @@ def test_compare_can_take_the_prompts_from_the_stack(rftctl, aws) -> None:
     expect_nova_stack(aws)
     body = json_lines({"messages": [{"role": "user", "content": prompt("IoTを", 15)}]})
     aws.stub("s3", NOVA_REGION).add_response(
-        "get_object", {"Body": streaming(body.encode())},
+        "get_object",
+        {"Body": streaming(body.encode())},
         {"Bucket": BUCKET, "Key": "training-data/char-limit-validation.jsonl"},
     )
     expect_converse(aws, NOVA_INFERENCE_PROFILE, prompt("IoTを", 15), answer(26), temperature=0.0)
@@ -148,14 +174,16 @@ def test_compare_can_take_the_prompts_from_the_stack(rftctl, aws) -> None:
 
 def test_mantle_compare_uses_the_fine_tuned_model_on_the_repo_validation_set(rftctl, aws, mantle_server) -> None:
     records = [json.loads(line) for line in REPO_VALIDATION.read_text(encoding="utf-8").splitlines()[:3]]
-    limits = [record["char_limit"] for record in records]
+    prompts = [record["messages"][-1]["content"] for record in records]
+    # A record's limit is its char_limit field, else the one its prompt states.
+    limits = [record.get("char_limit") or extract_char_limit(p) for record, p in zip(records, prompts, strict=True)]
     expect_mantle_stack(aws)
     expect_parameter(aws, MANTLE_REGION, f"/bedrock-rft/{MANTLE_STACK}/job/model", MANTLE_TUNED_MODEL)
-    prompts = [record["messages"][-1]["content"] for record in records]
-    mantle_server.chat_answers[MANTLE_MODEL] = {p: answer(n + 5) for p, n in zip(prompts, limits)}
+    mantle_server.chat_answers[MANTLE_MODEL] = {p: answer(n + 5) for p, n in zip(prompts, limits, strict=True)}
     # Reasoning models may think aloud: the grader scores only the answer after </think>.
     mantle_server.chat_answers[MANTLE_TUNED_MODEL] = {
-        p: f"<think>{'考' * 200}</think>{answer(n - 1)}" for p, n in zip(prompts, limits)}
+        p: f"<think>{'考' * 200}</think>{answer(n - 1)}" for p, n in zip(prompts, limits, strict=True)
+    }
     result = rftctl("compare", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--limit", "3")
     assert result.code == 0, result.err
     rows = [line.split()[-5:] for line in result.out.splitlines()[2:5]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rft_job.runtime.job_spec import deployment_name, deployment_request_token
@@ -31,7 +31,7 @@ def deployment(status: str, **fields: Any) -> dict[str, Any]:
         "customModelDeploymentArn": DEPLOYMENT_ARN,
         "modelDeploymentName": TRACKER_NAME,
         "modelArn": NOVA_MODEL_ARN,
-        "createdAt": datetime(2025, 12, 1, 11, 0, tzinfo=timezone.utc),
+        "createdAt": datetime(2025, 12, 1, 11, 0, tzinfo=UTC),
         "status": status,
     }
     record.update(fields)
@@ -42,7 +42,8 @@ def expect_completed_job(aws) -> None:
     expect_nova_stack(aws)
     expect_parameter(aws, NOVA_REGION, f"/bedrock-rft/{NOVA_STACK}/job/id", NOVA_JOB_ARN)
     aws.stub("bedrock", NOVA_REGION).add_response(
-        "get_model_customization_job", nova_job("Completed", outputModelArn=NOVA_MODEL_ARN),
+        "get_model_customization_job",
+        nova_job("Completed", outputModelArn=NOVA_MODEL_ARN),
         {"jobIdentifier": NOVA_JOB_ARN},
     )
 
@@ -50,15 +51,21 @@ def expect_completed_job(aws) -> None:
 def expect_no_existing_deployment(aws) -> None:
     expect_parameter(aws, NOVA_REGION, DEPLOYMENT_PARAMETER, "NONE")
     bedrock = aws.stub("bedrock", NOVA_REGION)
-    bedrock.add_response("list_custom_model_deployments", {"modelDeploymentSummaries": []},
-                         {"modelArnEquals": NOVA_MODEL_ARN})
+    bedrock.add_response(
+        "list_custom_model_deployments", {"modelDeploymentSummaries": []}, {"modelArnEquals": NOVA_MODEL_ARN}
+    )
 
 
 def expect_create(aws) -> None:
     bedrock = aws.stub("bedrock", NOVA_REGION)
     # rft_job's NovaJobs.ensure_deployment looks the tracker's name up first.
-    bedrock.add_client_error("get_custom_model_deployment", "ResourceNotFoundException", "not found",
-                             http_status_code=404, expected_params={"customModelDeploymentIdentifier": TRACKER_NAME})
+    bedrock.add_client_error(
+        "get_custom_model_deployment",
+        "ResourceNotFoundException",
+        "not found",
+        http_status_code=404,
+        expected_params={"customModelDeploymentIdentifier": TRACKER_NAME},
+    )
     bedrock.add_response(
         "create_custom_model_deployment",
         {"customModelDeploymentArn": DEPLOYMENT_ARN},
@@ -90,7 +97,7 @@ def test_creates_the_deployment_with_the_trackers_name_and_token_then_waits(rftc
     assert sleeps == [10.0, 10.0]
     assert f"created deployment: {DEPLOYMENT_ARN}" in result.out
     assert f"deployment Active: {DEPLOYMENT_ARN}" in result.out
-    assert f"aws bedrock-runtime converse --region us-east-1" in result.out
+    assert "aws bedrock-runtime converse --region us-east-1" in result.out
     assert f"--model-id {DEPLOYMENT_ARN}" in result.out
     assert f'runtime.converse(modelId="{DEPLOYMENT_ARN}"' in result.out
     assert "deployment Creating" in result.err  # progress on stderr
@@ -110,14 +117,25 @@ def test_reuses_another_deployment_of_the_same_model(rftctl, aws) -> None:
     expect_completed_job(aws)
     expect_parameter(aws, NOVA_REGION, DEPLOYMENT_PARAMETER, "NONE")
     failed_arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/0failed0000"
-    summary = {"modelArn": NOVA_MODEL_ARN, "createdAt": datetime(2025, 12, 1, tzinfo=timezone.utc)}
+    summary = {"modelArn": NOVA_MODEL_ARN, "createdAt": datetime(2025, 12, 1, tzinfo=UTC)}
     aws.stub("bedrock", NOVA_REGION).add_response(
         "list_custom_model_deployments",
-        {"modelDeploymentSummaries": [
-            {**summary, "customModelDeploymentArn": failed_arn, "customModelDeploymentName": "a-failed", "status": "Failed"},
-            {**summary, "customModelDeploymentArn": DEPLOYMENT_ARN, "customModelDeploymentName": "console-made",
-             "status": "Creating"},
-        ]},
+        {
+            "modelDeploymentSummaries": [
+                {
+                    **summary,
+                    "customModelDeploymentArn": failed_arn,
+                    "customModelDeploymentName": "a-failed",
+                    "status": "Failed",
+                },
+                {
+                    **summary,
+                    "customModelDeploymentArn": DEPLOYMENT_ARN,
+                    "customModelDeploymentName": "console-made",
+                    "status": "Creating",
+                },
+            ]
+        },
         {"modelArnEquals": NOVA_MODEL_ARN},
     )
     expect_get(aws, deployment("Creating", modelDeploymentName="console-made"))
@@ -140,8 +158,10 @@ def test_ctrl_c_while_waiting_says_what_exists_and_how_to_resume_or_delete(rftct
     assert result.code == 130
     assert f"stopped waiting: deployment {DEPLOYMENT_ARN} is Creating and carries on in AWS." in result.err
     assert f"resume waiting: rftctl deploy-model --stack {NOVA_STACK}" in result.err
-    assert (f"aws bedrock delete-custom-model-deployment --custom-model-deployment-identifier {DEPLOYMENT_ARN} "
-            "--region us-east-1") in result.err
+    assert (
+        f"aws bedrock delete-custom-model-deployment --custom-model-deployment-identifier {DEPLOYMENT_ARN} "
+        "--region us-east-1"
+    ) in result.err
     assert result.err.strip().splitlines()[-1] == "rftctl: interrupted (Ctrl-C)"
 
 
@@ -158,7 +178,8 @@ def test_a_failed_deployment_exits_non_zero_with_its_message(rftctl, aws) -> Non
 def test_a_running_job_has_nothing_to_deploy(rftctl, aws) -> None:
     expect_nova_stack(aws)
     aws.stub("bedrock", NOVA_REGION).add_response(
-        "get_model_customization_job", nova_job("InProgress"), {"jobIdentifier": NOVA_JOB_ARN})
+        "get_model_customization_job", nova_job("InProgress"), {"jobIdentifier": NOVA_JOB_ARN}
+    )
     result = rftctl("deploy-model", "--stack", NOVA_STACK, "--job", NOVA_JOB_ARN)
     assert result.code == 1
     assert result.err.strip() == (
@@ -170,4 +191,6 @@ def test_deploy_model_is_for_nova_stacks_only(rftctl, aws) -> None:
     expect_mantle_stack(aws)
     result = rftctl("deploy-model", "--stack", MANTLE_STACK, "--region", MANTLE_REGION)
     assert result.code == 2
-    assert result.err.strip() == f"rftctl: error: stack {MANTLE_STACK} is a mantle stack; this command needs a nova stack"
+    assert (
+        result.err.strip() == f"rftctl: error: stack {MANTLE_STACK} is a mantle stack; this command needs a nova stack"
+    )

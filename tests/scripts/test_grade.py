@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from lambda_reward.grader import grade_batch
-from scripts.rftctl.grading import reply_problems
+from scripts.rftctl.grading import reply_problems, results_table
 from scripts.rftctl.samples import grader_sample
 from tests.scripts.fakes import NOVA_GRADER_VERSION, NOVA_REGION, NOVA_STACK, expect_nova_stack, json_lines, streaming
 
@@ -32,10 +32,20 @@ def bedrock_payload() -> list[dict]:
     """The three samples exactly as rftctl sends them: simple lines get their line number as id."""
     return [
         BEDROCK_SAMPLE,
-        {"id": 2, "messages": [{"role": "user", "content": SIMPLE_PASS["prompt"]},
-                               {"role": "assistant", "content": SIMPLE_PASS["answer"]}]},
-        {"id": 3, "messages": [{"role": "user", "content": SIMPLE_OVER["prompt"]},
-                               {"role": "assistant", "content": SIMPLE_OVER["answer"]}]},
+        {
+            "id": 2,
+            "messages": [
+                {"role": "user", "content": SIMPLE_PASS["prompt"]},
+                {"role": "assistant", "content": SIMPLE_PASS["answer"]},
+            ],
+        },
+        {
+            "id": 3,
+            "messages": [
+                {"role": "user", "content": SIMPLE_OVER["prompt"]},
+                {"role": "assistant", "content": SIMPLE_OVER["answer"]},
+            ],
+        },
     ]
 
 
@@ -44,8 +54,10 @@ def test_simple_lines_become_bedrock_samples(tmp_path: Path) -> None:
     assert converted == {
         "char_limit": 20,
         "id": 7,
-        "messages": [{"role": "user", "content": SIMPLE_PASS["prompt"]},
-                     {"role": "assistant", "content": SIMPLE_PASS["answer"]}],
+        "messages": [
+            {"role": "user", "content": SIMPLE_PASS["prompt"]},
+            {"role": "assistant", "content": SIMPLE_PASS["answer"]},
+        ],
     }
 
 
@@ -53,12 +65,13 @@ def test_grade_locally_prints_scores_metrics_and_summary(rftctl, tmp_path: Path)
     result = rftctl("grade", str(write_samples(tmp_path)))
     assert result.code == 0, result.err
     header, _rule, *rows = result.out.split("\n\n")[0].splitlines()
-    assert header.split() == ["id", "reward", "pass", "char_count", "char_limit", "within_limit", "malformed", "no_limit"]
-    assert [row.split() for row in rows] == [
-        ["0", "1", "o", "20", "30", "1", "0", "0"],
-        ["2", "1", "o", "9", "20", "1", "0", "0"],
+    # id, reward, pass mark, then the grader's metrics (char_count, char_limit, within_limit, ...)
+    assert header.split()[:6] == ["id", "reward", "pass", "char_count", "char_limit", "within_limit"]
+    assert [row.split()[:6] for row in rows] == [
+        ["0", "1.000", "o", "20", "30", "1"],
+        ["2", "1.000", "o", "9", "20", "1"],
         # 16 characters over a limit of 10: 0.5 * (20 - 16) / 10 = 0.2
-        ["3", "0.200", "x", "16", "10", "0", "0", "0"],
+        ["3", "0.200", "x", "16", "10", "0"],
     ]
     assert result.out.strip().splitlines()[-1] == "samples 3  mean reward 0.733  pass rate 67% (2/3)"
 
@@ -94,7 +107,7 @@ def test_grade_remote_sends_the_bedrock_list_and_checks_the_reply(rftctl, aws, t
 
 
 def test_grade_remote_fails_on_a_reply_that_breaks_the_contract(rftctl, aws, tmp_path: Path) -> None:
-    reply = grade_batch(bedrock_payload())
+    reply = json.loads(json.dumps(grade_batch(bedrock_payload())))  # an editable copy of the real reply
     reply[1]["id"] = "2"  # a string where Bedrock sent an integer
     reply[2]["aggregate_reward_score"] = 1.5
     reply[0]["metrics_list"][0]["type"] = "Score"
@@ -119,13 +132,34 @@ def test_grade_remote_reports_a_function_error(rftctl, aws, tmp_path: Path) -> N
     assert "[ERROR] KeyError" in result.err
 
 
+def test_results_table_shows_every_metric_any_result_has() -> None:
+    results = [
+        {
+            "id": "a",
+            "aggregate_reward_score": 1.0,
+            "metrics_list": [{"name": "char_count", "value": 5, "type": "Metric"}],
+        },
+        {
+            "id": "b",
+            "aggregate_reward_score": 0.0,
+            "metrics_list": [{"name": "no_limit", "value": 1, "type": "Metric"}],
+        },
+    ]
+    assert [line.split() for line in results_table(results).splitlines()] == [
+        ["id", "reward", "pass", "char_count", "no_limit"],
+        ["--", "------", "----", "----------", "--------"],
+        ["a", "1.000", "o", "5", "-"],
+        ["b", "0.000", "x", "-", "1"],
+    ]
+
+
 def test_reply_problems_counts_and_shapes() -> None:
     samples = bedrock_payload()
     assert reply_problems(samples, grade_batch(samples)) == []
     assert reply_problems(samples, {"results": []}) == ["reply is dict, expected a JSON list of results"]
     short = grade_batch(samples)[:2]
     assert reply_problems(samples, short) == ["reply has 2 results for 3 samples"]
-    no_score = grade_batch(samples)
+    no_score = json.loads(json.dumps(grade_batch(samples)))
     del no_score[0]["aggregate_reward_score"]
     no_score[1]["aggregate_reward_score"] = True
     assert reply_problems(samples, no_score) == [

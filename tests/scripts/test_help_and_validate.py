@@ -17,6 +17,10 @@ VALIDATION = REPO / "training-data" / "char-limit-validation.jsonl"
 COMMAND_NAMES = ["validate", "grade", "preflight", "status", "watch", "metrics", "deploy-model", "compare"]
 
 
+def record_count(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
 def test_every_command_is_registered() -> None:
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     assert sorted(subparsers.choices) == sorted(COMMAND_NAMES)
@@ -37,7 +41,10 @@ def test_command_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_launcher_script_runs_as_a_program() -> None:
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "rftctl.py"), "--help"],
-        capture_output=True, text=True, timeout=60, cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
     )
     assert result.returncode == 0, result.stderr
     for command in COMMAND_NAMES:
@@ -53,8 +60,8 @@ def test_validate_shipped_training_and_validation_sets(rftctl) -> None:
     result = rftctl("validate", str(TRAINING), str(VALIDATION))
     assert result.code == 0, result.out + result.err
     lines = result.out.splitlines()
-    assert lines[0].startswith(f"ok  {TRAINING}: 125 records")
-    assert lines[1].startswith(f"ok  {VALIDATION}: 20 records")
+    assert lines[0].startswith(f"ok  {TRAINING}: {record_count(TRAINING)} records, limits ")
+    assert lines[1].startswith(f"ok  {VALIDATION}: {record_count(VALIDATION)} records, limits ")
     assert lines[2] == "ok  no prompt is in both files"
 
 
@@ -62,9 +69,11 @@ def test_validate_reports_file_line_and_problem(rftctl, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     good = {"messages": [{"role": "user", "content": "AIとは何か30文字以内で説明して"}]}
     bad.write_text(
-        json.dumps(good, ensure_ascii=False) + "\n"
+        json.dumps(good, ensure_ascii=False)
+        + "\n"
         + "{not json\n"
-        + json.dumps({"messages": [{"role": "user", "content": "AIを説明して"}]}, ensure_ascii=False) + "\n",
+        + json.dumps({"messages": [{"role": "user", "content": "AIを説明して"}]}, ensure_ascii=False)
+        + "\n",
         encoding="utf-8",
     )
     result = rftctl("validate", str(bad), "--min-records", "1")
@@ -89,7 +98,7 @@ def test_validate_checks_that_training_and_validation_are_disjoint(rftctl, tmp_p
 def test_validate_single_file_uses_the_training_minimum(rftctl) -> None:
     result = rftctl("validate", str(VALIDATION))
     assert result.code == 1
-    assert result.out.strip() == f"{VALIDATION}: 20 records, at least 100 needed"
+    assert result.out.strip() == f"{VALIDATION}: {record_count(VALIDATION)} records, at least 100 needed"
     assert rftctl("validate", str(VALIDATION), "--min-records", "10").code == 0
 
 

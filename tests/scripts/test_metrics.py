@@ -144,8 +144,9 @@ def test_nova_metrics_before_any_csv_exists(rftctl, aws, tmp_path: Path) -> None
     assert not png.exists()
 
 
-def test_mantle_metrics_from_events_and_checkpoints(rftctl, aws, mantle_server, tmp_path: Path,
-                                                     captured_figures) -> None:
+def test_mantle_metrics_from_events_and_checkpoints(
+    rftctl, aws, mantle_server, tmp_path: Path, captured_figures
+) -> None:
     expect_mantle_stack(aws)
     expect_parameter(aws, MANTLE_REGION, f"/bedrock-rft/{MANTLE_STACK}/job/id", MANTLE_JOB_ID)
     mantle_server.add_job(id=MANTLE_JOB_ID, status="running")
@@ -166,7 +167,9 @@ def test_mantle_metrics_from_events_and_checkpoints(rftctl, aws, mantle_server, 
     assert "ckpt-step-4" in result.out
     event_pages = mantle_server.calls("GET", f"/fine_tuning/jobs/{MANTLE_JOB_ID}/events")
     assert [call.query.get("after") for call in event_pages] == [
-        None, [f"ftevent-{MANTLE_JOB_ID}-5"], [f"ftevent-{MANTLE_JOB_ID}-3"],
+        None,
+        [f"ftevent-{MANTLE_JOB_ID}-5"],
+        [f"ftevent-{MANTLE_JOB_ID}-3"],
     ]
     mantle_server.assert_all_signed()
 

@@ -26,11 +26,11 @@ PROMPTS = [
 ]
 # Two samples per prompt: prompt 1 always passes, prompt 2 is split, prompt 3 always misses.
 ANSWERS = [
-    "人工知能のこと",                      # 7  pass
-    "機械が考える技術",                    # 8  pass
-    "ネット経由で使う計算資源",            # 12 pass
+    "人工知能のこと",  # 7  pass
+    "機械が考える技術",  # 8  pass
+    "ネット経由で使う計算資源",  # 12 pass
     "インターネット経由でサーバーやストレージを使う仕組み",  # 26 over 20 -> 0.35
-    "モノのインターネットの略称です。",    # 16 over 10 -> 0.2
+    "モノのインターネットの略称です。",  # 16 over 10 -> 0.2
     "あらゆるモノがネットにつながる仕組み",  # 18 over 10 -> 0.1
 ]
 
@@ -66,8 +66,9 @@ def test_preflight_nova_samples_the_inference_profile_and_grades(rftctl, aws, tm
     for index, (prompt, _) in enumerate(PROMPTS):
         for k in range(2):
             expect_converse(aws, NOVA_INFERENCE_PROFILE, prompt, ANSWERS[index * 2 + k], temperature=1.0)
-    result = rftctl("preflight", str(write_prompts(tmp_path)), "--stack", NOVA_STACK,
-                    "--samples", "2", "--concurrency", "1")
+    result = rftctl(
+        "preflight", str(write_prompts(tmp_path)), "--stack", NOVA_STACK, "--samples", "2", "--concurrency", "1"
+    )
     assert result.code == 0, result.err
     table = result.out.split("\n\n")[0].splitlines()
     assert table[0].split() == ["prompt", "limit", "lengths", "rewards", "pass", "spread"]
@@ -90,8 +91,20 @@ def test_preflight_says_sft_first_when_nothing_passes(rftctl, aws, tmp_path: Pat
     expect_nova_stack(aws)
     for prompt, _ in PROMPTS:
         expect_converse(aws, "my-profile", prompt, "あ" * 40, temperature=0.7)
-    result = rftctl("preflight", str(write_prompts(tmp_path)), "--stack", NOVA_STACK, "--samples", "1",
-                    "--temperature", "0.7", "--model-id", "my-profile", "--concurrency", "1")
+    result = rftctl(
+        "preflight",
+        str(write_prompts(tmp_path)),
+        "--stack",
+        NOVA_STACK,
+        "--samples",
+        "1",
+        "--temperature",
+        "0.7",
+        "--model-id",
+        "my-profile",
+        "--concurrency",
+        "1",
+    )
     assert result.code == 0
     assert "verdict: Start with supervised fine-tuning (SFT): the base model passes only 0%" in result.out
 
@@ -99,8 +112,18 @@ def test_preflight_says_sft_first_when_nothing_passes(rftctl, aws, tmp_path: Pat
 def test_preflight_mantle_uses_chat_completions(rftctl, aws, mantle_server, tmp_path: Path) -> None:
     expect_mantle_stack(aws)
     mantle_server.chat_answers[MANTLE_MODEL] = {p: "短い答え" for p, _ in PROMPTS}
-    result = rftctl("preflight", str(write_prompts(tmp_path)), "--stack", MANTLE_STACK, "--region", MANTLE_REGION,
-                    "--samples", "2", "--unnecessary-above", "0.9")
+    result = rftctl(
+        "preflight",
+        str(write_prompts(tmp_path)),
+        "--stack",
+        MANTLE_STACK,
+        "--region",
+        MANTLE_REGION,
+        "--samples",
+        "2",
+        "--unnecessary-above",
+        "0.9",
+    )
     assert result.code == 0, result.err
     assert "verdict: RFT is unnecessary: the base model already passes 100%" in result.out
     chats = mantle_server.calls("POST", "/chat/completions")

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from tests.scripts.fakes import (
-    STARTED,
-    ACCOUNT,
     MANTLE_JOB_ID,
     MANTLE_REGION,
     MANTLE_STACK,
     MANTLE_TUNED_MODEL,
-    NOVA_BASE_MODEL,
     NOVA_JOB_ARN,
     NOVA_JOB_NAME,
     NOVA_MODEL_ARN,
-    nova_job,
     NOVA_REGION,
     NOVA_STACK,
+    STARTED,
     expect_mantle_stack,
     expect_nova_stack,
     expect_parameter,
+    nova_job,
 )
 
 NOVA_JOB_ID_PARAMETER = f"/bedrock-rft/{NOVA_STACK}/job/id"
@@ -64,8 +62,12 @@ def test_nova_status_shows_stages_progress_and_elapsed_time(rftctl, aws) -> None
 def test_status_falls_back_to_the_job_id_output_while_the_parameter_is_unset(rftctl, aws) -> None:
     expect_nova_stack(aws)
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, "NONE")
-    expect_nova_job(aws, nova_job("Failed", endTime=STARTED + timedelta(minutes=3),
-                                  failureMessage="Lambda grader returned\nmalformed output"))
+    expect_nova_job(
+        aws,
+        nova_job(
+            "Failed", endTime=STARTED + timedelta(minutes=3), failureMessage="Lambda grader returned\nmalformed output"
+        ),
+    )
     result = rftctl("status", "--stack", NOVA_STACK, utc_now=at(60))
     assert result.code == 0
     assert "took       0:03:00" in result.out
@@ -99,7 +101,8 @@ def test_mantle_status_shows_steps_and_latest_rewards(rftctl, aws, mantle_server
         "rewards    critic_rewards_mean 0.440",
     ]
     assert [call.route for call in mantle_server.requests] == [
-        f"/fine_tuning/jobs/{MANTLE_JOB_ID}", f"/fine_tuning/jobs/{MANTLE_JOB_ID}/events",
+        f"/fine_tuning/jobs/{MANTLE_JOB_ID}",
+        f"/fine_tuning/jobs/{MANTLE_JOB_ID}/events",
     ]
     assert mantle_server.requests[1].query == {"limit": ["100"]}
     mantle_server.assert_all_signed()
@@ -110,8 +113,15 @@ def test_watch_polls_a_nova_job_until_it_completes(rftctl, aws) -> None:
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, NOVA_JOB_ARN)
     expect_nova_job(aws, nova_job("InProgress", statusDetails=stages("InProgress", "NotStarted", "NotStarted")))
     expect_nova_job(aws, nova_job("InProgress", statusDetails=stages("Completed", "Completed", "InProgress")))
-    expect_nova_job(aws, nova_job("Completed", statusDetails=stages("Completed", "Completed", "Completed"),
-                                  endTime=STARTED + timedelta(minutes=31), outputModelArn=NOVA_MODEL_ARN))
+    expect_nova_job(
+        aws,
+        nova_job(
+            "Completed",
+            statusDetails=stages("Completed", "Completed", "Completed"),
+            endTime=STARTED + timedelta(minutes=31),
+            outputModelArn=NOVA_MODEL_ARN,
+        ),
+    )
     sleeps: list[float] = []
     result = rftctl("watch", "--stack", NOVA_STACK, "--interval", "5", sleep=sleeps.append, utc_now=at(40))
     assert result.code == 0, result.err
@@ -131,12 +141,22 @@ def test_watch_exits_non_zero_when_a_mantle_job_fails(rftctl, aws, mantle_server
 
     def job_fails_during_sleep(seconds: float) -> None:
         mantle_server.jobs[MANTLE_JOB_ID].update(
-            status="failed", finished_at=int(STARTED.timestamp()) + 600,
+            status="failed",
+            finished_at=int(STARTED.timestamp()) + 600,
             error={"code": "grader_error", "message": "The grader Lambda timed out", "param": None},
         )
 
-    result = rftctl("watch", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--job", MANTLE_JOB_ID,
-                    sleep=job_fails_during_sleep, utc_now=at(30))
+    result = rftctl(
+        "watch",
+        "--stack",
+        MANTLE_STACK,
+        "--region",
+        MANTLE_REGION,
+        "--job",
+        MANTLE_JOB_ID,
+        sleep=job_fails_during_sleep,
+        utc_now=at(30),
+    )
     assert result.code == 1
     assert "status     failed" in result.out
     assert "failure    The grader Lambda timed out" in result.out
@@ -144,8 +164,13 @@ def test_watch_exits_non_zero_when_a_mantle_job_fails(rftctl, aws, mantle_server
 
 def test_watch_exits_zero_when_a_mantle_job_succeeds(rftctl, aws, mantle_server) -> None:
     expect_mantle_stack(aws)
-    mantle_server.add_job(id=MANTLE_JOB_ID, status="succeeded", fine_tuned_model=MANTLE_TUNED_MODEL,
-                          created_at=int(STARTED.timestamp()), finished_at=int(STARTED.timestamp()) + 3600)
+    mantle_server.add_job(
+        id=MANTLE_JOB_ID,
+        status="succeeded",
+        fine_tuned_model=MANTLE_TUNED_MODEL,
+        created_at=int(STARTED.timestamp()),
+        finished_at=int(STARTED.timestamp()) + 3600,
+    )
     result = rftctl("watch", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--job", MANTLE_JOB_ID)
     assert result.code == 0
     assert f"model      {MANTLE_TUNED_MODEL}" in result.out
@@ -157,7 +182,8 @@ def test_watch_gives_up_after_its_timeout(rftctl, aws) -> None:
     expect_nova_job(aws, nova_job("InProgress"))
     expect_nova_job(aws, nova_job("InProgress"))
     clock = iter([0.0, 30.0, 61.0])
-    result = rftctl("watch", "--stack", NOVA_STACK, "--job", NOVA_JOB_ARN, "--timeout", "1",
-                    monotonic=lambda: next(clock))
+    result = rftctl(
+        "watch", "--stack", NOVA_STACK, "--job", NOVA_JOB_ARN, "--timeout", "1", monotonic=lambda: next(clock)
+    )
     assert result.code == 3
     assert "still InProgress after 1 minutes" in result.err

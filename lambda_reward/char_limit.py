@@ -1,0 +1,262 @@
+"""Character limits: reading them from prompts, counting answer length, scoring.
+
+Pure functions with no AWS dependency, so the grader, the tests and the operator tools
+share exactly one definition of "how long is this answer" and "what is the limit".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+
+import regex
+
+# A limit above this is not a length instruction anyone can satisfy through a Lambda
+# payload (6 MB), so such a phrase is ignored; the bound also keeps int() away from
+# arbitrarily long digit runs.
+MAX_CHAR_LIMIT = 1_000_000
+
+# ---------------------------------------------------------------------------------------
+# Counting characters
+# ---------------------------------------------------------------------------------------
+
+_GRAPHEME_CLUSTER = regex.compile(r"\X")
+# Blocks common in answers whose code points all
+#  * have Grapheme_Cluster_Break Other, Control or LF, so between two of them there is
+#    always a cluster boundary (UAX #29, GB4-GB999; CR is left out for CR LF);
+#  * are NFC-inert in a way that keeps counts: canonical combining class 0, never the
+#    second half of a composition, and NFC maps each to exactly one code point.
+# (Tests check both against the Unicode data in use.) Text made of them has one cluster
+# per code point; elsewhere only the runs of other code points, each with one
+# neighbour on either side, need normalising and segmenting.
+_COMMON_BLOCKS = (
+    "\x00-\x0c\x0e-\x7f"  # ASCII but CR
+    "\u00a0-\u00ac\u00ae-\u02ff"  # Latin-1 (not the soft hyphen), Latin extended
+    "\u2010-\u2027\u2030-\u205e"  # general punctuation
+    "\u2100-\u2adb\u2add-\u2bff"  # symbols, arrows, dingbats (not U+2ADC: NFC splits it)
+    "\u3000-\u3029\u3030-\u303f"  # CJK punctuation (not the tone marks U+302A-302F)
+    "\u3041-\u3096\u309b-\u30ff"  # kana (not the combining voicing marks U+3099-309A)
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kanji
+    "\uff01-\uff9d"  # full-width forms, half-width katakana (not U+FF9E-FF9F)
+    "\U0001f300-\U0001f3fa\U0001f400-\U0001faff"  # emoji (not the skin tones U+1F3FB-1F3FF)
+)
+_COMMON_RUN = re.compile(f"[{_COMMON_BLOCKS}]*")
+_UNCOMMON_RUN = re.compile(f"[^{_COMMON_BLOCKS}]+")
+
+
+def _count_clusters(text: str, nfc: bool) -> int:
+    """Grapheme clusters in non-ASCII ``text``, after NFC if ``nfc``.
+
+    Starts from one cluster per code point and, for each window (an uncommon run plus
+    its neighbours), replaces the window's code points by its clusters. A window can be
+    normalised and segmented on its own: every segmentation rule that looks back or
+    ahead (GB3, GB9b, GB9c, GB11, GB12/13) only looks through uncommon code points up
+    to a neighbour, and a common neighbour is an NFC boundary. Overlapping windows share
+    one common code point, which NFC does not merge, so no boundary is counted twice.
+    """
+    count = length = len(text)
+    position = _COMMON_RUN.match(text).end()
+    while position < length:
+        run_end = _UNCOMMON_RUN.match(text, position).end()
+        window = text[max(position - 1, 0) : run_end + 1]
+        segmented = unicodedata.normalize("NFC", window) if nfc else window
+        count -= len(window) - len(_GRAPHEME_CLUSTER.findall(segmented))
+        position = _COMMON_RUN.match(text, run_end).end()
+    return count
+
+
+def count_graphemes_raw(text: str) -> int:
+    """Number of Unicode extended grapheme clusters in ``text`` as given: the number of
+    ``regex`` ``\\X`` matches, without normalising or trimming."""
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # CR LF is the only ASCII cluster of two
+    return _count_clusters(text, nfc=False)
+
+
+def count_characters(text: str) -> int:
+    """User-perceived length of an answer.
+
+    NFC-normalises, trims surrounding whitespace (``str.strip``: Unicode White_Space,
+    including the ideographic space U+3000), then counts extended grapheme clusters, so
+    an emoji ZWJ family or a letter with combining marks is one character. (Trimming
+    first gives the same result: NFC never merges, splits or changes whitespace, which
+    tests check.)
+    """
+    text = text.strip()
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # CR LF is the only ASCII cluster of two
+    if _COMMON_RUN.match(text).end() == len(text):  # typical Japanese: one per code point
+        return len(text)
+    return _count_clusters(text, nfc=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Scoring
+# ---------------------------------------------------------------------------------------
+
+
+def length_reward(length: int, limit: int) -> float:
+    """Reward for an answer of ``length`` characters under a limit of ``limit`` (>= 1).
+
+    * 0 characters: 0.0 (an empty answer must never pay, or the model learns silence);
+    * 1..limit: 1.0;
+    * over the limit: 0.5 * (2 * limit - length) / limit, i.e. just under 0.5 at
+      limit + 1, falling linearly to 0.0 at twice the limit and staying 0.0 beyond.
+      Every overshoot scores below every answer within the limit, and shorter overshoots
+      score higher, so a group that overshoots entirely still has a gradient.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    if length <= 0:
+        return 0.0
+    if length <= limit:
+        return 1.0
+    if length >= 2 * limit:
+        return 0.0
+    return 0.5 * (2 * limit - length) / limit
+
+
+# ---------------------------------------------------------------------------------------
+# Reading limits
+# ---------------------------------------------------------------------------------------
+
+_DIGITS = "0-9０-９"  # ASCII and full-width
+_KANJI_NUMERALS = "〇零一二三四五六七八九十百千万"
+_NUMERAL_DIGIT_VALUES = {
+    **{str(d): d for d in range(10)},
+    **{chr(0xFF10 + d): d for d in range(10)},  # full-width ０-９
+    **{kanji: d for d, kanji in enumerate("〇一二三四五六七八九")},
+    "零": 0,
+}
+_KANJI_UNIT_VALUES = {"十": 10, "百": 100, "千": 1000}
+_KANJI_MAN = "万"
+# A number must not continue a longer one (1.5, 12,34). In Japanese, 数/何/幾 before it
+# mean "several"/"how many" (数百文字), which is no limit.
+_NOT_BEFORE_EN_NUMBER = frozenset("0123456789０１２３４５６７８９.,，")
+_NOT_BEFORE_JA_NUMBER = _NOT_BEFORE_EN_NUMBER | frozenset(_KANJI_NUMERALS + "数何幾")
+
+# Patterns start with the number (not a lookbehind) so the regex engine can skip ahead
+# to candidate characters; what may precede the number is checked in Python.
+# 30文字以内 / 30字以下 / 三十文字まで / 30文字未満 (strict). Kanji or mixed: 百二十, 1万.
+_JA_LIMIT = re.compile(
+    rf"(?P<number>[{_DIGITS}{_KANJI_NUMERALS}]+(?:[,，][{_DIGITS}]{{3}})*)"
+    r"\s*文?字\s*(?:(?P<strict>未満)|以内|以下|まで)"
+)
+# "30 characters", then optionally "or less" / "or fewer" / "max" / "at most" / "limit".
+# ASCII-letter lookarounds, not \b: Japanese letters are \w and prompts mix scripts.
+_EN_LIMIT = re.compile(
+    rf"(?P<number>[{_DIGITS}]+(?:[,，][{_DIGITS}]{{3}})*)(?![{_DIGITS}])"
+    r"\s*-?\s*char(?:acter)?s?(?![a-z])"
+    r"(?P<suffix>\s*(?:or\s+(?:less|fewer)|max(?:imum)?|at\s+most|limit)(?![a-z]))?",
+    re.IGNORECASE,
+)
+# What may come right before "30 characters": within / at most / ...; strict ones mean N-1.
+_EN_KEYWORD_BEFORE = re.compile(
+    r"(?<![a-z])(?:(?P<strict>under|below|less\s+than|fewer\s+than|shorter\s+than)"
+    r"|within|at\s+most|no\s+more\s+than|not\s+more\s+than|up\s+to|(?:a\s+)?max(?:imum)?(?:\s+of)?)"
+    r"\s+\Z",
+    re.IGNORECASE,
+)
+_EN_KEYWORD_REACH = 40  # characters looked back for a keyword, spaces included
+
+
+def parse_number(token: str) -> int | None:
+    """Value of a numeral in ASCII, full-width or kanji digits, or None if it is not one.
+
+    Kanji follow the usual reading: 三十 = 30, 百二十 = 120, 二百五十 = 250, 千 = 1000,
+    positional 一〇〇 = 100, and one 万 group (1万 = 10000). Units inside a group must
+    decrease (十百 is rejected). Commas are thousands separators.
+    """
+    token = token.replace(",", "").replace("，", "")
+    if not token or len(token) > 16:  # 九千九百九十九万九千九百九十九 has 15
+        return None
+    if token.isdecimal():
+        return int(token)
+    total = 0  # the 万 group, once closed
+    section = 0  # value below 万 gathered from unit terms
+    pending_digits: int | None = None  # a positional digit run not yet multiplied by a unit
+    previous_unit = 10_000
+    seen_man = False
+    for char in token:
+        digit = _NUMERAL_DIGIT_VALUES.get(char)
+        if digit is not None:
+            pending_digits = digit if pending_digits is None else pending_digits * 10 + digit
+        elif char in _KANJI_UNIT_VALUES:
+            unit = _KANJI_UNIT_VALUES[char]
+            if unit >= previous_unit:
+                return None
+            section += (1 if pending_digits is None else pending_digits) * unit
+            pending_digits, previous_unit = None, unit
+        elif char == _KANJI_MAN and not seen_man:
+            total = (section + (pending_digits or 0) or 1) * 10_000
+            section, pending_digits, previous_unit, seen_man = 0, None, 10_000, True
+        else:
+            return None
+    return total + section + (pending_digits or 0)
+
+
+def _limit_phrases(prompt: str) -> Iterator[tuple[int, int]]:
+    """(position, limit) of every valid limit phrase in the prompt."""
+    if "字" in prompt:
+        for match in _JA_LIMIT.finditer(prompt):
+            start = match.start()
+            if start and prompt[start - 1] in _NOT_BEFORE_JA_NUMBER:
+                continue
+            value = parse_number(match["number"])
+            if value is not None:
+                yield start, value - 1 if match["strict"] else value
+    if "char" in prompt.lower():
+        for match in _EN_LIMIT.finditer(prompt):
+            start = match.start()
+            if start and prompt[start - 1] in _NOT_BEFORE_EN_NUMBER:
+                continue
+            keyword = _EN_KEYWORD_BEFORE.search(prompt, max(start - _EN_KEYWORD_REACH, 0), start)
+            if keyword is None and match["suffix"] is None:
+                continue  # "30 characters" alone is no limit
+            value = parse_number(match["number"])
+            if value is not None:
+                strict = keyword is not None and keyword["strict"] is not None
+                yield (keyword.start() if keyword else start), value - 1 if strict else value
+
+
+@lru_cache(maxsize=4096)
+def extract_char_limit(prompt: str) -> int | None:
+    """The character limit a prompt asks for, or None.
+
+    Japanese: N文字以内, N字以内, N文字以下, N文字まで, N文字未満 (less than N: limit N-1),
+    N in ASCII, full-width or kanji digits. English (any case): within / at most /
+    no more than / not more than / up to / max(imum) (of) N characters, N characters or
+    less / or fewer / max / at most, an N-character limit; under / below / less than /
+    fewer than / shorter than N characters mean N-1. "char", "chars" and "character"
+    work too. When several limits appear the LAST one in the prompt wins: the
+    instruction usually ends the prompt, after any examples or quoted text. Limits
+    outside 1..MAX_CHAR_LIMIT are ignored.
+
+    Cached: the samples of one GRPO group share their prompt.
+    """
+    limit = None
+    last_position = -1
+    for position, value in _limit_phrases(prompt):
+        if 1 <= value <= MAX_CHAR_LIMIT and position > last_position:
+            last_position, limit = position, value
+    return limit
+
+
+def parse_explicit_char_limit(value: object) -> int | None:
+    """A sample's own ``char_limit`` field as an int, or None if it is not a valid limit.
+
+    Accepts an int (not a bool) or a string of decimal digits, surrounding whitespace
+    allowed, in 1..MAX_CHAR_LIMIT.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdecimal() or len(value) > 7:
+            return None
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= MAX_CHAR_LIMIT:
+        return value
+    return None

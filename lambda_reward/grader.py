@@ -1,0 +1,193 @@
+"""Scoring a batch of samples: the reward function itself, free of AWS and Powertools.
+
+``grade_batch`` returns exactly what the Lambda returns to Bedrock, so the handler, the
+operator CLI and the preflight check all score with the same code.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NoReturn
+
+from lambda_reward.char_limit import (
+    count_characters,
+    extract_char_limit,
+    length_reward,
+    parse_explicit_char_limit,
+)
+from lambda_reward.samples import MalformedSample, read_sample
+
+CHAR_LIMIT_FIELD = "char_limit"
+
+# Called once per malformed sample with (index in the batch, sample id, reason).
+MalformedCallback = Callable[[int, Any, str], None]
+
+
+class SharedMetric(dict):
+    """A ``metrics_list`` entry shared by every result with the same name and value.
+
+    Batches repeat the same few entries (counts, limits, 0/1 flags) thousands of times;
+    sharing them roughly halves the memory a large batch's results take. Shared entries
+    are read-only, so an edit can never leak from one result into another: to edit a
+    result, copy it (copies are plain dicts).
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("metric entries are shared between results and read-only; copy the result to edit it")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return dict, (dict(self),)
+
+
+@lru_cache(maxsize=4096)
+def _char_count_metric(value: int) -> SharedMetric:
+    return SharedMetric(name="char_count", value=value, type="Metric")
+
+
+@lru_cache(maxsize=4096)
+def _char_limit_metric(value: int) -> SharedMetric:
+    # 0 means no limit is known.
+    return SharedMetric(name="char_limit", value=value, type="Metric")
+
+
+# within_limit is 1.0 exactly when the reward is 1.0: a non-empty answer within the
+# limit (overshoots score below 0.5).
+_WITHIN_LIMIT = {
+    True: SharedMetric(name="within_limit", value=1.0, type="Reward"),
+    False: SharedMetric(name="within_limit", value=0.0, type="Reward"),
+}
+# Flags appear only on the samples they describe (value 1); absent means 0.
+_MALFORMED = SharedMetric(name="malformed", value=1, type="Metric")
+_NO_LIMIT = SharedMetric(name="no_limit", value=1, type="Metric")
+
+
+def _result(sample_id: Any, reward: float, char_count: int, char_limit: int) -> dict[str, Any]:
+    return {
+        "id": sample_id,
+        "aggregate_reward_score": reward,
+        "metrics_list": [
+            _char_count_metric(char_count),
+            _char_limit_metric(char_limit),
+            _WITHIN_LIMIT[reward == 1.0],
+        ],
+    }
+
+
+def _flagged_result(sample_id: Any, char_count: int, flag: SharedMetric) -> dict[str, Any]:
+    """A 0.0 result carrying ``flag`` (malformed or no_limit)."""
+    result = _result(sample_id, 0.0, char_count, 0)
+    result["metrics_list"].append(flag)
+    return result
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector, restoring its previous state afterwards.
+
+    Scoring creates a few container objects per sample and no reference cycles, yet
+    those allocations trigger full collections that walk the whole (large) input batch
+    again and again: about a third of the scoring time for 100,000 samples. Reference
+    counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) -> list[dict[str, Any]]:
+    """One result per sample, in order: ``{"id", "aggregate_reward_score", "metrics_list"}``.
+
+    ``metrics_list`` holds char_count, char_limit and within_limit, then ``malformed``
+    or ``no_limit`` (value 1) on the samples they describe; its entries are read-only
+    ``SharedMetric`` dicts.
+
+    The limit is the sample's own ``char_limit`` field (top level, else metadata; null
+    counts as absent) when present, otherwise what the last user prompt asks for. An
+    invalid explicit value makes the sample malformed rather than silently falling back
+    to the prompt. No limit at all scores 0.0 with no_limit.
+
+    Never raises for a bad sample: it scores 0.0 with malformed, and ``on_malformed``
+    (if given) hears about it.
+    """
+    results: list[dict[str, Any]] = []
+    append = results.append
+    # The samples of one GRPO group share their prompt and usually arrive together:
+    # comparing with the previous prompt is cheaper than the cache's hashing.
+    previous_prompt: str | None = None
+    previous_limit: int | None = None
+    with _cyclic_gc_paused():
+        for index, raw in enumerate(samples):
+            parts = read_sample(raw)
+            if isinstance(parts, MalformedSample):
+                append(_flagged_result(parts.sample_id, 0, _MALFORMED))
+                if on_malformed is not None:
+                    on_malformed(index, parts.sample_id, parts.reason)
+                continue
+            sample_id, answer, prompt, top_level, metadata = parts
+            char_count = count_characters(answer)
+
+            # The top level wins over metadata (as in samples.sample_field).
+            explicit_limit = top_level.get(CHAR_LIMIT_FIELD)
+            if explicit_limit is None:
+                explicit_limit = metadata.get(CHAR_LIMIT_FIELD)
+            if explicit_limit is not None:
+                limit = parse_explicit_char_limit(explicit_limit)
+                if limit is None:
+                    append(_flagged_result(sample_id, char_count, _MALFORMED))
+                    if on_malformed is not None:
+                        reason = f"invalid char_limit {explicit_limit!r:.60}: expected an integer >= 1"
+                        on_malformed(index, sample_id, reason)
+                    continue
+            elif prompt == previous_prompt:
+                limit = previous_limit
+            else:
+                limit = previous_limit = extract_char_limit(prompt)
+                previous_prompt = prompt
+
+            if limit is None:
+                append(_flagged_result(sample_id, char_count, _NO_LIMIT))
+            else:
+                # Most answers are within the limit; length_reward holds the whole rule.
+                reward = 1.0 if 0 < char_count <= limit else length_reward(char_count, limit)
+                append(_result(sample_id, reward, char_count, limit))
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """Per-invocation figures for metrics; ``mean_reward`` is None for an empty batch."""
+
+    samples: int
+    mean_reward: float | None
+    malformed: int
+    no_limit: int
+
+
+def summarize(results: list[dict[str, Any]]) -> BatchSummary:
+    """Aggregate results in the ``grade_batch`` shape (also after a JSON round trip)."""
+    total_reward = 0.0
+    flags = {"malformed": 0, "no_limit": 0}
+    for result in results:
+        total_reward += result["aggregate_reward_score"]
+        for metric in result["metrics_list"]:
+            if metric["name"] in flags:
+                flags[metric["name"]] += metric["value"]
+    count = len(results)
+    return BatchSummary(
+        samples=count,
+        mean_reward=total_reward / count if count else None,
+        malformed=flags["malformed"],
+        no_limit=flags["no_limit"],
+    )

@@ -1,0 +1,91 @@
+"""Lambda entry point of the RFT grader: validate the event, score it, publish metrics.
+
+All scoring lives in ``lambda_reward.grader``; this module only adds Powertools logging
+and CloudWatch metrics (EMF) around it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambda_reward.grader import grade_batch, summarize
+
+SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockRft"
+# Enough individual warnings to diagnose a data problem without flooding the logs when a
+# whole batch is broken; the rest are counted in one summary line.
+MAX_MALFORMED_WARNINGS = 20
+
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+
+def describe_event(event: Any) -> str:
+    """What an unexpected event is, for the error message."""
+    description = type(event).__name__
+    if isinstance(event, dict):
+        keys = sorted(map(str, event))
+        shown = ", ".join(repr(key) for key in keys[:20])
+        description += f" with keys [{shown}{', ...' if len(keys) > 20 else ''}]"
+    return description
+
+
+class MalformedSampleWarnings:
+    """Logs the first few malformed samples of a batch one by one, then only counts."""
+
+    def __init__(self, limit: int = MAX_MALFORMED_WARNINGS) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def __call__(self, index: int, sample_id: Any, reason: str) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            logger.warning(
+                "Malformed sample scored 0.0",
+                extra={"sample_index": index, "sample_id": sample_id, "reason": reason},
+            )
+
+    def log_suppressed(self) -> None:
+        suppressed = self.count - self.limit
+        if suppressed > 0:
+            logger.warning(
+                "More malformed samples scored 0.0, not logged individually",
+                extra={"suppressed_warnings": suppressed, "malformed_samples": self.count},
+            )
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context
+def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
+    """Score a JSON list of samples; anything but a list is a caller error and raises."""
+    if not isinstance(event, list):
+        metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
+        raise TypeError(
+            f"expected the event to be a JSON array of samples, got {describe_event(event)}"
+        )
+
+    malformed_warnings = MalformedSampleWarnings()
+    results = grade_batch(event, on_malformed=malformed_warnings)
+    malformed_warnings.log_suppressed()
+
+    summary = summarize(results)
+    metrics.add_metric(name="SamplesScored", unit=MetricUnit.Count, value=summary.samples)
+    metrics.add_metric(name="MalformedSamples", unit=MetricUnit.Count, value=summary.malformed)
+    metrics.add_metric(name="NoLimitSamples", unit=MetricUnit.Count, value=summary.no_limit)
+    if summary.mean_reward is not None:  # an empty batch has no mean
+        metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=summary.mean_reward)
+    logger.info(
+        "Scored batch",
+        extra={
+            "samples": summary.samples,
+            "mean_reward": summary.mean_reward,
+            "malformed_samples": summary.malformed,
+            "no_limit_samples": summary.no_limit,
+        },
+    )
+    return results

@@ -1,0 +1,252 @@
+"""Reading one raw grader sample: its id, the answer to score, the prompt, extra fields.
+
+Bedrock sends whatever the training record and the rollout produced, so nothing about a
+sample's shape is trusted: ``read_sample`` / ``parse_sample`` never raise and return
+either the sample's parts or a ``MalformedSample`` carrying a precise reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+# A tuple, not a set: membership must not fail on an unhashable (malformed) role.
+ASSISTANT_ROLES = ("assistant", "nova_assistant")
+USER_ROLE = "user"
+# Keys of a sample that are its structure, not extra fields.
+STRUCTURAL_KEYS = frozenset({"id", "messages", "metadata"})
+
+
+class _Missing:
+    """Marks a field that is absent (distinct from an explicit JSON null)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+# Metadata of a sample that has none: shared, so read-only.
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(slots=True)
+class ParsedSample:
+    """A well-formed sample."""
+
+    sample_id: Any
+    answer: str  # last assistant message's text, reasoning removed, whitespace kept
+    prompt: str  # last user message's text; "" when there is no user message
+    top_level: dict[str, Any]
+    metadata: Mapping[str, Any]
+
+    def field(self, name: str) -> Any:
+        """An extra field (see ``sample_field``); MISSING when absent."""
+        return sample_field(self.top_level, self.metadata, name)
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """All extra fields (``reference_answer`` included), merged as ``field`` reads them."""
+        merged = dict(self.metadata)
+        merged.update((k, v) for k, v in self.top_level.items() if k not in STRUCTURAL_KEYS)
+        return merged
+
+    @property
+    def reference_answer(self) -> Any:
+        return self.field("reference_answer")
+
+
+@dataclass(slots=True)
+class MalformedSample:
+    """A sample that cannot be scored; ``sample_id`` is None when there was no id."""
+
+    sample_id: Any
+    reason: str
+
+
+def _json_type(value: object) -> str:
+    """JSON name of a decoded value's type, for reasons an operator can act on."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def message_text(content: object) -> str | None:
+    """Text of a message's ``content``, or None when the content is not valid.
+
+    ``content`` is a string or a list of blocks. Text blocks are ``{"type": "text",
+    "text": ...}`` or Converse-style ``{"text": ...}``, and are concatenated. Every other
+    block is skipped: reasoning (type reasoning / thinking / redacted_thinking, Converse
+    ``reasoningContent``), images, tool use.
+    """
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    parts: list[str] = []
+    for block in content:
+        if not isinstance(block, dict):
+            return None
+        block_type = block.get("type", MISSING)
+        if block_type is MISSING:
+            text = block.get("text", MISSING)
+            if text is MISSING:
+                continue  # Converse image / toolUse / reasoningContent block
+        elif not isinstance(block_type, str):
+            return None
+        elif block_type == "text":
+            text = block.get("text")
+        else:
+            continue  # reasoning or another non-text block
+        if not isinstance(text, str):
+            return None
+        parts.append(text)
+    return "".join(parts)
+
+
+# Opening and closing reasoning tags as Qwen3/DeepSeek-style (<think>) and Bedrock's
+# GPT-OSS (<reasoning>) models emit them.
+_REASONING_TAG = re.compile(r"<(/?)(?:think|thinking|reasoning)>")
+# GPT-OSS "harmony" format: the user-facing answer is the "final" channel; "analysis" is
+# chain of thought and "commentary" tool calls.
+_HARMONY_CHANNEL = "<|channel|>"
+_HARMONY_FINAL_HEADER = "<|channel|>final<|message|>"
+_HARMONY_MESSAGE_END = re.compile(r"<\|(?:end|return|call|start)\|>")
+
+
+def strip_reasoning(text: str) -> str:
+    """The answer without the model's reasoning.
+
+    * ``<think>``, ``<thinking>`` and ``<reasoning>`` blocks are removed (a tag inside a
+      block does not nest: the next closing tag ends it);
+    * a closing tag outside any block (the chat template opened it in the prompt)
+      means everything before it is reasoning;
+    * an opening tag that is never closed means everything from it on is reasoning
+      (the generation was cut off while thinking);
+    * raw harmony output keeps only the last ``final`` channel message, and is empty
+      when there is none.
+    An answer that was only reasoning comes back empty or whitespace.
+    """
+    if "<" not in text:
+        return text
+    if _HARMONY_CHANNEL in text:
+        start = text.rfind(_HARMONY_FINAL_HEADER)
+        if start < 0:
+            return ""
+        text = text[start + len(_HARMONY_FINAL_HEADER) :]
+        end = _HARMONY_MESSAGE_END.search(text)
+        if end is not None:
+            text = text[: end.start()]
+    kept: list[str] = []
+    answer_from = 0  # start of text not (yet) known to be reasoning
+    inside_block = False
+    for tag in _REASONING_TAG.finditer(text):
+        if tag[1]:  # closing tag
+            if not inside_block:
+                kept.clear()  # everything before a stray closing tag was reasoning
+            inside_block = False
+            answer_from = tag.end()
+        elif not inside_block:
+            kept.append(text[answer_from : tag.start()])
+            inside_block = True
+    if not inside_block:
+        kept.append(text[answer_from:])
+    return "".join(kept)
+
+
+# What read_sample gives for a well-formed sample: (id, answer, prompt, top level, metadata).
+SampleParts = tuple[Any, str, str, dict[str, Any], Mapping[str, Any]]
+
+
+def read_sample(raw: object) -> SampleParts | MalformedSample:
+    """Split one raw sample into what the grader needs, or say precisely what is wrong.
+
+    The allocation-light form of ``parse_sample`` that the grader calls per sample.
+    Required: an object with ``messages``, an array of objects each with a string
+    ``role``, at least one assistant (``assistant`` / ``nova_assistant``) message, and
+    valid content in the last assistant and last user messages. ``metadata``, when
+    present and not null, must be an object. A missing id is reported as None.
+    """
+    if not isinstance(raw, dict):
+        return MalformedSample(None, f"sample is {_json_type(raw)}, expected an object")
+    sample_id = raw.get("id")
+    messages = raw.get("messages")
+    if not isinstance(messages, list):
+        if "messages" not in raw:
+            return MalformedSample(sample_id, "sample has no 'messages'")
+        return MalformedSample(sample_id, f"'messages' is {_json_type(messages)}, expected an array")
+    metadata = raw.get("metadata")
+    if metadata is None:
+        metadata = NO_METADATA
+    elif not isinstance(metadata, dict):
+        return MalformedSample(sample_id, f"'metadata' is {_json_type(metadata)}, expected an object")
+
+    answer_index = prompt_index = -1
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role in ASSISTANT_ROLES:
+            answer_index = index
+        elif role == USER_ROLE:
+            prompt_index = index
+        elif not isinstance(role, str):
+            return MalformedSample(sample_id, _message_reason(index, message))
+
+    if answer_index < 0:
+        return MalformedSample(sample_id, "no assistant message (role assistant or nova_assistant)")
+    content = messages[answer_index].get("content")
+    answer = content if isinstance(content, str) else message_text(content)
+    if answer is None:
+        return MalformedSample(sample_id, _content_reason(answer_index, content))
+    if "<" in answer:  # every reasoning marker starts with "<"
+        answer = strip_reasoning(answer)
+    prompt = ""
+    if prompt_index >= 0:
+        content = messages[prompt_index].get("content")
+        prompt = content if isinstance(content, str) else message_text(content)
+        if prompt is None:
+            return MalformedSample(sample_id, _content_reason(prompt_index, content))
+    return sample_id, answer, prompt, raw, metadata
+
+
+def parse_sample(raw: object) -> ParsedSample | MalformedSample:
+    """``read_sample`` as a ``ParsedSample``, with field lookups and extra fields."""
+    parts = read_sample(raw)
+    return parts if isinstance(parts, MalformedSample) else ParsedSample(*parts)
+
+
+def sample_field(top_level: Mapping[str, Any], metadata: Mapping[str, Any], name: str) -> Any:
+    """An extra field: the sample's top-level value wins over ``metadata``'s.
+
+    Top level wins because it is the record's own field; the docs pass extra fields
+    under ``metadata`` while AWS's sample graders read them at the top level.
+    Returns MISSING when neither has it.
+    """
+    value = top_level.get(name, MISSING)
+    return metadata.get(name, MISSING) if value is MISSING else value
+
+
+def _message_reason(index: int, message: object) -> str:
+    if not isinstance(message, dict):
+        return f"messages[{index}] is {_json_type(message)}, expected an object"
+    return f"messages[{index}].role is {_json_type(message.get('role'))}, expected a string"
+
+
+def _content_reason(index: int, content: object) -> str:
+    if isinstance(content, list):
+        return (
+            f"messages[{index}].content has an invalid block "
+            "(each must be an object; a text block's text must be a string)"
+        )
+    return f"messages[{index}].content is {_json_type(content)}, expected a string or an array of blocks"

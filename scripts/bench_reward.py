@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Benchmark the reward Lambda's scoring against the seed article's rule.
+
+Builds a reproducible batch of grader samples (Japanese and English prompts with varied
+limits, phrasings and digit styles; answers with emoji, combining marks, <think> blocks,
+some over the limit), round-trips it through JSON as the Lambda runtime would, then
+times, best of several repeats:
+
+* ours: ``lambda_reward.grader.grade_batch`` on the parsed list;
+* seed: a plain Python port of the seed article's Rust rule (``(\\d+)\\s*文字以内`` in the
+  last user message, 1.0 if ``len(answer.strip()) <= limit`` else 0.0), walking the same
+  list.
+
+Also measures the cold import of ``lambda_reward.handler`` in fresh interpreters
+(median). Every sample uses the seed's own format (string content, role "assistant"),
+so both rules read identical input.
+
+    .venv/bin/python scripts/bench_reward.py [--samples N] [--seed S] [--check]
+
+With --check the exit status is 1 when a target is missed: ours at most 2.5x slower
+than the seed rule, cold import at most 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from lambda_reward.char_limit import extract_char_limit  # noqa: E402
+from lambda_reward.grader import grade_batch  # noqa: E402
+
+MAX_SLOWDOWN = 2.5
+MAX_COLD_IMPORT_MS = 150.0
+
+JA_TOPICS = ["AI", "クラウドコンピューティング", "機械学習", "日本の首都", "量子コンピュータ",
+             "ブロックチェーン", "光合成", "インターネット", "富士山", "円周率"]
+EN_TOPICS = ["AI", "cloud computing", "machine learning", "photosynthesis", "the internet",
+             "blockchain", "quantum computing", "Mount Fuji", "pi", "recursion"]
+JA_TEMPLATES = ["{t}とは何か{n}文字以内で説明して", "{t}を{n}字以内で答えて",
+                "{t}について{n}文字以下でまとめてください", "{t}を{n}文字までで説明して",
+                "{t}とは？ {n}文字未満で答えて"]
+EN_TEMPLATES = ["Explain {t} within {n} characters.", "Describe {t} in {n} characters or less.",
+                "What is {t}? Answer in at most {n} characters.",
+                "Summarize {t} in no more than {n} chars.", "Explain {t} in under {n} characters."]
+JA_FRAGMENTS = ["人工知能の略で、", "機械が学習・推論する技術です。", "データからパターンを学ぶ。",
+                "東京は日本の首都。", "計算を高速に行う。", "「ＡＩ」は便利。", "約3.14です。"]
+EN_FRAGMENTS = ["AI is software that learns. ", "It finds patterns in data. ",
+                "Plants turn light into sugar. ", "Fuji is 3,776 m high. ", "x"]
+# Inserted into some answers: clusters of several code points.
+EMOJI = ["👍", "👍🏽", "👨\u200d👩\u200d👧", "🇯🇵", "❤\ufe0f"]
+COMBINING = ["カ\u3099", "e\u0301", "が", "a\u0308", "\u1100\u1161"]
+KANJI_DIGITS = "〇一二三四五六七八九"
+
+
+def to_kanji(number: int) -> str:
+    """1..9999 in kanji numerals (三十, 百二十, 二千五)."""
+    text = ""
+    for unit_value, unit in ((1000, "千"), (100, "百"), (10, "十")):
+        digit, number = divmod(number, unit_value)
+        if digit:
+            text += ("" if digit == 1 else KANJI_DIGITS[digit]) + unit
+    return text + (KANJI_DIGITS[number] if number else "")
+
+
+def format_limit(rng: random.Random, limit: int, japanese: bool) -> str:
+    style = rng.random()
+    if japanese and style < 0.2:
+        return to_kanji(limit)
+    if style < 0.35:
+        return "".join(chr(ord(d) + 0xFEE0) for d in str(limit))  # full-width digits
+    return str(limit)
+
+
+def make_answer(rng: random.Random, target_length: int, japanese: bool) -> str:
+    fragments = JA_FRAGMENTS if japanese else EN_FRAGMENTS
+    answer = ""
+    while len(answer) < target_length:
+        answer += rng.choice(fragments)
+    answer = answer[:target_length]
+    if rng.random() < 0.10:
+        answer += rng.choice(EMOJI)
+    if rng.random() < 0.05:
+        answer = rng.choice(COMBINING) + answer
+    if rng.random() < 0.15:
+        answer = f"<think>The user wants a short answer about this. {answer}</think>\n{answer}"
+    return answer
+
+
+def build_batch(samples: int, seed: int, group_size: int) -> list[dict[str, Any]]:
+    """``samples`` grader samples; each prompt is shared by ``group_size`` rollouts (GRPO)."""
+    rng = random.Random(seed)
+    batch: list[dict[str, Any]] = []
+    while len(batch) < samples:
+        japanese = rng.random() < 0.7
+        limit = rng.randint(10, 200)
+        if japanese:
+            prompt = rng.choice(JA_TEMPLATES).format(
+                t=rng.choice(JA_TOPICS), n=format_limit(rng, limit, japanese))
+        else:
+            prompt = rng.choice(EN_TEMPLATES).format(
+                t=rng.choice(EN_TOPICS), n=format_limit(rng, limit, japanese))
+        for _ in range(min(group_size, samples - len(batch))):
+            # About a third overshoot, some by more than twice the limit.
+            length = max(0, int(limit * rng.uniform(0.3, 2.3)))
+            batch.append({
+                "id": len(batch),
+                "messages": [
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": make_answer(rng, length, japanese)},
+                ],
+            })
+    return batch
+
+
+SEED_LIMIT = re.compile(r"(\d+)\s*文字以内")
+
+
+def seed_grade_batch(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The seed article's Rust handler, ported line for line."""
+    results = []
+    for sample in samples:
+        user_message = answer = None
+        for message in sample["messages"]:
+            if message["role"] == "user":
+                user_message = message["content"]
+            elif message["role"] == "assistant":
+                answer = message["content"]
+        match = SEED_LIMIT.search(user_message) if user_message is not None else None
+        limit = int(match.group(1)) if match else None
+        if answer is not None and limit is not None:
+            score = 1.0 if len(answer.strip()) <= limit else 0.0
+        else:
+            score = 0.0
+        results.append({"id": sample["id"], "aggregate_reward_score": score})
+    return results
+
+
+def best_times(scorers: list[Callable[[list], list]], batch: list, repeats: int) -> list[float]:
+    """Best wall time of each scorer; repeats alternate between scorers so that load
+    from other processes hits them alike."""
+    best = [float("inf")] * len(scorers)
+    for _ in range(repeats):
+        for position, score in enumerate(scorers):
+            extract_char_limit.cache_clear()  # every repeat starts as a fresh invocation would
+            start = time.perf_counter()
+            score(batch)
+            best[position] = min(best[position], time.perf_counter() - start)
+    return best
+
+
+COLD_IMPORT_PROBE = (
+    "import time; start = time.perf_counter(); import lambda_reward.handler; "
+    "print(time.perf_counter() - start)"
+)
+
+
+def cold_import_ms(runs: int) -> float:
+    """Median time to import the handler module in a fresh interpreter."""
+    timings = []
+    for _ in range(runs):
+        completed = subprocess.run(
+            [sys.executable, "-c", COLD_IMPORT_PROBE],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        )
+        timings.append(float(completed.stdout.strip()) * 1000)
+    return statistics.median(timings)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=100_000, help="batch size (default 100000)")
+    parser.add_argument("--seed", type=int, default=20251121, help="random seed of the batch")
+    parser.add_argument("--group-size", type=int, default=8,
+                        help="rollouts per prompt, like trainingSamplePerPrompt (default 8)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the best counts")
+    parser.add_argument("--import-runs", type=int, default=7, help="fresh interpreters for the import time")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args()
+
+    # Decode from JSON like the Lambda runtime, so no string object is shared between samples.
+    batch = json.loads(json.dumps(build_batch(args.samples, args.seed, args.group_size)))
+    ours, seed = best_times([grade_batch, seed_grade_batch], batch, args.repeats)
+    ratio = ours / seed
+    import_ms = cold_import_ms(args.import_runs)
+
+    print(f"batch: {len(batch)} samples, seed {args.seed}, {args.group_size} rollouts per prompt")
+    print(f"ours (grade_batch): {len(batch) / ours:12,.0f} samples/s")
+    print(f"seed rule         : {len(batch) / seed:12,.0f} samples/s")
+    print(f"ratio ours/seed   : {ratio:12.2f}x slower (target <= {MAX_SLOWDOWN})")
+    print(f"cold import       : {import_ms:12.1f} ms (target <= {MAX_COLD_IMPORT_MS:.0f})")
+
+    missed = [name for name, ok in (("ratio", ratio <= MAX_SLOWDOWN),
+                                    ("cold import", import_ms <= MAX_COLD_IMPORT_MS)) if not ok]
+    if missed:
+        print(f"targets missed: {', '.join(missed)}")
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

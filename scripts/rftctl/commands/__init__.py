@@ -1,0 +1,1 @@
+"""One module per rftctl command; each has ``register(subparsers)`` and ``run(ctx, args) -> exit code``."""

@@ -1,0 +1,123 @@
+"""rftctl grade: score samples with the grader, locally or through the deployed Lambda."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from lambda_reward.grader import grade_batch
+
+from ..context import CommandContext
+from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
+from ..grading import reply_problems, results_table, summarize
+from ..samples import read_grader_samples
+
+HELP = "score a JSONL of answers with the grader (locally, or --remote via the deployed Lambda)"
+# Lambda's synchronous (RequestResponse) payload limit.
+LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "grade",
+        help=HELP,
+        description=(
+            "Score each sample of FILE with the reward grader and print its reward, pass mark and "
+            "metrics, then count, mean reward and pass rate. A line is a Bedrock grader sample "
+            '{"id", "messages": [..., user, assistant], ...} or simply {"prompt", "answer", ...}; '
+            "other fields (char_limit, reference_answer) are passed on. Locally the repo's "
+            "lambda_reward.grader scores them. With --remote the same samples go, as the JSON list "
+            "Bedrock sends, to the stack's published grader version (GraderVersionArn), and the reply "
+            "is checked against the Lambda contract: one result per sample, same ids in the same "
+            "order, score in [0, 1], well-formed metrics."
+        ),
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="JSONL of samples")
+    parser.add_argument(
+        "--remote", action="store_true", help="invoke the deployed grader Lambda instead of the local code"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    samples = read_grader_samples(args.file)
+    if args.remote:
+        return _grade_remotely(ctx, samples)
+
+    def report_malformed(index: int, sample_id: Any, reason: str) -> None:
+        ctx.note(f"warning: sample {sample_id!r} (line {index + 1} of the batch) is malformed: {reason}")
+
+    results = grade_batch(samples, on_malformed=report_malformed)
+    ctx.print(results_table(results))
+    ctx.print()
+    ctx.print(summarize(results).line())
+    return EXIT_OK
+
+
+def _function_error_line(payload: bytes, kind: str) -> str:
+    try:
+        error = json.loads(payload)
+        detail = f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
+    except (ValueError, AttributeError):
+        detail = payload[:300].decode("utf-8", "replace")
+    return f"the grader function failed ({kind}): {' '.join(detail.split())}"
+
+
+def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]]) -> int:
+    stack = ctx.stack()
+    function_arn = stack.output("GraderVersionArn")
+    payload = json.dumps(samples, ensure_ascii=False).encode("utf-8")
+    if len(payload) > LAMBDA_PAYLOAD_LIMIT_BYTES:
+        raise CliError(
+            f"{len(samples)} samples make a {len(payload) / 1e6:.1f} MB payload, over Lambda's 6 MB synchronous "
+            "limit: split the file",
+            EXIT_CHECK_FAILED,
+        )
+    ctx.note(f"invoking {function_arn} with {len(samples)} samples")
+    response = ctx.clients.client("lambda", stack.region).invoke(
+        FunctionName=function_arn, InvocationType="RequestResponse", LogType="Tail", Payload=payload
+    )
+    body = response["Payload"].read()
+    if response.get("FunctionError"):
+        ctx.print(_function_error_line(body, response["FunctionError"]))
+        if response.get("LogResult"):
+            ctx.note("last log lines:\n" + base64.b64decode(response["LogResult"]).decode("utf-8", "replace").rstrip())
+        return EXIT_CHECK_FAILED
+    try:
+        reply = json.loads(body)
+    except ValueError:
+        ctx.print(f"the grader replied with something that is not JSON: {body[:200]!r}")
+        return EXIT_CHECK_FAILED
+    problems = reply_problems(samples, reply)
+    if problems:
+        ctx.print(f"the grader's reply breaks the Bedrock contract ({len(problems)} problems):")
+        for problem in problems:
+            ctx.print(f"  {problem}")
+        return EXIT_CHECK_FAILED
+
+    ctx.print(results_table(reply))
+    ctx.print()
+    ctx.print(summarize(reply).line())
+    _compare_with_local(ctx, samples, reply)
+    return EXIT_OK
+
+
+def _compare_with_local(ctx: CommandContext, samples: list[dict[str, Any]], reply: list[dict[str, Any]]) -> None:
+    """Warn when the deployed grader scores differently from this checkout (a stale deployment)."""
+    local = grade_batch(samples)
+    differing = [
+        remote["id"]
+        for remote, mine in zip(reply, local, strict=True)
+        if abs(remote["aggregate_reward_score"] - mine["aggregate_reward_score"]) > 1e-9
+    ]
+    if differing:
+        shown = ", ".join(repr(sample_id) for sample_id in differing[:10])
+        ctx.note(
+            f"warning: the deployed grader scores {len(differing)} samples differently from the local code "
+            f"(ids {shown}); redeploy if this checkout is newer"
+        )
+    else:
+        ctx.note("the deployed grader agrees with the local code on every sample")

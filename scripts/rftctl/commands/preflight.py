@@ -1,0 +1,203 @@
+"""rftctl preflight: is RFT worth paying for? Sample the base model and grade it first."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambda_reward.grader import grade_batch
+
+from ..console import format_percent, format_table, truncate
+from ..context import CommandContext
+from ..errors import EXIT_OK, CliError
+from ..grading import metric, passed
+from ..inference import GenerationSettings, Request, chat_model, generate_all
+from ..samples import PromptRecord, load_prompts
+from ..stack import inference_model_id
+
+HELP = "sample the base model on the validation prompts and say whether RFT is a good fit"
+# Rewards closer than this count as equal: GRPO's advantage is reward minus the group mean.
+SAME_REWARD_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class PromptOutcome:
+    record: PromptRecord
+    rewards: list[float]
+    lengths: list[int]
+    passes: list[bool]
+
+    @property
+    def uniform(self) -> bool:
+        """Every sample got the same reward, so this prompt's group teaches GRPO nothing."""
+        return max(self.rewards) - min(self.rewards) <= SAME_REWARD_TOLERANCE
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    outcomes: list[PromptOutcome]
+    samples_per_prompt: int
+
+    @property
+    def sample_count(self) -> int:
+        return sum(len(outcome.rewards) for outcome in self.outcomes)
+
+    @property
+    def mean_reward(self) -> float:
+        return sum(sum(outcome.rewards) for outcome in self.outcomes) / self.sample_count
+
+    @property
+    def pass_rate(self) -> float:
+        return sum(sum(outcome.passes) for outcome in self.outcomes) / self.sample_count
+
+    @property
+    def uniform_share(self) -> float:
+        return sum(outcome.uniform for outcome in self.outcomes) / len(self.outcomes)
+
+
+def verdict(pass_rate: float, *, unnecessary_at: float, sft_first_at: float) -> str:
+    """AWS's guidance in plain words: RFT needs some, but not all, samples to succeed."""
+    if pass_rate >= unnecessary_at:
+        return (
+            f"RFT is unnecessary: the base model already passes {format_percent(pass_rate)} of the time "
+            f"(>= {format_percent(unnecessary_at)}). Use it as is, or make the task harder."
+        )
+    if pass_rate <= sft_first_at:
+        return (
+            f"Start with supervised fine-tuning (SFT): the base model passes only {format_percent(pass_rate)} "
+            f"(<= {format_percent(sft_first_at)}), so RFT would see almost no rewarded answers to learn from."
+        )
+    return (
+        f"RFT is a good fit: the base model passes {format_percent(pass_rate)}, so GRPO has both successes "
+        "and failures to learn from."
+    )
+
+
+def build_report(records: Sequence[PromptRecord], answers: Sequence[str], samples_per_prompt: int) -> PreflightReport:
+    """Grade ``answers`` (``samples_per_prompt`` consecutive answers per record) with grade_batch."""
+    samples = [
+        record.answered(answers[index * samples_per_prompt + k], index * samples_per_prompt + k)
+        for index, record in enumerate(records)
+        for k in range(samples_per_prompt)
+    ]
+    results = grade_batch(samples)
+    outcomes = []
+    for index, record in enumerate(records):
+        group = results[index * samples_per_prompt : (index + 1) * samples_per_prompt]
+        outcomes.append(
+            PromptOutcome(
+                record=record,
+                rewards=[float(result["aggregate_reward_score"]) for result in group],
+                lengths=[int(metric(result, "char_count") or 0) for result in group],
+                passes=[passed(result) for result in group],
+            )
+        )
+    return PreflightReport(outcomes, samples_per_prompt)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "preflight",
+        help=HELP,
+        description=(
+            "Before paying for training: ask the stack's base model for --samples answers per "
+            "validation prompt at --temperature (like RFT's rollouts), grade them with the grader, "
+            "and report mean reward, pass rate, the share of prompts whose samples all got the same "
+            "reward (those teach GRPO nothing) and a verdict: RFT unnecessary when the base model "
+            "already passes >= --unnecessary-above, SFT first when it passes <= --sft-below, else RFT "
+            "is a good fit. Prompts: FILE, else training-data/char-limit-validation.jsonl, else the "
+            "stack's ValidationDataUri."
+        ),
+    )
+    parser.add_argument("prompts", nargs="?", type=Path, metavar="FILE", help="JSONL prompts (training-data format)")
+    parser.add_argument(
+        "--from-stack", action="store_true", help="use the stack's uploaded validation set (ValidationDataUri)"
+    )
+    parser.add_argument("--samples", type=int, default=4, metavar="K", help="answers per prompt (default 4)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--max-tokens", type=int, default=512, help="answer token limit (default 512)")
+    parser.add_argument(
+        "--model-id",
+        help="model to invoke (default: the stack's BaseModel, mapped to its inference id, "
+        "e.g. amazon.nova-2-lite-v1:0:256k -> us.amazon.nova-2-lite-v1:0)",
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N prompts")
+    parser.add_argument("--concurrency", type=int, default=4, help="parallel model calls (default 4)")
+    parser.add_argument(
+        "--unnecessary-above",
+        type=float,
+        default=0.95,
+        metavar="RATE",
+        help="pass rate from which RFT is unnecessary (default 0.95)",
+    )
+    parser.add_argument(
+        "--sft-below",
+        type=float,
+        default=0.05,
+        metavar="RATE",
+        help="pass rate up to which SFT should come first (default 0.05)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    if args.samples < 1 or args.concurrency < 1 or args.max_tokens < 1:
+        raise CliError("--samples, --concurrency and --max-tokens must be at least 1")
+    if not 0.0 <= args.sft_below < args.unnecessary_above <= 1.0:
+        raise CliError("need 0 <= --sft-below < --unnecessary-above <= 1")
+    stack = ctx.stack()
+    source, records = load_prompts(ctx, args.prompts, args.from_stack)
+    if args.limit is not None:
+        records = records[: max(0, args.limit)]
+    if not records:
+        raise CliError("no prompts to sample")
+    model_id = args.model_id or inference_model_id(stack.base_model)
+    model = chat_model(ctx, stack.variant, stack.region, model_id)
+    ctx.note(f"{stack.describe()}: sampling {model_id} {args.samples}x on {len(records)} prompts from {source}")
+
+    requests = [Request(model, record.messages) for record in records for _ in range(args.samples)]
+    settings = GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens)
+    answers = generate_all(ctx, requests, settings, concurrency=args.concurrency, label="sampling")
+    report = build_report(records, answers, args.samples)
+    _print_report(ctx, report, model_id, args)
+    return EXIT_OK
+
+
+def _print_report(ctx: CommandContext, report: PreflightReport, model_id: str, args: argparse.Namespace) -> None:
+    rows: list[list[Any]] = []
+    for outcome in report.outcomes:
+        limit = outcome.record.extra_fields.get("char_limit")
+        rows.append(
+            [
+                truncate(outcome.record.prompt, 28),
+                limit if limit is not None else "-",
+                " ".join(str(length) for length in outcome.lengths),
+                " ".join(f"{reward:.2f}" for reward in outcome.rewards),
+                f"{sum(outcome.passes)}/{len(outcome.passes)}",
+                "none" if outcome.uniform else "yes",
+            ]
+        )
+    ctx.print(format_table(["prompt", "limit", "lengths", "rewards", "pass", "spread"], rows, right_align=(1, 4)))
+    ctx.print()
+    ctx.print(
+        f"model            {model_id} (temperature {args.temperature}, {report.samples_per_prompt} samples per prompt)"
+    )
+    ctx.print(f"samples          {report.sample_count} over {len(report.outcomes)} prompts")
+    ctx.print(f"mean reward      {report.mean_reward:.3f}")
+    ctx.print(f"pass rate        {format_percent(report.pass_rate)}")
+    ctx.print(
+        f"same-reward      {format_percent(report.uniform_share)} of prompts gave every sample the same reward "
+        "(no learning signal for GRPO)"
+    )
+    ctx.print()
+    ctx.print(
+        "verdict: " + verdict(report.pass_rate, unnecessary_at=args.unnecessary_above, sft_first_at=args.sft_below)
+    )
+    if report.uniform_share > 0.5 and args.sft_below < report.pass_rate < args.unnecessary_above:
+        ctx.print(
+            "note: most prompts give no reward spread; raise trainingSamplePerPrompt or vary the prompts' "
+            "difficulty so groups mix passes and misses"
+        )

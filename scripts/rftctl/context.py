@@ -1,0 +1,48 @@
+"""What every command receives: global options, clients, output streams, a clock."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TextIO
+
+from stacks.config import Variant
+
+from .aws import ClientFactory
+from .errors import ErrorHint
+from .stack import DeployedStack, find_stack
+
+
+@dataclass
+class CommandContext:
+    clients: ClientFactory
+    stack_name: str | None = None
+    region: str | None = None
+    variant: Variant | None = None
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    # Injected so tests of polling commands do not wait.
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    utc_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    hint: ErrorHint = field(default_factory=ErrorHint)
+    _stack: DeployedStack | None = None
+
+    def stack(self, required_variant: Variant | None = None) -> DeployedStack:
+        """The deployed stack (looked up once per run)."""
+        variant = required_variant or self.variant
+        if self._stack is None or (variant and self._stack.variant is not variant):
+            self._stack = find_stack(
+                self.clients, stack_name=self.stack_name, region=self.region, variant=variant, hint=self.hint
+            )
+        return self._stack
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def note(self, text: str) -> None:
+        """Progress and warnings go to stderr so stdout stays a clean result."""
+        print(text, file=self.err)

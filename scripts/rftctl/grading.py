@@ -1,0 +1,129 @@
+"""Reading grader results: pass/fail, summaries, and checking a reply against the Lambda contract."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .console import format_number, format_percent, format_table
+
+PASS_METRIC = "within_limit"
+METRIC_TYPES = frozenset({"Reward", "Metric"})
+
+
+def metric(result: dict[str, Any], name: str) -> float | None:
+    for entry in result.get("metrics_list") or []:
+        if entry.get("name") == name:
+            return entry.get("value")
+    return None
+
+
+def passed(result: dict[str, Any]) -> bool:
+    """A sample passes when the grader's ``within_limit`` metric says so.
+
+    The reward itself is graded (an overshoot earns up to 0.5), so "pass" is the grader's
+    own verdict; a grader without that metric passes only a full reward of 1.0.
+    """
+    verdict = metric(result, PASS_METRIC)
+    if verdict is not None:
+        return verdict >= 1.0
+    return result.get("aggregate_reward_score") == 1.0
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    count: int
+    mean_reward: float | None
+    pass_count: int
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.pass_count / self.count if self.count else None
+
+    def line(self) -> str:
+        return (
+            f"samples {self.count}  mean reward {format_number(self.mean_reward)}  "
+            f"pass rate {format_percent(self.pass_rate)} ({self.pass_count}/{self.count})"
+        )
+
+
+def summarize(results: Sequence[dict[str, Any]]) -> ScoreSummary:
+    count = len(results)
+    total = sum(float(result["aggregate_reward_score"]) for result in results)
+    return ScoreSummary(count, total / count if count else None, sum(passed(result) for result in results))
+
+
+def results_table(results: Sequence[dict[str, Any]]) -> str:
+    """One row per result: id, reward, pass mark, then every metric the grader reported."""
+    names: list[str] = []
+    for result in results:
+        for entry in result.get("metrics_list") or []:
+            if entry.get("name") not in names:
+                names.append(entry["name"])
+    rows = [
+        [
+            result["id"],
+            f"{result['aggregate_reward_score']:.3f}",
+            "o" if passed(result) else "x",
+            *(format_number(metric(result, name)) for name in names),
+        ]
+        for result in results
+    ]
+    return format_table(["id", "reward", "pass", *names], rows, right_align=range(1, 3 + len(names)))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _same_id(sent: object, returned: object) -> bool:
+    # Bedrock matches results by id: 7 and "7" (or True and 1) are different ids.
+    return type(sent) is type(returned) and sent == returned
+
+
+def reply_problems(samples: Sequence[dict[str, Any]], reply: object) -> list[str]:
+    """Everything wrong with a grader reply for ``samples`` (empty when it is well formed).
+
+    The contract (reference section 3): a list with one result per sample, in order, each
+    ``{"id": <same id, same JSON type>, "aggregate_reward_score": number in [0, 1],
+    "metrics_list": optional [{"name": str, "value": number, "type": "Reward" | "Metric"}]}``.
+    """
+    if not isinstance(reply, list):
+        return [f"reply is {type(reply).__name__}, expected a JSON list of results"]
+    problems = []
+    if len(reply) != len(samples):
+        problems.append(f"reply has {len(reply)} results for {len(samples)} samples")
+    for index, (sample, result) in enumerate(zip(samples, reply, strict=False)):  # lengths checked above
+        where = f"result {index} (sample id {sample.get('id')!r})"
+        if not isinstance(result, dict):
+            problems.append(f"{where}: is {type(result).__name__}, expected an object")
+            continue
+        if "id" not in result:
+            problems.append(f"{where}: has no id")
+        elif not _same_id(sample.get("id"), result["id"]):
+            problems.append(f"{where}: id is {result['id']!r}, expected {sample.get('id')!r} (same order, same type)")
+        score = result.get("aggregate_reward_score")
+        if not _is_number(score):
+            problems.append(f"{where}: aggregate_reward_score is {score!r}, expected a number")
+        elif not 0.0 <= score <= 1.0:
+            problems.append(f"{where}: aggregate_reward_score {score} is outside [0, 1]")
+        metrics = result.get("metrics_list")
+        if metrics is None:
+            continue
+        if not isinstance(metrics, list):
+            problems.append(f"{where}: metrics_list is {type(metrics).__name__}, expected a list")
+            continue
+        for position, entry in enumerate(metrics):
+            label = f"{where}: metrics_list[{position}]"
+            if not isinstance(entry, dict):
+                problems.append(f"{label} is {type(entry).__name__}, expected an object")
+                continue
+            if not isinstance(entry.get("name"), str) or not entry["name"]:
+                problems.append(f"{label}.name is {entry.get('name')!r}, expected a non-empty string")
+            if not _is_number(entry.get("value")):
+                problems.append(f"{label}.value is {entry.get('value')!r}, expected a number")
+            if entry.get("type") not in METRIC_TYPES:
+                problems.append(f"{label}.type is {entry.get('type')!r}, expected Reward or Metric")
+    return problems

@@ -1,0 +1,189 @@
+"""The stack's RFT job: which one it is, and how far it has come (Nova and mantle alike)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rft_job.runtime import mantle as mantle_jobs
+from rft_job.runtime.job_spec import is_job_id
+from rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
+from stacks.config import Variant
+
+from .console import bar, format_duration, format_number
+from .context import CommandContext
+from .errors import CliError
+from .stack import DeployedStack, read_live_value
+
+# Nova reports three stages in statusDetails, in this order.
+NOVA_STAGES = (
+    ("validationDetails", "validation"),
+    ("dataProcessingDetails", "data processing"),
+    ("trainingDetails", "training"),
+)
+# One page of the newest events is enough to find the latest metrics for status.
+RECENT_EVENTS = 100
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A job's state plus whatever progress its API reports."""
+
+    state: JobState
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    stages: list[tuple[str, str]] = field(default_factory=list)  # Nova: (stage, status)
+    step: int | None = None  # mantle: from the newest metrics event
+    total_steps: int | None = None
+    reward_metrics: dict[str, float] = field(default_factory=dict)  # mantle: newest reward values
+    estimated_finish: datetime | None = None
+
+    def elapsed_seconds(self, now: datetime) -> float | None:
+        if self.created_at is None:
+            return None
+        return ((self.ended_at or now) - self.created_at).total_seconds()
+
+    def fraction(self) -> float | None:
+        """How far along the job is, when the API says: steps (mantle) or stages (Nova)."""
+        if self.state.succeeded:
+            return 1.0
+        if self.step is not None and self.total_steps:
+            return min(1.0, self.step / self.total_steps)
+        if self.stages:
+            return sum(status == NOVA_SUCCEEDED for _, status in self.stages) / len(self.stages)
+        return None
+
+    def progress_label(self, now: datetime) -> str:
+        parts = [self.state.status]
+        if self.step is not None and self.total_steps:
+            parts.append(f"step {self.step}/{self.total_steps}")
+        current = next((name for name, status in self.stages if status not in (NOVA_SUCCEEDED, "NotStarted")), None)
+        if current and not self.state.terminal:
+            parts.append(f"stage: {current}")
+        elapsed = self.elapsed_seconds(now)
+        if elapsed is not None:
+            parts.append(f"elapsed {format_duration(elapsed)}")
+        if self.reward_metrics:
+            parts.append(" ".join(f"{k}={format_number(v)}" for k, v in self.reward_metrics.items()))
+        return ", ".join(parts)
+
+
+def job_id_for(ctx: CommandContext, stack: DeployedStack, explicit: str | None) -> str:
+    """``--job``, else the tracker's live job id parameter, else the stack's JobId output."""
+    if explicit:
+        return explicit
+    candidates = [read_live_value(ctx.clients, stack, "JobIdParameterName"), stack.optional_output("JobId")]
+    for candidate in candidates:
+        if candidate and is_job_id(stack.variant.value, candidate):
+            return candidate
+    raise CliError(
+        f"stack {stack.name} has not launched an RFT job (was it deployed with rft:launchJob=false?): pass --job JOB_ID"
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _from_epoch(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
+
+
+def _nova_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
+    # One GetModelCustomizationJob call gives both what rft_job's NovaJobs.describe maps into
+    # a JobState and the statusDetails/timestamps that only this CLI shows.
+    job = ctx.clients.client("bedrock", stack.region).get_model_customization_job(jobIdentifier=job_id)
+    state = JobState(
+        variant=Variant.NOVA.value,
+        job_id=job.get("jobArn") or job_id,
+        status=str(job.get("status") or "Unknown"),
+        job_name=job.get("jobName"),
+        custom_model_name=job.get("outputModelName"),
+        output_model=job.get("outputModelArn"),
+        failure_message=job.get("failureMessage"),
+    )
+    details = job.get("statusDetails") or {}
+    stages = (
+        [(label, (details.get(key) or {}).get("status", "NotStarted")) for key, label in NOVA_STAGES] if details else []
+    )
+    return JobProgress(
+        state=state,
+        created_at=_aware(job.get("creationTime")),
+        ended_at=_aware(job.get("endTime")) if state.terminal else None,
+        stages=stages,
+    )
+
+
+def reward_keys(values: dict[str, Any]) -> list[str]:
+    """Metric names that are rewards ("critic_rewards_mean", "val_reward", ...), numeric only."""
+    return [
+        key
+        for key, value in values.items()
+        if "reward" in key.lower() and isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+
+
+def metric_events(events: Any) -> list[dict[str, Any]]:
+    """The ``data`` of every metrics event, oldest step first."""
+    found = [event.data for event in events if event.type == "metrics" and isinstance(event.data, dict)]
+    return sorted(found, key=lambda data: data.get("step") if isinstance(data.get("step"), (int, float)) else -1)
+
+
+def _mantle_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
+    client = ctx.clients.mantle(stack.region)
+    job = client.fine_tuning.jobs.retrieve(job_id)
+    state = mantle_jobs.job_state(job)
+    recent = client.fine_tuning.jobs.list_events(job_id, limit=RECENT_EVENTS).data
+    metrics = metric_events(recent)
+    latest = metrics[-1] if metrics else {}
+    step, total = latest.get("step"), latest.get("total_steps")
+    return JobProgress(
+        state=state,
+        # getattr: the mantle API's job object is OpenAI-shaped, but not every field is confirmed.
+        created_at=_from_epoch(getattr(job, "created_at", None)),
+        ended_at=_from_epoch(getattr(job, "finished_at", None)),
+        step=int(step) if isinstance(step, (int, float)) else None,
+        total_steps=int(total) if isinstance(total, (int, float)) else None,
+        reward_metrics={key: float(latest[key]) for key in reward_keys(latest)},
+        estimated_finish=_from_epoch(getattr(job, "estimated_finish", None)),
+    )
+
+
+def job_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
+    if stack.variant is Variant.NOVA:
+        return _nova_progress(ctx, stack, job_id)
+    return _mantle_progress(ctx, stack, job_id)
+
+
+def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> list[str]:
+    """The status report: what a person checking on the job wants, one fact per line."""
+    state = progress.state
+    lines = [f"stack      {stack.describe()}", f"job        {state.job_id}"]
+    if state.job_name:
+        lines.append(f"name       {state.job_name}")
+    lines.append(f"status     {state.status}")
+    if progress.stages:
+        lines.append("stages     " + ", ".join(f"{name} {status}" for name, status in progress.stages))
+    elapsed = progress.elapsed_seconds(now)
+    if elapsed is not None:
+        lines.append(f"{'took' if state.terminal else 'elapsed':<10} {format_duration(elapsed)}")
+    fraction = progress.fraction()
+    if fraction is not None and not state.terminal:
+        detail = (
+            f"step {progress.step}/{progress.total_steps}"
+            if progress.step is not None and progress.total_steps
+            else f"{sum(s == NOVA_SUCCEEDED for _, s in progress.stages)}/{len(progress.stages)} stages done"
+        )
+        lines.append(f"progress   {bar(fraction)} {fraction * 100:.0f}%  {detail}")
+    if progress.estimated_finish and not state.terminal:
+        lines.append(f"eta        {progress.estimated_finish.isoformat(timespec='minutes')}")
+    if progress.reward_metrics:
+        lines.append("rewards    " + "  ".join(f"{k} {format_number(v)}" for k, v in progress.reward_metrics.items()))
+    if state.output_model:
+        lines.append(f"model      {state.output_model}")
+    if state.failure_message:
+        lines.append(f"failure    {' '.join(state.failure_message.split())}")
+    return lines

@@ -1,0 +1,136 @@
+"""Reading prompt and sample files, and turning a prompt plus an answer into a grader sample.
+
+A grader sample is exactly what Bedrock sends the reward Lambda (docs/bedrock-rft-reference.md
+section 3): ``{"id", "messages": [..., user, assistant], <the record's extra fields>}``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambda_reward.samples import USER_ROLE, message_text
+from rft_job.runtime.job_spec import JobSpecError, split_s3_uri
+from stacks.config import PROJECT_ROOT
+from stacks.dataset import DatasetError, validate_dataset
+
+from .context import CommandContext
+from .errors import EXIT_CHECK_FAILED, CliError
+
+# The validation prompts the stacks upload by default (stacks/config.py dataset defaults).
+REPO_VALIDATION_FILE = PROJECT_ROOT / "training-data" / "char-limit-validation.jsonl"
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    """One training-data line: the conversation up to the user prompt, plus its extra fields."""
+
+    line: int
+    messages: list[dict[str, Any]]
+    extra_fields: dict[str, Any]
+
+    @property
+    def prompt(self) -> str:
+        for message in reversed(self.messages):
+            if message.get("role") == USER_ROLE:
+                return message_text(message.get("content")) or ""
+        return ""
+
+    def answered(self, answer: str, sample_id: Any) -> dict[str, Any]:
+        """The grader sample for ``answer``; extra fields (char_limit, ...) stay at the top level."""
+        return {
+            **self.extra_fields,
+            "id": sample_id,
+            "messages": [*self.messages, {"role": "assistant", "content": answer}],
+        }
+
+
+def read_jsonl(path: Path) -> list[tuple[int, Any]]:
+    """(line number, decoded value) for every non-blank line; a bad line stops with file:line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise CliError(f"{path}: cannot read: {error.strerror or error}", EXIT_CHECK_FAILED) from error
+    except UnicodeDecodeError as error:
+        raise CliError(f"{path}: not UTF-8 text ({error.reason})", EXIT_CHECK_FAILED) from error
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise CliError(f"{path}:{number}: not valid JSON: {error.msg}", EXIT_CHECK_FAILED) from error
+    if not records:
+        raise CliError(f"{path}: no records", EXIT_CHECK_FAILED)
+    return records
+
+
+def grader_sample(record: Any, *, path: Path, line: int) -> dict[str, Any]:
+    """A grader sample from a line that is one already, or a simpler ``{"prompt", "answer"}``.
+
+    A simple line becomes ``{"id": <line number>, "messages": [user, assistant], ...}``; its
+    other fields (``char_limit``, ``reference_answer``, ...) are kept at the top level, as
+    Bedrock passes a training record's extra fields. Integer ids by default: the seed article
+    saw Bedrock send integers.
+    """
+    if not isinstance(record, dict):
+        raise CliError(f"{path}:{line}: expected a JSON object", EXIT_CHECK_FAILED)
+    if "messages" in record:
+        return record if "id" in record else {"id": line, **record}
+    if "prompt" in record and "answer" in record:
+        prompt, answer = record["prompt"], record["answer"]
+        if not isinstance(prompt, str) or not isinstance(answer, str):
+            raise CliError(f"{path}:{line}: 'prompt' and 'answer' must be strings", EXIT_CHECK_FAILED)
+        extra = {key: value for key, value in record.items() if key not in ("prompt", "answer", "id")}
+        return {
+            **extra,
+            "id": record.get("id", line),
+            "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
+        }
+    raise CliError(
+        f'{path}:{line}: expected a Bedrock sample {{"id", "messages": [user, assistant]}} or {{"prompt", "answer"}}',
+        EXIT_CHECK_FAILED,
+    )
+
+
+def read_grader_samples(path: Path) -> list[dict[str, Any]]:
+    return [grader_sample(record, path=path, line=line) for line, record in read_jsonl(path)]
+
+
+def read_prompt_records(path: Path) -> list[PromptRecord]:
+    """Prompts from a training-data file, checked by the same validator the synth uses."""
+    try:
+        validate_dataset(path, min_records=1)
+    except DatasetError as error:
+        first = error.problems[0]
+        more = f" (and {len(error.problems) - 1} more; run: rftctl validate {path})" if len(error.problems) > 1 else ""
+        raise CliError(f"{first}{more}", EXIT_CHECK_FAILED) from error
+    records = []
+    for line, record in read_jsonl(path):
+        extra = {key: value for key, value in record.items() if key != "messages"}
+        records.append(PromptRecord(line=line, messages=record["messages"], extra_fields=extra))
+    return records
+
+
+def load_prompts(ctx: CommandContext, given: Path | None, from_stack: bool) -> tuple[str, list[PromptRecord]]:
+    """(where they came from, prompts): the given file, else the repo's validation set, else the
+    stack's uploaded one (ValidationDataUri), which is read through a temporary file."""
+    if given is not None:
+        return str(given), read_prompt_records(given)
+    if not from_stack and REPO_VALIDATION_FILE.is_file():
+        return str(REPO_VALIDATION_FILE.relative_to(PROJECT_ROOT)), read_prompt_records(REPO_VALIDATION_FILE)
+    stack = ctx.stack()
+    uri = stack.output("ValidationDataUri")
+    try:
+        bucket, key = split_s3_uri(uri)
+    except JobSpecError as error:
+        raise CliError(f"stack output ValidationDataUri is not an S3 object URI: {uri}") from error
+    body = ctx.clients.client("s3", stack.region).get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tempfile.TemporaryDirectory(prefix="rftctl-") as directory:
+        path = Path(directory) / Path(key).name
+        path.write_bytes(body)
+        return uri, read_prompt_records(path)
