@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from functools import lru_cache
 
 import regex
@@ -46,8 +45,9 @@ _COMMON_RUN = re.compile(f"[{_COMMON_BLOCKS}]*")
 _UNCOMMON_RUN = re.compile(f"[^{_COMMON_BLOCKS}]+")
 
 
-def _count_clusters(text: str, nfc: bool) -> int:
-    """Grapheme clusters in non-ASCII ``text``, after NFC if ``nfc``.
+def _count_clusters(text: str, nfc: bool, position: int) -> int:
+    """Grapheme clusters in ``text``, after NFC if ``nfc``; ``text[:position]`` is
+    known to be common code points.
 
     Starts from one cluster per code point and, for each window (an uncommon run plus
     its neighbours), replaces the window's code points by its clusters. A window can be
@@ -57,7 +57,6 @@ def _count_clusters(text: str, nfc: bool) -> int:
     one common code point, which NFC does not merge, so no boundary is counted twice.
     """
     count = length = len(text)
-    position = _COMMON_RUN.match(text).end()
     while position < length:
         run_end = _UNCOMMON_RUN.match(text, position).end()
         window = text[max(position - 1, 0) : run_end + 1]
@@ -72,7 +71,7 @@ def count_graphemes_raw(text: str) -> int:
     ``regex`` ``\\X`` matches, without normalising or trimming."""
     if text.isascii():
         return len(text) - text.count("\r\n")  # CR LF is the only ASCII cluster of two
-    return _count_clusters(text, nfc=False)
+    return _count_clusters(text, False, _COMMON_RUN.match(text).end())
 
 
 def count_characters(text: str) -> int:
@@ -87,9 +86,10 @@ def count_characters(text: str) -> int:
     text = text.strip()
     if text.isascii():
         return len(text) - text.count("\r\n")  # CR LF is the only ASCII cluster of two
-    if _COMMON_RUN.match(text).end() == len(text):  # typical Japanese: one per code point
-        return len(text)
-    return _count_clusters(text, nfc=True)
+    common_prefix_end = _COMMON_RUN.match(text).end()
+    if common_prefix_end == len(text):  # typical Japanese: one cluster per code point
+        return common_prefix_end
+    return _count_clusters(text, True, common_prefix_end)
 
 
 # ---------------------------------------------------------------------------------------
@@ -152,11 +152,27 @@ _EN_LIMIT = re.compile(
     r"(?P<suffix>\s*(?:or\s+(?:less|fewer)|max(?:imum)?|at\s+most|limit)(?![a-z]))?",
     re.IGNORECASE,
 )
-# What may come right before "30 characters": within / at most / ...; strict ones mean N-1.
-_EN_KEYWORD_BEFORE = re.compile(
-    r"(?<![a-z])(?:(?P<strict>under|below|less\s+than|fewer\s+than|shorter\s+than)"
-    r"|within|at\s+most|no\s+more\s+than|not\s+more\s+than|up\s+to|(?:a\s+)?max(?:imum)?(?:\s+of)?)"
-    r"\s+\Z",
+# Words that may come right before "30 characters"; the strict ones mean N-1.
+_EN_KEYWORDS = (
+    "within", "at most", "no more than", "not more than", "up to",
+    "a maximum of", "a max of", "maximum of", "max of", "a maximum", "a max", "maximum", "max",
+)
+_EN_STRICT_KEYWORDS = ("under", "below", "less than", "fewer than", "shorter than")
+
+
+def _reversed_alternatives(phrases: tuple[str, ...]) -> str:
+    """Regex alternatives matching each phrase written backwards, longest first."""
+    return "|".join(
+        r"\s+".join(word[::-1] for word in reversed(phrase.split()))
+        for phrase in sorted(phrases, key=len, reverse=True)
+    )
+
+
+# Matched at the start of the reversed text before the number, so only one position is
+# tried: "within 30" reads "nihtiw" after the spaces. No letter may precede the keyword.
+_EN_KEYWORD_BEFORE_REVERSED = re.compile(
+    rf"\s+(?:(?P<strict>{_reversed_alternatives(_EN_STRICT_KEYWORDS)})"
+    rf"|{_reversed_alternatives(_EN_KEYWORDS)})(?![a-z])",
     re.IGNORECASE,
 )
 _EN_KEYWORD_REACH = 40  # characters looked back for a keyword, spaces included
@@ -169,6 +185,8 @@ def parse_number(token: str) -> int | None:
     positional 一〇〇 = 100, and one 万 group (1万 = 10000). Units inside a group must
     decrease (十百 is rejected). Commas are thousands separators.
     """
+    if token.isdecimal():
+        return int(token) if len(token) <= 16 else None
     token = token.replace(",", "").replace("，", "")
     if not token or len(token) > 16:  # 九千九百九十九万九千九百九十九 has 15
         return None
@@ -197,28 +215,39 @@ def parse_number(token: str) -> int | None:
     return total + section + (pending_digits or 0)
 
 
-def _limit_phrases(prompt: str) -> Iterator[tuple[int, int]]:
-    """(position, limit) of every valid limit phrase in the prompt."""
-    if "字" in prompt:
-        for match in _JA_LIMIT.finditer(prompt):
-            start = match.start()
-            if start and prompt[start - 1] in _NOT_BEFORE_JA_NUMBER:
-                continue
-            value = parse_number(match["number"])
-            if value is not None:
-                yield start, value - 1 if match["strict"] else value
-    if "char" in prompt.lower():
-        for match in _EN_LIMIT.finditer(prompt):
-            start = match.start()
-            if start and prompt[start - 1] in _NOT_BEFORE_EN_NUMBER:
-                continue
-            keyword = _EN_KEYWORD_BEFORE.search(prompt, max(start - _EN_KEYWORD_REACH, 0), start)
-            if keyword is None and match["suffix"] is None:
-                continue  # "30 characters" alone is no limit
-            value = parse_number(match["number"])
-            if value is not None:
-                strict = keyword is not None and keyword["strict"] is not None
-                yield (keyword.start() if keyword else start), value - 1 if strict else value
+def _last_japanese_limit(prompt: str) -> tuple[int, int] | None:
+    """(position, limit) of the last valid Japanese limit phrase."""
+    last = None
+    for match in _JA_LIMIT.finditer(prompt):
+        start = match.start()
+        if start and prompt[start - 1] in _NOT_BEFORE_JA_NUMBER:
+            continue
+        value = parse_number(match["number"])
+        if value is not None:
+            if match["strict"]:
+                value -= 1
+            if 1 <= value <= MAX_CHAR_LIMIT:
+                last = start, value
+    return last
+
+
+def _last_english_limit(prompt: str) -> tuple[int, int] | None:
+    """(position, limit) of the last valid English limit phrase."""
+    last = None
+    for match in _EN_LIMIT.finditer(prompt):
+        start = match.start()
+        if start and prompt[start - 1] in _NOT_BEFORE_EN_NUMBER:
+            continue
+        keyword = _EN_KEYWORD_BEFORE_REVERSED.match(prompt[max(start - _EN_KEYWORD_REACH, 0) : start][::-1])
+        if keyword is None and match["suffix"] is None:
+            continue  # "30 characters" alone is no limit
+        value = parse_number(match["number"])
+        if value is not None:
+            if keyword is not None and keyword["strict"]:
+                value -= 1
+            if 1 <= value <= MAX_CHAR_LIMIT:
+                last = (start - keyword.end() if keyword else start), value
+    return last
 
 
 @lru_cache(maxsize=4096)
@@ -236,12 +265,13 @@ def extract_char_limit(prompt: str) -> int | None:
 
     Cached: the samples of one GRPO group share their prompt.
     """
-    limit = None
-    last_position = -1
-    for position, value in _limit_phrases(prompt):
-        if 1 <= value <= MAX_CHAR_LIMIT and position > last_position:
-            last_position, limit = position, value
-    return limit
+    japanese = _last_japanese_limit(prompt) if "字" in prompt else None
+    english = _last_english_limit(prompt) if "char" in prompt.lower() else None
+    if japanese is None or english is None:
+        found = japanese or english
+    else:
+        found = max(japanese, english)  # the later position
+    return found[1] if found else None
 
 
 def parse_explicit_char_limit(value: object) -> int | None:

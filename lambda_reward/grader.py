@@ -140,7 +140,7 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
 
             # The top level wins over metadata (as in samples.sample_field).
             explicit_limit = top_level.get(CHAR_LIMIT_FIELD)
-            if explicit_limit is None:
+            if explicit_limit is None and metadata is not None:
                 explicit_limit = metadata.get(CHAR_LIMIT_FIELD)
             if explicit_limit is not None:
                 limit = parse_explicit_char_limit(explicit_limit)
@@ -161,7 +161,15 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
             else:
                 # Most answers are within the limit; length_reward holds the whole rule.
                 reward = 1.0 if 0 < char_count <= limit else length_reward(char_count, limit)
-                append(_result(sample_id, reward, char_count, limit))
+                append({
+                    "id": sample_id,
+                    "aggregate_reward_score": reward,
+                    "metrics_list": [
+                        _char_count_metric(char_count),
+                        _char_limit_metric(limit),
+                        _WITHIN_LIMIT[reward == 1.0],
+                    ],
+                })
     return results
 
 

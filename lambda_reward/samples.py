@@ -8,9 +8,7 @@ either the sample's parts or a ``MalformedSample`` carrying a precise reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 # A tuple, not a set: membership must not fail on an unhashable (malformed) role.
@@ -28,8 +26,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-# Metadata of a sample that has none: shared, so read-only.
-NO_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -40,7 +36,7 @@ class ParsedSample:
     answer: str  # last assistant message's text, reasoning removed, whitespace kept
     prompt: str  # last user message's text; "" when there is no user message
     top_level: dict[str, Any]
-    metadata: Mapping[str, Any]
+    metadata: dict[str, Any]  # {} when the sample has none
 
     def field(self, name: str) -> Any:
         """An extra field (see ``sample_field``); MISSING when absent."""
@@ -149,6 +145,10 @@ def strip_reasoning(text: str) -> str:
         end = _HARMONY_MESSAGE_END.search(text)
         if end is not None:
             text = text[: end.start()]
+    if text.startswith("<think>"):
+        close = text.find("</think>")
+        if close >= 0 and text.find("<", close + 8) < 0:
+            return text[close + 8 :]  # the usual shape: one leading block, then the answer
     kept: list[str] = []
     answer_from = 0  # start of text not (yet) known to be reasoning
     inside_block = False
@@ -167,7 +167,8 @@ def strip_reasoning(text: str) -> str:
 
 
 # What read_sample gives for a well-formed sample: (id, answer, prompt, top level, metadata).
-SampleParts = tuple[Any, str, str, dict[str, Any], Mapping[str, Any]]
+# metadata is None when the sample has none (or null).
+SampleParts = tuple[Any, str, str, dict[str, Any], dict[str, Any] | None]
 
 
 def read_sample(raw: object) -> SampleParts | MalformedSample:
@@ -188,45 +189,46 @@ def read_sample(raw: object) -> SampleParts | MalformedSample:
             return MalformedSample(sample_id, "sample has no 'messages'")
         return MalformedSample(sample_id, f"'messages' is {_json_type(messages)}, expected an array")
     metadata = raw.get("metadata")
-    if metadata is None:
-        metadata = NO_METADATA
-    elif not isinstance(metadata, dict):
+    if metadata is not None and not isinstance(metadata, dict):
         return MalformedSample(sample_id, f"'metadata' is {_json_type(metadata)}, expected an object")
 
-    answer_index = prompt_index = -1
-    for index, message in enumerate(messages):
+    answer_message = prompt_message = None
+    for message in messages:
         role = message.get("role") if isinstance(message, dict) else None
-        if role in ASSISTANT_ROLES:
-            answer_index = index
-        elif role == USER_ROLE:
-            prompt_index = index
+        if role == USER_ROLE:
+            prompt_message = message
+        elif role in ASSISTANT_ROLES:
+            answer_message = message
         elif not isinstance(role, str):
-            return MalformedSample(sample_id, _message_reason(index, message))
+            return MalformedSample(sample_id, _message_reason(messages, message))
 
-    if answer_index < 0:
+    if answer_message is None:
         return MalformedSample(sample_id, "no assistant message (role assistant or nova_assistant)")
-    content = messages[answer_index].get("content")
+    content = answer_message.get("content")
     answer = content if isinstance(content, str) else message_text(content)
     if answer is None:
-        return MalformedSample(sample_id, _content_reason(answer_index, content))
+        return MalformedSample(sample_id, _content_reason(messages, answer_message))
     if "<" in answer:  # every reasoning marker starts with "<"
         answer = strip_reasoning(answer)
-    prompt = ""
-    if prompt_index >= 0:
-        content = messages[prompt_index].get("content")
-        prompt = content if isinstance(content, str) else message_text(content)
-        if prompt is None:
-            return MalformedSample(sample_id, _content_reason(prompt_index, content))
+    if prompt_message is None:
+        return sample_id, answer, "", raw, metadata
+    content = prompt_message.get("content")
+    prompt = content if isinstance(content, str) else message_text(content)
+    if prompt is None:
+        return MalformedSample(sample_id, _content_reason(messages, prompt_message))
     return sample_id, answer, prompt, raw, metadata
 
 
 def parse_sample(raw: object) -> ParsedSample | MalformedSample:
     """``read_sample`` as a ``ParsedSample``, with field lookups and extra fields."""
     parts = read_sample(raw)
-    return parts if isinstance(parts, MalformedSample) else ParsedSample(*parts)
+    if isinstance(parts, MalformedSample):
+        return parts
+    sample_id, answer, prompt, top_level, metadata = parts
+    return ParsedSample(sample_id, answer, prompt, top_level, metadata or {})
 
 
-def sample_field(top_level: Mapping[str, Any], metadata: Mapping[str, Any], name: str) -> Any:
+def sample_field(top_level: dict[str, Any], metadata: dict[str, Any] | None, name: str) -> Any:
     """An extra field: the sample's top-level value wins over ``metadata``'s.
 
     Top level wins because it is the record's own field; the docs pass extra fields
@@ -234,16 +236,26 @@ def sample_field(top_level: Mapping[str, Any], metadata: Mapping[str, Any], name
     Returns MISSING when neither has it.
     """
     value = top_level.get(name, MISSING)
-    return metadata.get(name, MISSING) if value is MISSING else value
+    if value is MISSING and metadata is not None:
+        return metadata.get(name, MISSING)
+    return value
 
 
-def _message_reason(index: int, message: object) -> str:
+def _position(messages: list, message: object) -> int:
+    """Index of ``message`` (the object itself) in ``messages``, for error reasons only."""
+    return next(index for index, candidate in enumerate(messages) if candidate is message)
+
+
+def _message_reason(messages: list, message: object) -> str:
+    index = _position(messages, message)
     if not isinstance(message, dict):
         return f"messages[{index}] is {_json_type(message)}, expected an object"
     return f"messages[{index}].role is {_json_type(message.get('role'))}, expected a string"
 
 
-def _content_reason(index: int, content: object) -> str:
+def _content_reason(messages: list, message: dict) -> str:
+    index = _position(messages, message)
+    content = message.get("content")
     if isinstance(content, list):
         return (
             f"messages[{index}].content has an invalid block "

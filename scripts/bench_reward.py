@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,22 +84,31 @@ def format_limit(rng: random.Random, limit: int, japanese: bool) -> str:
     return str(limit)
 
 
-def make_answer(rng: random.Random, target_length: int, japanese: bool) -> str:
+@dataclass(frozen=True)
+class AnswerMix:
+    """How often answers contain each feature that costs the grader extra work."""
+
+    emoji: float  # a multi-code-point emoji (ZWJ family, skin tone, flag, VS16) or 👍
+    combining: float  # a decomposed letter or jamo sequence (NFC has work to do)
+    reasoning: float  # a <think> block before the answer
+
+
+def make_answer(rng: random.Random, target_length: int, japanese: bool, mix: AnswerMix) -> str:
     fragments = JA_FRAGMENTS if japanese else EN_FRAGMENTS
     answer = ""
     while len(answer) < target_length:
         answer += rng.choice(fragments)
     answer = answer[:target_length]
-    if rng.random() < 0.10:
+    if rng.random() < mix.emoji:
         answer += rng.choice(EMOJI)
-    if rng.random() < 0.05:
+    if rng.random() < mix.combining:
         answer = rng.choice(COMBINING) + answer
-    if rng.random() < 0.15:
+    if rng.random() < mix.reasoning:
         answer = f"<think>The user wants a short answer about this. {answer}</think>\n{answer}"
     return answer
 
 
-def build_batch(samples: int, seed: int, group_size: int) -> list[dict[str, Any]]:
+def build_batch(samples: int, seed: int, group_size: int, mix: AnswerMix) -> list[dict[str, Any]]:
     """``samples`` grader samples; each prompt is shared by ``group_size`` rollouts (GRPO)."""
     rng = random.Random(seed)
     batch: list[dict[str, Any]] = []
@@ -118,7 +128,7 @@ def build_batch(samples: int, seed: int, group_size: int) -> list[dict[str, Any]
                 "id": len(batch),
                 "messages": [
                     {"role": "user", "content": prompt},
-                    {"role": "assistant", "content": make_answer(rng, length, japanese)},
+                    {"role": "assistant", "content": make_answer(rng, length, japanese, mix)},
                 ],
             })
     return batch
@@ -184,18 +194,26 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20251121, help="random seed of the batch")
     parser.add_argument("--group-size", type=int, default=8,
                         help="rollouts per prompt, like trainingSamplePerPrompt (default 8)")
+    parser.add_argument("--emoji", type=float, default=0.05, help="share of answers with an emoji (0.05)")
+    parser.add_argument("--combining", type=float, default=0.02,
+                        help="share of answers with a decomposed combining sequence (0.02)")
+    parser.add_argument("--reasoning", type=float, default=0.15,
+                        help="share of answers with a <think> block (0.15)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the best counts")
     parser.add_argument("--import-runs", type=int, default=7, help="fresh interpreters for the import time")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args()
 
     # Decode from JSON like the Lambda runtime, so no string object is shared between samples.
-    batch = json.loads(json.dumps(build_batch(args.samples, args.seed, args.group_size)))
+    mix = AnswerMix(emoji=args.emoji, combining=args.combining, reasoning=args.reasoning)
+    batch = json.loads(json.dumps(build_batch(args.samples, args.seed, args.group_size, mix)))
     ours, seed = best_times([grade_batch, seed_grade_batch], batch, args.repeats)
     ratio = ours / seed
     import_ms = cold_import_ms(args.import_runs)
 
-    print(f"batch: {len(batch)} samples, seed {args.seed}, {args.group_size} rollouts per prompt")
+    print(f"batch: {len(batch)} samples, seed {args.seed}, {args.group_size} rollouts per prompt, "
+          f"answers with emoji {mix.emoji:.0%}, combining marks {mix.combining:.0%}, "
+          f"<think> {mix.reasoning:.0%}")
     print(f"ours (grade_batch): {len(batch) / ours:12,.0f} samples/s")
     print(f"seed rule         : {len(batch) / seed:12,.0f} samples/s")
     print(f"ratio ours/seed   : {ratio:12.2f}x slower (target <= {MAX_SLOWDOWN})")

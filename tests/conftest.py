@@ -25,17 +25,29 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CDK_CONTEXT: dict[str, Any] = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
 
 
-@pytest.fixture
-def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Credentials that sign requests but reach nothing: every AWS call must be stubbed."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLETESTKEY00",
-        "AWS_SECRET_ACCESS_KEY": "test-secret-key-for-sigv4-checks-only",
-        "AWS_SESSION_TOKEN": "test-session-token",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+# Anything that could point a client at a real account, profile, endpoint or stored key.
+AWS_ENV_TO_CLEAR = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_BEDROCK_BASE_URL", "MANTLE_BASE_URL",
+    "AWS_ENDPOINT_URL", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+)
+
+
+def isolate_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, access_key: str, secret_key: str,
+                    session_token: str, region: str = "us-east-1") -> None:
+    """Fake static credentials and nothing else: no profile, no config file, no metadata service.
+
+    Requests are signed (so signatures can be verified) but every AWS call must be stubbed.
+    """
+    for name in AWS_ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", session_token)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 # ---- the synthesized app (template tests of stacks/ and rft_job/) ----

@@ -10,21 +10,14 @@ import pytest
 from rft_job.runtime import clients as runtime_clients
 from scripts.rftctl.cli import main
 from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
-from tests.scripts.fakes import ENV_TO_CLEAR, CliResult, InferenceFakeMantle, StubbedClients
+from tests.conftest import isolate_aws_env
+from tests.scripts.fakes import CliResult, InferenceFakeMantle, StubbedClients
 
 
 @pytest.fixture(autouse=True)
 def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     """Fake static credentials and nothing else: no profile, no config file, no metadata service."""
-    for name in ENV_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    isolate_aws_env(monkeypatch, tmp_path, access_key=ACCESS_KEY, secret_key=SECRET_KEY, session_token=SESSION_TOKEN)
     runtime_clients.reset_client_caches()
     yield
     runtime_clients.reset_client_caches()

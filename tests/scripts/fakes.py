@@ -41,22 +41,6 @@ MANTLE_TUNED_MODEL = "ft:openai.gpt-oss-20b:char-limit:ftjob-abc123"
 STACK_CREATED = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 STARTED = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)  # when the test jobs started
 
-ENV_TO_CLEAR = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_BEARER_TOKEN_BEDROCK",
-    "AWS_BEDROCK_BASE_URL",
-    "MANTLE_BASE_URL",
-    "AWS_ENDPOINT_URL",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-)
-
-
 class StubbedClients:
     """rftctl's ClientFactory with a Stubber on every boto3 client, and the real mantle client."""
 
