@@ -60,32 +60,20 @@ def _char_limit_metric(value: int) -> SharedMetric:
 
 # within_limit is 1.0 exactly when the reward is 1.0: a non-empty answer within the
 # limit (overshoots score below 0.5).
-_WITHIN_LIMIT = {
-    True: SharedMetric(name="within_limit", value=1.0, type="Reward"),
-    False: SharedMetric(name="within_limit", value=0.0, type="Reward"),
-}
+_WITHIN_LIMIT = SharedMetric(name="within_limit", value=1.0, type="Reward")
+_NOT_WITHIN_LIMIT = SharedMetric(name="within_limit", value=0.0, type="Reward")
 # Flags appear only on the samples they describe (value 1); absent means 0.
 _MALFORMED = SharedMetric(name="malformed", value=1, type="Metric")
 _NO_LIMIT = SharedMetric(name="no_limit", value=1, type="Metric")
 
 
-def _result(sample_id: Any, reward: float, char_count: int, char_limit: int) -> dict[str, Any]:
+def _flagged_result(sample_id: Any, char_count: int, flag: SharedMetric) -> dict[str, Any]:
+    """A 0.0 result carrying ``flag`` (malformed or no_limit); no limit is known."""
     return {
         "id": sample_id,
-        "aggregate_reward_score": reward,
-        "metrics_list": [
-            _char_count_metric(char_count),
-            _char_limit_metric(char_limit),
-            _WITHIN_LIMIT[reward == 1.0],
-        ],
+        "aggregate_reward_score": 0.0,
+        "metrics_list": [_char_count_metric(char_count), _char_limit_metric(0), _NOT_WITHIN_LIMIT, flag],
     }
-
-
-def _flagged_result(sample_id: Any, char_count: int, flag: SharedMetric) -> dict[str, Any]:
-    """A 0.0 result carrying ``flag`` (malformed or no_limit)."""
-    result = _result(sample_id, 0.0, char_count, 0)
-    result["metrics_list"].append(flag)
-    return result
 
 
 @contextmanager
@@ -160,15 +148,14 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
                 append(_flagged_result(sample_id, char_count, _NO_LIMIT))
             else:
                 # Most answers are within the limit; length_reward holds the whole rule.
-                reward = 1.0 if 0 < char_count <= limit else length_reward(char_count, limit)
+                if 0 < char_count <= limit:
+                    reward, within_limit = 1.0, _WITHIN_LIMIT
+                else:
+                    reward, within_limit = length_reward(char_count, limit), _NOT_WITHIN_LIMIT
                 append({
                     "id": sample_id,
                     "aggregate_reward_score": reward,
-                    "metrics_list": [
-                        _char_count_metric(char_count),
-                        _char_limit_metric(limit),
-                        _WITHIN_LIMIT[reward == 1.0],
-                    ],
+                    "metrics_list": [_char_count_metric(char_count), _char_limit_metric(limit), within_limit],
                 })
     return results
 

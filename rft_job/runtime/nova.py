@@ -45,6 +45,21 @@ def create_job_request(spec: JobSpec, names: LaunchNames, token: str) -> dict[st
     return request
 
 
+def job_state(job: dict[str, Any], job_id: str) -> JobState:
+    """JobState from a GetModelCustomizationJob response."""
+    job_name = job.get("jobName")
+    return JobState(
+        variant=NOVA,
+        job_id=job.get("jobArn") or job_id,
+        status=str(job.get("status") or "Unknown"),
+        job_name=job_name,
+        custom_model_name=job.get("outputModelName"),
+        output_model=job.get("outputModelArn"),
+        failure_message=job.get("failureMessage"),
+        fingerprint_hint=fingerprint_prefix_from_job_name(job_name) if job_name else None,
+    )
+
+
 class NovaJobs:
     def __init__(self, bedrock: Any) -> None:
         self._bedrock = bedrock
@@ -62,17 +77,7 @@ class NovaJobs:
             if is_not_found(exc):
                 return None
             raise
-        job_name = job.get("jobName")
-        return JobState(
-            variant=NOVA,
-            job_id=job.get("jobArn") or job_id,
-            status=str(job.get("status") or "Unknown"),
-            job_name=job_name,
-            custom_model_name=job.get("outputModelName"),
-            output_model=job.get("outputModelArn"),
-            failure_message=job.get("failureMessage"),
-            fingerprint_hint=fingerprint_prefix_from_job_name(job_name) if job_name else None,
-        )
+        return job_state(job, job_id)
 
     def stop(self, job_id: str) -> str:
         """Stop the job if it is still InProgress. Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND."""

@@ -9,6 +9,7 @@ from typing import Any
 from rft_job.runtime import mantle as mantle_jobs
 from rft_job.runtime.job_spec import is_job_id
 from rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
+from rft_job.runtime.nova import job_state as nova_job_state
 from stacks.config import Variant
 
 from .console import bar, format_duration, format_number
@@ -93,18 +94,10 @@ def _from_epoch(seconds: int | None) -> datetime | None:
 
 
 def _nova_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
-    # One GetModelCustomizationJob call gives both what rft_job's NovaJobs.describe maps into
-    # a JobState and the statusDetails/timestamps that only this CLI shows.
+    # One GetModelCustomizationJob call gives both the JobState (mapped as the tracker maps it)
+    # and the statusDetails/timestamps that only this CLI shows.
     job = ctx.clients.client("bedrock", stack.region).get_model_customization_job(jobIdentifier=job_id)
-    state = JobState(
-        variant=Variant.NOVA.value,
-        job_id=job.get("jobArn") or job_id,
-        status=str(job.get("status") or "Unknown"),
-        job_name=job.get("jobName"),
-        custom_model_name=job.get("outputModelName"),
-        output_model=job.get("outputModelArn"),
-        failure_message=job.get("failureMessage"),
-    )
+    state = nova_job_state(job, job_id)
     details = job.get("statusDetails") or {}
     stages = (
         [(label, (details.get(key) or {}).get("status", "NotStarted")) for key, label in NOVA_STAGES] if details else []
