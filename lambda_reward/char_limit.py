@@ -46,8 +46,8 @@ _UNCOMMON_RUN = re.compile(f"[^{_COMMON_BLOCKS}]+")
 
 
 def _count_clusters(text: str, nfc: bool, position: int) -> int:
-    """Grapheme clusters in ``text``, after NFC if ``nfc``; ``text[:position]`` is
-    known to be common code points.
+    """Grapheme clusters in ``text`` (after NFC if ``nfc``), whose first ``position``
+    code points are known to be common.
 
     Starts from one cluster per code point and, for each window (an uncommon run plus
     its neighbours), replaces the window's code points by its clusters. A window can be
@@ -59,11 +59,19 @@ def _count_clusters(text: str, nfc: bool, position: int) -> int:
     count = length = len(text)
     while position < length:
         run_end = _UNCOMMON_RUN.match(text, position).end()
-        window = text[max(position - 1, 0) : run_end + 1]
-        segmented = unicodedata.normalize("NFC", window) if nfc else window
-        count -= len(window) - len(_GRAPHEME_CLUSTER.findall(segmented))
+        count -= _joins_in_window(text[max(position - 1, 0) : run_end + 1], nfc)
         position = _COMMON_RUN.match(text, run_end).end()
     return count
+
+
+@lru_cache(maxsize=4096)
+def _joins_in_window(window: str, nfc: bool) -> int:
+    """Code points of ``window`` (after NFC if ``nfc``) minus its grapheme clusters.
+
+    Cached: windows are short and repeat (the same emoji, the same accented letter).
+    """
+    segmented = unicodedata.normalize("NFC", window) if nfc else window
+    return len(window) - len(_GRAPHEME_CLUSTER.findall(segmented))
 
 
 def count_graphemes_raw(text: str) -> int:
@@ -185,9 +193,8 @@ def parse_number(token: str) -> int | None:
     positional 一〇〇 = 100, and one 万 group (1万 = 10000). Units inside a group must
     decrease (十百 is rejected). Commas are thousands separators.
     """
-    if token.isdecimal():
-        return int(token) if len(token) <= 16 else None
-    token = token.replace(",", "").replace("，", "")
+    if "," in token or "，" in token:
+        token = token.replace(",", "").replace("，", "")
     if not token or len(token) > 16:  # 九千九百九十九万九千九百九十九 has 15
         return None
     if token.isdecimal():
@@ -238,7 +245,8 @@ def _last_english_limit(prompt: str) -> tuple[int, int] | None:
         start = match.start()
         if start and prompt[start - 1] in _NOT_BEFORE_EN_NUMBER:
             continue
-        keyword = _EN_KEYWORD_BEFORE_REVERSED.match(prompt[max(start - _EN_KEYWORD_REACH, 0) : start][::-1])
+        text_before = prompt[max(start - _EN_KEYWORD_REACH, 0) : start]
+        keyword = _EN_KEYWORD_BEFORE_REVERSED.match(text_before[::-1])
         if keyword is None and match["suffix"] is None:
             continue  # "30 characters" alone is no limit
         value = parse_number(match["number"])
@@ -250,7 +258,9 @@ def _last_english_limit(prompt: str) -> tuple[int, int] | None:
     return last
 
 
-@lru_cache(maxsize=4096)
+# Large enough for every prompt of a training set (at most 20,000 records), so a warm
+# Lambda container reads each prompt once per job.
+@lru_cache(maxsize=32_768)
 def extract_char_limit(prompt: str) -> int | None:
     """The character limit a prompt asks for, or None.
 
@@ -272,6 +282,12 @@ def extract_char_limit(prompt: str) -> int | None:
     else:
         found = max(japanese, english)  # the later position
     return found[1] if found else None
+
+
+def clear_caches() -> None:
+    """Forget cached prompt limits and segmented windows, as in a fresh Lambda container."""
+    extract_char_limit.cache_clear()
+    _joins_in_window.cache_clear()
 
 
 def parse_explicit_char_limit(value: object) -> int | None:

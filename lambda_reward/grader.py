@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from lambda_reward import char_limit
 from lambda_reward.char_limit import (
     count_characters,
     extract_char_limit,
@@ -30,10 +31,10 @@ MalformedCallback = Callable[[int, Any, str], None]
 class SharedMetric(dict):
     """A ``metrics_list`` entry shared by every result with the same name and value.
 
-    Batches repeat the same few entries (counts, limits, 0/1 flags) thousands of times;
-    sharing them roughly halves the memory a large batch's results take. Shared entries
-    are read-only, so an edit can never leak from one result into another: to edit a
-    result, copy it (copies are plain dicts).
+    Batches repeat the same few entries (counts, limits, flags) thousands of times;
+    sharing them cuts the memory of a large batch's results to about a quarter, and the
+    time to build them. Shared entries are read-only, so an edit can never leak from one
+    result into another: to edit a result, copy it (copies are plain dicts).
     """
 
     __slots__ = ()
@@ -112,9 +113,11 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
     results: list[dict[str, Any]] = []
     append = results.append
     # The samples of one GRPO group share their prompt and usually arrive together:
-    # comparing with the previous prompt is cheaper than the cache's hashing.
+    # comparing with the previous prompt (whose limit and char_limit entry are kept) is
+    # cheaper than the cache's hashing.
     previous_prompt: str | None = None
     previous_limit: int | None = None
+    previous_limit_metric = _char_limit_metric(0)
     with _cyclic_gc_paused():
         for index, raw in enumerate(samples):
             parts = read_sample(raw)
@@ -138,10 +141,12 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
                         reason = f"invalid char_limit {explicit_limit!r:.60}: expected an integer >= 1"
                         on_malformed(index, sample_id, reason)
                     continue
+                limit_metric = _char_limit_metric(limit)
             elif prompt == previous_prompt:
-                limit = previous_limit
+                limit, limit_metric = previous_limit, previous_limit_metric
             else:
                 limit = previous_limit = extract_char_limit(prompt)
+                limit_metric = previous_limit_metric = _char_limit_metric(limit or 0)
                 previous_prompt = prompt
 
             if limit is None:
@@ -155,9 +160,16 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
                 append({
                     "id": sample_id,
                     "aggregate_reward_score": reward,
-                    "metrics_list": [_char_count_metric(char_count), _char_limit_metric(limit), within_limit],
+                    "metrics_list": [_char_count_metric(char_count), limit_metric, within_limit],
                 })
     return results
+
+
+def clear_caches() -> None:
+    """Forget every cache scoring keeps, as in a fresh Lambda container (for benchmarks)."""
+    char_limit.clear_caches()
+    _char_count_metric.cache_clear()
+    _char_limit_metric.cache_clear()
 
 
 @dataclass(frozen=True, slots=True)

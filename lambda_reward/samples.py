@@ -39,7 +39,7 @@ class ParsedSample:
     metadata: dict[str, Any]  # {} when the sample has none
 
     def field(self, name: str) -> Any:
-        """An extra field (see ``sample_field``); MISSING when absent."""
+        """An extra field (see ``sample_field``); None when absent."""
         return sample_field(self.top_level, self.metadata, name)
 
     @property
@@ -232,12 +232,12 @@ def sample_field(top_level: dict[str, Any], metadata: dict[str, Any] | None, nam
     """An extra field: the sample's top-level value wins over ``metadata``'s.
 
     Top level wins because it is the record's own field; the docs pass extra fields
-    under ``metadata`` while AWS's sample graders read them at the top level.
-    Returns MISSING when neither has it.
+    under ``metadata`` while AWS's sample graders read them at the top level. A null
+    counts as absent; None when neither has a value.
     """
-    value = top_level.get(name, MISSING)
-    if value is MISSING and metadata is not None:
-        return metadata.get(name, MISSING)
+    value = top_level.get(name)
+    if value is None and metadata is not None:
+        return metadata.get(name)
     return value
 
 

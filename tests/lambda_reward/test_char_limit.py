@@ -302,6 +302,22 @@ def test_fast_path_blocks_never_join_and_are_nfc_inert() -> None:
         assert len(unicodedata.normalize("NFC", char)) == 1, f"U+{code_point:04X} NFC length"
 
 
+def test_fast_path_holds_for_characters_newer_than_this_python() -> None:
+    """The Lambda's Python (3.13) knows newer characters than the tests' unicodedata; the
+    regex package's newer data shows NFC leaves every one of them in the common blocks alone."""
+    common = regex.compile(f"[{_COMMON_BLOCKS}]")
+    assigned = regex.compile(r"\p{Assigned}")
+    nfc_inert = regex.compile(r"[\p{NFC_Quick_Check=Yes}&&\p{Canonical_Combining_Class=0}]", regex.V1)
+    newer = [
+        chr(code_point)
+        for code_point in range(sys.maxunicode + 1)
+        if common.match(chr(code_point))
+        and unicodedata.category(chr(code_point)) == "Cn"
+        and assigned.match(chr(code_point))
+    ]
+    assert [f"U+{ord(char):04X}" for char in newer if not nfc_inert.match(char)] == []
+
+
 def test_whitespace_is_nfc_inert() -> None:
     """Why count_characters may trim before normalising."""
     second_halves = composition_second_halves()

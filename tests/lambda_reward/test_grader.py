@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_reward.grader import BatchSummary, grade_batch, summarize
+from lambda_reward.grader import BatchSummary, clear_caches, grade_batch, summarize
 
 PROMPT = "AIとは何か30文字以内で説明して"
 FIXED_METRICS = ["char_count", "char_limit", "within_limit"]
@@ -268,6 +268,18 @@ def assert_well_formed(batch: list, results: list) -> None:
         json.dumps({k: v for k, v in result.items() if k != "id"}, allow_nan=False)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(near_valid_samples | st.sampled_from([make_sample("あ" * 20), make_sample("あ" * 20, char_limit=5)]), max_size=8))
+def test_a_sample_scores_the_same_alone_and_in_any_batch(batch: list) -> None:
+    # grade_batch reuses the previous sample's prompt limit; that must never leak.
+    assert grade_batch(batch) == [result for raw in batch for result in grade_batch([raw])]
+
+
+def test_prompt_limit_is_not_reused_across_an_explicit_limit() -> None:
+    batch = [make_sample("あ" * 20), make_sample("あ" * 20, char_limit=5), make_sample("あ" * 20)]
+    assert [metrics(r)["char_limit"] for r in grade_batch(batch)] == [30, 5, 30]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(json_values, max_size=5))
 def test_any_json_list_gives_a_well_formed_answer(batch: list) -> None:
@@ -285,3 +297,10 @@ def test_near_valid_samples_give_a_well_formed_answer(batch: list) -> None:
         if "malformed" in values or "no_limit" in values:
             assert result["aggregate_reward_score"] == 0.0
         assert (result["aggregate_reward_score"] == 1.0) == (values["within_limit"] == 1.0)
+
+
+def test_clear_caches_keeps_scores_the_same() -> None:
+    batch = [make_sample("あ" * 10), make_sample("👍🏽" * 5), make_sample("x" * 40, prompt="within 30 chars")]
+    before = grade_batch(batch)
+    clear_caches()
+    assert grade_batch(batch) == before

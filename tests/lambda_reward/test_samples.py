@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from lambda_reward.samples import (
-    MISSING,
     MalformedSample,
     ParsedSample,
     message_text,
@@ -133,7 +132,7 @@ def test_fields_top_level_wins_over_metadata() -> None:
     assert result.reference_answer == "top"
     assert result.field("char_limit") == 10
     assert result.field("topic") == "AI"
-    assert result.field("absent") is MISSING
+    assert result.field("absent") is None
     assert result.extra_fields == {"reference_answer": "top", "char_limit": 10, "topic": "AI"}
 
 
@@ -141,8 +140,11 @@ def test_fields_from_metadata_only_and_null_metadata() -> None:
     result = parsed(sample(USER, {"role": "assistant", "content": "a"}, metadata={"reference_answer": "m"}))
     assert result.reference_answer == "m"
     result = parsed(sample(USER, {"role": "assistant", "content": "a"}, metadata=None))
-    assert result.reference_answer is MISSING
+    assert result.reference_answer is None
     assert result.extra_fields == {}
+    result = parsed(sample(USER, {"role": "assistant", "content": "a"}, reference_answer=None,
+                           metadata={"reference_answer": "m"}))
+    assert result.reference_answer == "m"  # a null counts as absent
 
 
 @pytest.mark.parametrize(
