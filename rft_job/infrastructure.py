@@ -4,6 +4,8 @@ A job runs from half an hour to many hours, far past the one hour a custom resou
 the launcher only starts the job (and the tracker) and returns. The tracker is a Step Functions
 loop (invoke the tracker Lambda, then wait) for both variants: the mantle API emits no
 EventBridge events, and one engine for both keeps one set of tests, alarms and console views.
+An execution hands its job over to a fresh execution of the same state machine after a bounded
+number of polls, so a job of any length stays under Step Functions' 25,000-event history limit.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import (
-    Aws, CustomResource, Duration, RemovalPolicy, Stack,
-    aws_iam as iam, aws_kms as kms, aws_lambda as lambda_, aws_logs as logs, aws_sns as sns,
+    ArnFormat, Aws, CustomResource, Duration, RemovalPolicy, Stack,
+    aws_iam as iam, aws_kms as kms, aws_logs as logs, aws_sns as sns,
     aws_sns_subscriptions as subscriptions, aws_ssm as ssm, aws_stepfunctions as sfn,
     aws_stepfunctions_tasks as tasks, custom_resources as cr,
 )
@@ -30,6 +32,13 @@ from stacks.training_data import TRAINING_PREFIX, TrainingData
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIREMENTS = PACKAGE_DIR / "runtime" / "requirements.txt"
+
+# A poll round (task, choice, wait) writes 9 history events and an execution may hold 25,000, so
+# each execution polls at most this many times (or for about a week) before handing over; the
+# margin leaves room for the events of retried polls.
+MAX_POLLS_PER_EXECUTION = 1000
+HANDOVER_AFTER_MINUTES = 7 * 24 * 60
+SNS_DISPLAY_NAME_MAX = 100
 
 
 def _bedrock_arn(resource: str) -> str:
@@ -60,8 +69,7 @@ def _runtime_function(scope: Construct, construct_id: str, *, handler: str, desc
 class JobTracker(Construct):
     """Follows the job to its end and records what other teams need under well-known names."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig,
-                 grader_version: lambda_.IVersion) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
         prefix = f"{config.parameter_prefix}/job"
         self.config = config
@@ -90,10 +98,14 @@ class JobTracker(Construct):
         self.deployment = (parameter("DeploymentParameter", "deployment-arn", NONE,
                                      "On-demand custom model deployment ARN of the trained Nova model")
                            if config.variant is Variant.NOVA else None)
+        # The parameters the tracker writes. Whenever CloudFormation updates one of them (its
+        # description, its tags), it writes the initial value back over what the tracker recorded,
+        # so their properties stay fixed and the stack keeps user tags off them.
+        self.live_parameters = [p for p in (self.status, self.model, self.failure, self.deployment) if p is not None]
 
         self.topic = sns.Topic(
             self, "Topic",
-            display_name=f"RFT job state ({config.stack_name})",
+            display_name=f"RFT job state ({config.stack_name})"[:SNS_DISPLAY_NAME_MAX],
             master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
             enforce_ssl=True,
         )
@@ -120,7 +132,9 @@ class JobTracker(Construct):
             environment=environment)
         self.function = self.python.function
 
-        written = [key for key in self.parameter_names if key != "JobIdParameter"]
+        # The deployment ARN is written only when the tracker creates the deployment.
+        written = [key for key in self.parameter_names
+                   if key != "JobIdParameter" and (key != "DeploymentParameter" or create_deployment)]
         self.python.add_to_role_policy(iam.PolicyStatement(
             sid="RecordJobState", actions=["ssm:GetParameter", "ssm:PutParameter"],
             resources=[arn(key) for key in written]))
@@ -136,7 +150,7 @@ class JobTracker(Construct):
                 resources=[_bedrock_arn("model-customization-job/*")]))
             if create_deployment:
                 self.python.add_to_role_policy(iam.PolicyStatement(
-                    sid="DeployTrainedModel", actions=["bedrock:CreateCustomModelDeployment", "bedrock:TagResource"],
+                    sid="DeployTrainedModel", actions=["bedrock:CreateCustomModelDeployment"],
                     resources=[_bedrock_arn("custom-model/*"), _bedrock_arn("custom-model-deployment/*")]))
                 self.python.add_to_role_policy(iam.PolicyStatement(
                     sid="DescribeDeployment", actions=["bedrock:GetCustomModelDeployment"],
@@ -149,6 +163,15 @@ class JobTracker(Construct):
         self.state_machine = self._state_machine(config)
 
     def _state_machine(self, config: StackConfig) -> sfn.StateMachine:
+        # A literal name, so the machine can be granted StartExecution on itself without a cycle.
+        name = f"{config.name_prefix}-job-tracker"
+        itself = sfn.StateMachine.from_state_machine_arn(self, "Itself", Stack.of(self).format_arn(
+            service="states", resource="stateMachine", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME))
+        polls_per_execution = min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // config.tracker_poll_minutes)
+
+        plan = sfn.Pass(self, "Plan handover", result_path="$.handover",
+                        parameters={"afterPolls.$": f"States.MathAdd($.polls, {polls_per_execution})"},
+                        comment=f"This execution polls {polls_per_execution} times, then hands the job over")
         poll = tasks.LambdaInvoke(
             self, "Poll job",
             lambda_function=self.function,
@@ -166,18 +189,32 @@ class JobTracker(Construct):
         failed = sfn.Fail(self, "Tracking failed", cause="The tracker Lambda kept failing; see the execution history",
                           error="TrackerFailed")
         poll.add_catch(failed, errors=["States.ALL"])
-        definition = poll.next(
+        handover = tasks.StepFunctionsStartExecution(
+            self, "Continue in a new execution",
+            state_machine=itself,
+            associate_with_parent=True,
+            input=sfn.TaskInput.from_object({"variant": sfn.JsonPath.string_at("$.variant"),
+                                             "jobId": sfn.JsonPath.string_at("$.jobId"),
+                                             "jobName": sfn.JsonPath.string_at("$.jobName"),
+                                             "polls": sfn.JsonPath.number_at("$.polls")}),
+        )
+        handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
+        definition = plan.next(poll).next(
             sfn.Choice(self, "Job ended?")
             .when(sfn.Condition.boolean_equals("$.terminal", True), ended)
+            .when(sfn.Condition.number_greater_than_equals_json_path("$.polls", "$.handover.afterPolls"),
+                  handover.next(sfn.Succeed(self, "Handed over")))
             .otherwise(wait.next(poll)))
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY)
         machine = sfn.StateMachine(
             self, "StateMachine",
+            state_machine_name=name,
             comment=f"Follows one RFT job of {config.stack_name} to its end, polling every "
                     f"{config.tracker_poll_minutes} min",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
-            # Longest RFT runs are days; Standard workflows allow a year. 30 days bounds a stuck loop.
+            # One execution lasts at most about a week of polls (plus retries); 30 days bounds a
+            # stuck one.
             timeout=Duration.days(30),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
@@ -273,7 +310,9 @@ class JobLauncher(Construct):
             properties={"JobSpec": stack.to_json_string(spec)},
         )
         # Bedrock validates data, role and grader when the job is created: all must exist first.
-        self.resource.node.add_dependency(data.upload, grader.version)
+        # The parameters the tracker writes must exist before it runs, or its first write would
+        # create one and CloudFormation's own create of it would then fail.
+        self.resource.node.add_dependency(data.upload, grader.version, *tracker.live_parameters)
         if service_role is not None:
             self.resource.node.add_dependency(service_role)
         tracker.set_current_job(self.job_id)

@@ -7,7 +7,7 @@ and lists every problem found rather than only the first.
 Context keys (all under the `rft:` prefix; see cdk.json for the defaults):
 
 - `rft:appPrefix`      prefix of SSM parameter names and resource names
-- `rft:tags`           tags on every stack
+- `rft:tags`           tags on every resource of every stack
 - `rft:launchJob`      false deploys everything but starts no RFT job
 - `rft:notificationEmails`  e-mail addresses subscribed to the job-state topic
 - `rft:trackerPollMinutes`  how often the job tracker polls the job
@@ -75,8 +75,14 @@ MANTLE_HYPERPARAMETERS: dict[str, tuple[type, float | None, float | None, tuple[
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _APP_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _DATASET_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.jsonl$")
-_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+# The tags also go on the Nova job and model, and Bedrock's tag pattern is ASCII only.
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.ASCII)
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$", re.ASCII)
+# AWS resources take 50 tags; every stack adds two of its own (rft:app, rft:variant), and
+# aws-cdk-lib one on the training bucket (the dataset upload's ownership marker).
+MAX_TAGS = 47
+# Set by the app itself: the stacks' discovery tags and the job's stack tag.
+RESERVED_TAG_KEYS = ("rft:app", "rft:variant", "rft:stack")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 # CloudWatch Logs accepts only these retention periods (days).
@@ -230,10 +236,12 @@ def _tags(raw: Any, where: str, problems: _Problems) -> dict[str, str]:
     tags = _as_object(raw, where, problems)
     clean: dict[str, str] = {}
     for key, value in tags.items():
-        if key.lower().startswith("aws:") or not _TAG_KEY.match(key):
-            problems.add(f"{where}.{key}", "tag keys are 1-128 letters, digits, spaces or _.:/=+-@ and may not start with aws:")
+        if key.lower().startswith("aws:") or key in RESERVED_TAG_KEYS or not _TAG_KEY.match(key):
+            problems.add(f"{where}.{key}", "tag keys are 1-128 ASCII letters, digits, spaces or _.:/=+-@, "
+                                           f"may not start with aws: and are not one of {', '.join(RESERVED_TAG_KEYS)}")
         elif not isinstance(value, str) or not _TAG_VALUE.match(value):
-            problems.add(f"{where}.{key}", f"tag values are strings of 0-256 letters, digits, spaces or _.:/=+-@, got {value!r}")
+            problems.add(f"{where}.{key}", f"tag values are strings of 0-256 ASCII letters, digits, spaces or _.:/=+-@, "
+                                           f"got {value!r}")
         else:
             clean[key] = value
     return clean
@@ -385,6 +393,8 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
     grader = _grader(ctx.get("grader"), key("grader"), problems, base.grader if base else None) \
         if base is None or "grader" in ctx else base.grader
     tags = {**(base.tags if base else {}), **_tags(ctx.get("tags"), key("tags"), problems)}
+    if len(tags) > MAX_TAGS and (base is None or "tags" in ctx):
+        problems.add(key("tags"), f"{len(tags)} tags; at most {MAX_TAGS} are allowed")
     emails = _emails(ctx["notificationEmails"], key("notificationEmails"), problems) \
         if "notificationEmails" in ctx else (base.emails if base else ())
     return _Shared(
@@ -410,9 +420,10 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
     problems = _Problems()
     get = lambda name: context(CONTEXT_PREFIX + name)  # noqa: E731
 
+    # The prefix starts every SSM parameter name, and SSM reserves names starting with aws or ssm.
     app_prefix = _string(get("appPrefix"), "rft:appPrefix", problems, "bedrock-rft",
-                         lambda s: bool(_APP_PREFIX.match(s)),
-                         "3-32 lowercase letters, digits or hyphens, starting with a letter")
+                         lambda s: bool(_APP_PREFIX.match(s)) and not s.startswith(("aws", "ssm")),
+                         "3-32 lowercase letters, digits or hyphens, starting with a letter and not with aws or ssm")
     shared = _shared({name: get(name) for name in _SHARED_KEYS if get(name) is not None},
                      "rft", problems, None)
     if account is not None and not _ACCOUNT.match(account):
@@ -496,6 +507,11 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
     names = [s.stack_name for s in stacks]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.add("stack names", f"{name!r} is used by more than one stack")
+    # The name prefix names the stack's tracker state machine and its jobs, unique per region.
+    prefixes = [(s.region, s.name_prefix) for s in {s.stack_name: s for s in stacks}.values()]
+    for region, prefix in sorted({p for p in prefixes if prefixes.count(p) > 1}):
+        problems.add("stack names", f"more than one stack in {region} gets the name prefix {prefix!r} "
+                                    "(lowercased, first 32 characters); make the stack names differ there")
     if not stacks and not problems.items:
         problems.add("rft:nova.enabled / rft:mantle.models", "no stack is configured")
     if problems.items:

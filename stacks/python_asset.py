@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, aws_lambda as lambda_
@@ -78,15 +77,14 @@ class _PipLocalBundling:
         return True
 
 
-def python_package_code(package_dir: Path, requirements: Path | None = None,
-                        extra_exclude: Iterable[str] = ()) -> lambda_.Code:
+def python_package_code(package_dir: Path, requirements: Path | None = None) -> lambda_.Code:
     """Code asset: the package folder itself (importable by its name) plus its pinned deps."""
     requirements = requirements or package_dir / "requirements.txt"
     return lambda_.Code.from_asset(
         str(package_dir),
-        # The asset hash covers the runtime files only, so editing the construct beside them
-        # does not publish a new Lambda version.
-        exclude=[*NOT_RUNTIME[2:], *extra_exclude, "infrastructure.py"],
+        # The asset hash covers the runtime files and the pins only, so editing the construct
+        # beside them does not publish a new Lambda version.
+        exclude=[pattern for pattern in NOT_RUNTIME if pattern != "requirements.txt"],
         # pip's output is not byte-for-byte reproducible, so hash the source (and the pins in
         # requirements.txt): the same code and pins always give the same asset.
         asset_hash_type=AssetHashType.SOURCE,

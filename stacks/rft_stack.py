@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack
+from typing import Mapping
+
+from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from lambda_reward.infrastructure import RewardFunction
@@ -31,9 +33,9 @@ class RftStack(Stack):
             description=(f"Bedrock reinforcement fine-tuning of {config.base_model} "
                          f"({_VARIANT_TITLE[config.variant]}): training data bucket, reward Lambda, "
                          f"Bedrock access, RFT job launcher and job tracker."),
-            # Stack tags: CloudFormation puts them on every resource, and the operator CLI finds
-            # the stacks of a variant by them.
-            tags={**config.tags, APP_TAG: config.app_prefix, VARIANT_TAG: config.variant.value},
+            # Stack tags, which the operator CLI finds the stacks of a variant by. They never change
+            # for a deployed stack: CloudFormation pushes a stack tag change onto every resource.
+            tags={APP_TAG: config.app_prefix, VARIANT_TAG: config.variant.value},
         )
         self.config = config
 
@@ -43,13 +45,14 @@ class RftStack(Stack):
         self.outputs = PublishedOutputs(self, "Outputs", parameter_prefix=config.parameter_prefix)
 
         self.service_role = self._grant_bedrock_access()
-        self.tracker = JobTracker(self, "JobTracker", config=config, grader_version=self.grader.version)
+        self.tracker = JobTracker(self, "JobTracker", config=config)
         self.launcher = (
             JobLauncher(self, "JobLauncher", config=config, data=self.data, grader=self.grader,
                         tracker=self.tracker, service_role=self.service_role)
             if config.launch_job else None
         )
         self._publish()
+        self._tag(config.tags)
 
     def _grant_bedrock_access(self) -> BedrockServiceRole | None:
         if self.config.variant is Variant.NOVA:
@@ -57,6 +60,17 @@ class RftStack(Stack):
         if self.config.grader_principal:
             allow_bedrock_to_invoke(self.grader.version, self.config.grader_principal)
         return None
+
+    def _tag(self, tags: Mapping[str, str]) -> None:
+        """The configured tags, on every resource but the tracker's live parameters.
+
+        A tag edit updates each tagged resource, and CloudFormation's update of an SSM parameter
+        puts its template value back: the recorded status and trained model would be lost.
+        """
+        for key, value in tags.items():
+            Tags.of(self).add(key, value)
+            for parameter in self.tracker.live_parameters:
+                Tags.of(parameter).remove(key)
 
     def _publish(self) -> None:
         publish = self.outputs.publish

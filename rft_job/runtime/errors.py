@@ -17,8 +17,10 @@ from botocore import exceptions as botocore_exceptions
 from . import clients
 from .job_spec import JobSpecError
 
-REASON_MAX_CHARS = 1000
-SERVICE_MESSAGE_MAX_CHARS = 400
+# Limits are in UTF-8 bytes: the whole custom resource response (Reason, Data and the Provider
+# framework's own fields) must fit 4096 bytes, and a service message may be multi-byte text.
+REASON_MAX_BYTES = 1000
+SERVICE_MESSAGE_MAX_BYTES = 400
 
 THROTTLING_CODES = frozenset(
     {
@@ -75,7 +77,7 @@ SERVER_ERROR_CODES = frozenset(
 
 
 class LaunchFailure(Exception):
-    """A launcher failure; str(exc) is the reason CloudFormation shows (<= 1000 chars)."""
+    """A launcher failure; str(exc) is the reason CloudFormation shows (one line, <= 1000 bytes)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(clip_reason(reason))
@@ -94,13 +96,23 @@ class CallContext:
     base_url: str | None = None
 
 
-def clip_reason(text: str, limit: int = REASON_MAX_CHARS) -> str:
+def clip_reason(text: str, limit: int = REASON_MAX_BYTES) -> str:
+    """One line of at most `limit` UTF-8 bytes, marked with "..." when cut."""
     flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+    return clip_utf8(flat, limit, "...")
+
+
+def clip_utf8(text: str, limit: int, marker: str) -> str:
+    """`text` if it fits `limit` UTF-8 bytes, else its longest prefix that fits with `marker` appended."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    room = limit - len(marker.encode("utf-8"))
+    return encoded[:room].decode("utf-8", errors="ignore").rstrip() + marker
 
 
 def _service_message(text: str | None) -> str:
-    message = clip_reason(text or "", SERVICE_MESSAGE_MAX_CHARS)
+    message = clip_reason(text or "", SERVICE_MESSAGE_MAX_BYTES)
     return message.rstrip(" .!?") or "no message"
 
 

@@ -333,10 +333,13 @@ _NOVA_JOB_ARN = re.compile(
     r"^arn:aws(?:-[^:]+)?:bedrock:[a-z0-9-]{1,20}:\d{12}:model-customization-job/"
     r"[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}(?:[a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}(?::[a-z0-9-]{1,63}){0,2}/[a-z0-9]{12}$"
 )
-# Mantle (OpenAI-style) job ids look like "ftjob-abc123"; the exact Bedrock format is not
-# documented, so accept a plain identifier and nothing that could smuggle a path or a CDK
-# placeholder ("AWSCDK::CustomResourceProviderFramework::CREATE_FAILED") into a URL.
-_MANTLE_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,127}$")
+# Mantle (OpenAI-style) job ids look like "ftjob-abc123", but Bedrock documents no format. The
+# check only keeps out what is certainly not a job id (the Provider framework's placeholder after
+# a failed Create, the stack's unset-parameter values, blanks); a stricter guess would make an
+# Update relaunch and a Delete skip the cancel for every real id that falls outside it. The SDK
+# percent-encodes the id into the URL path and refuses dot segments.
+_MANTLE_JOB_ID = re.compile(r"^[A-Za-z0-9][\x21-\x7e]{2,255}$")
+_CDK_PLACEHOLDER_PREFIX = "AWSCDK::"
 
 
 def is_nova_job_arn(value: str | None) -> bool:
@@ -344,7 +347,13 @@ def is_nova_job_arn(value: str | None) -> bool:
 
 
 def is_mantle_job_id(value: str | None) -> bool:
-    return bool(value) and bool(_MANTLE_JOB_ID.match(value or "")) and not is_nova_job_arn(value)
+    return (
+        bool(value)
+        and bool(_MANTLE_JOB_ID.match(value or ""))
+        and not (value or "").startswith(_CDK_PLACEHOLDER_PREFIX)
+        and value not in UNSET_PARAMETER_VALUES
+        and not is_nova_job_arn(value)
+    )
 
 
 def is_job_id(variant: str, value: str | None) -> bool:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 NOVA_RUNNING = frozenset({"InProgress"})
 NOVA_TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 NOVA_SUCCEEDED = "Completed"
 NOVA_STOPPED = "Stopped"
+# A stop was already requested: neither running (nothing to stop) nor terminal (keep tracking).
+NOVA_STOPPING = frozenset({"Stopping"})
 
 MANTLE_RUNNING = frozenset({"validating_files", "queued", "running"})
 MANTLE_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -33,8 +36,13 @@ class JobState:
 
     @property
     def running(self) -> bool:
-        """Still working: Delete must stop or cancel it. (Nova Stopping is neither running nor terminal.)"""
-        return self.status in (NOVA_RUNNING if self.variant == "nova" else MANTLE_RUNNING)
+        """May still be working (and billing): Delete must stop or cancel it.
+
+        Any status that is neither terminal nor Nova's Stopping counts, including one this code
+        does not know (the mantle statuses are OpenAI's, unconfirmed for Bedrock): a needless
+        cancel request is cheap, a job left running is not.
+        """
+        return not self.terminal and not (self.variant == "nova" and self.status in NOVA_STOPPING)
 
     @property
     def terminal(self) -> bool:
@@ -58,3 +66,37 @@ class JobState:
 STOP_REQUESTED = "stop-requested"
 ALREADY_ENDED = "already-ended"
 NOT_FOUND = "not-found"
+
+
+def stop_if_running(
+    describe: Callable[[], JobState | None],
+    request_stop: Callable[[], None],
+    *,
+    is_not_found: Callable[[Exception], bool],
+    is_race: Callable[[Exception], bool],
+) -> str:
+    """Stop a job only while it runs; returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND.
+
+    Both adapters use this. `describe` returns None for a job the service no longer knows. A
+    stop the service rejects because the job just ended (`is_race`) is confirmed by describing
+    again; any other error is raised.
+    """
+    state = describe()
+    if state is None:
+        return NOT_FOUND
+    if not state.running:
+        return ALREADY_ENDED
+    try:
+        request_stop()
+    except Exception as exc:
+        if is_not_found(exc):
+            return NOT_FOUND
+        if not is_race(exc):
+            raise
+        again = describe()
+        if again is None:
+            return NOT_FOUND
+        if again.running:
+            raise
+        return ALREADY_ENDED
+    return STOP_REQUESTED

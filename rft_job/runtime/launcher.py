@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from . import clients
-from .errors import CallContext, LaunchFailure, client_error_code, error_detail, reason_for
+from .errors import CallContext, LaunchFailure, client_error_code, clip_utf8, error_detail, reason_for
 from .job_spec import (
     MANTLE,
     MANTLE_CUSTOM_MODEL_NAME,
@@ -42,15 +42,15 @@ from .job_spec import (
     variant_of_raw,
 )
 from .job_state import JobState
-from .mantle import MantleJobs
+from .mantle import MantleJobs, may_have_been_created
 from .nova import NovaJobs
 
 logger = Logger(service="rft-job-launcher")
 
 # Data values are short by construction; the clip keeps Data plus the reason far below the
 # 4096-byte custom resource response limit even if a service returns something long.
-DATA_VALUE_MAX_CHARS = 600
-UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: describing the job failed, see the launcher log"
+DATA_VALUE_MAX_BYTES = 600
+UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: the job could not be described, see the launcher log"
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -95,12 +95,20 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
 
     current: JobState | None = None
     if is_job_id(spec.variant, physical_id):
-        current = _describe_quietly(spec.variant, physical_id, region)
+        current, describe_error = _describe_for_update(spec.variant, physical_id, region)
         # The second test covers a rollback: CloudFormation sends the old properties back as
         # "new" and the failed ones as "old"; the job we hold still matches, so keep it.
         unchanged = old_fingerprint == job_fingerprint or (
             current is not None and current.matches_fingerprint(job_fingerprint)
         )
+        if not unchanged and describe_error is not None:
+            # Without the job's own fingerprint a rollback cannot be told from a real change,
+            # and guessing "change" would replace (and so stop) a job that should be kept.
+            raise LaunchFailure(
+                f"No new job was started: reading the current job {physical_id} failed, and without it a "
+                f"job-defining change cannot be told from an update rollback (which must keep the job). "
+                f"{describe_error}"
+            )
     else:
         unchanged = False
 
@@ -261,11 +269,7 @@ def _file_name(uri: str) -> str:
 
 def _definitely_not_created(cause: BaseException | None) -> bool:
     """True for a definite rejection; after a timeout or 5xx the job may exist and need its files."""
-    return (
-        isinstance(cause, openai.APIStatusError)
-        and cause.status_code < 500
-        and cause.status_code not in (408, 409, 429)
-    )
+    return isinstance(cause, openai.APIStatusError) and not may_have_been_created(cause)
 
 
 def _delete_files_quietly(jobs: MantleJobs, file_ids: list[str]) -> None:
@@ -383,15 +387,35 @@ def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
         raise LaunchFailure(f"Invalid JobSpec: {exc}") from exc
 
 
-def _describe_quietly(variant: str, job_id: str, region: str) -> JobState | None:
-    """Describe for an update; a failure only means we know less, so it is logged, not raised."""
+def _describe_for_update(variant: str, job_id: str, region: str) -> tuple[JobState | None, str | None]:
+    """The job's state (None if the service no longer knows it), or the reason describing failed.
+
+    A failure is logged and returned, not raised: an update that changes nothing job-defining
+    does not need the job's state.
+    """
+    if variant == NOVA:
+        ctx = CallContext(
+            operation="GetModelCustomizationJob",
+            permission="bedrock:GetModelCustomizationJob",
+            region=region,
+            access_hint=f" on {job_id}",
+        )
+    else:
+        ctx = CallContext(
+            operation="GetFineTuningJob (GET /fine_tuning/jobs/{id})",
+            permission="bedrock-mantle:GetFineTuningJob",
+            region=region,
+        )
     try:
         if variant == NOVA:
-            return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id)
-        return MantleJobs(clients.mantle_client(region)).describe(job_id)
+            return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id), None
+        return MantleJobs(clients.mantle_client(region)).describe(job_id), None
     except Exception as exc:
-        logger.warning("could not describe the current job", extra={"job_id": job_id, "detail": error_detail(exc)})
-        return None
+        reason = reason_for(exc, ctx)
+        logger.warning(
+            "could not describe the current job", extra={"job_id": job_id, "reason": reason, "detail": error_detail(exc)}
+        )
+        return None, reason
 
 
 def _data_for_existing(
@@ -420,7 +444,7 @@ def _data(job_id: str, job_name: str, custom_model_name: str, job_fingerprint: s
 def _response(physical_id: str, data: Mapping[str, str]) -> dict[str, Any]:
     return {
         "PhysicalResourceId": physical_id,
-        "Data": {key: str(value)[:DATA_VALUE_MAX_CHARS] for key, value in data.items()},
+        "Data": {key: clip_utf8(str(value), DATA_VALUE_MAX_BYTES, "...") for key, value in data.items()},
     }
 
 

@@ -6,13 +6,15 @@ any operator tooling. Build the client with clients.mantle_client().
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 import openai
 from openai import OpenAI, omit
 
+from . import clients
 from .job_spec import MANTLE, METADATA_FINGERPRINT, METADATA_JOB_NAME, METADATA_REQUEST_TOKEN
-from .job_state import ALREADY_ENDED, NOT_FOUND, STOP_REQUESTED, JobState
+from .job_state import JobState, stop_if_running
 
 FILE_PURPOSE = "fine-tune"
 JSONL_CONTENT_TYPE = "application/jsonl"
@@ -20,8 +22,20 @@ JSONL_CONTENT_TYPE = "application/jsonl"
 # minutes after the first attempt, so its job is among the newest.
 LOOKUP_MAX_JOBS = 500
 LOOKUP_PAGE_SIZE = 100
+# Creating a job: attempts in all (the same budget as the SDK's retries elsewhere), the
+# time each may take, and the pause before attempt n+1 (n times this).
+CREATE_ATTEMPTS = clients.MANTLE_MAX_RETRIES + 1
+CREATE_TIMEOUT_SECONDS = 30.0
+CREATE_RETRY_DELAY_SECONDS = 2.0
 # Errors a cancel returns when the job finished between our describe and the cancel call.
 _CANCEL_RACE_ERRORS = (openai.BadRequestError, openai.ConflictError, openai.UnprocessableEntityError)
+
+
+def may_have_been_created(exc: BaseException) -> bool:
+    """True when a create call failed in a way that leaves open whether the service acted on it."""
+    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code in (408, 409, 429) or exc.status_code >= 500)
 
 
 def reinforcement_method(grader_arn: str, hyper_parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,14 +113,36 @@ class MantleJobs:
         grader_arn: str,
         hyper_parameters: Mapping[str, Any],
     ) -> JobState:
-        job = self._client.fine_tuning.jobs.create(
-            model=base_model,
-            training_file=training_file,
-            validation_file=validation_file if validation_file is not None else omit,
-            metadata=dict(metadata),
-            extra_body={"method": reinforcement_method(grader_arn, hyper_parameters)},
-        )
-        return job_state(job)
+        """Create the job once, even when an attempt's answer is lost.
+
+        POST /fine_tuning/jobs is not idempotent (the SDK sends no idempotency key), so the
+        SDK's automatic retries are off for it: after a timeout, a connection error, 408, 409,
+        429 or 5xx the job may exist anyway, so it is looked up by the request token in
+        `metadata` before trying again. Other errors, and the last attempt's, are raised.
+        """
+        token = metadata[METADATA_REQUEST_TOKEN]
+        once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT_SECONDS)
+        attempt = 1
+        while True:
+            try:
+                job = once.fine_tuning.jobs.create(
+                    model=base_model,
+                    training_file=training_file,
+                    validation_file=validation_file if validation_file is not None else omit,
+                    metadata=dict(metadata),
+                    extra_body={"method": reinforcement_method(grader_arn, hyper_parameters)},
+                )
+                return job_state(job)
+            except openai.OpenAIError as exc:
+                if not may_have_been_created(exc):
+                    raise
+                existing = self.find_by_request_token(token)
+                if existing is not None:
+                    return existing
+                if attempt >= CREATE_ATTEMPTS:
+                    raise
+            time.sleep(CREATE_RETRY_DELAY_SECONDS * attempt)
+            attempt += 1
 
     def describe(self, job_id: str) -> JobState | None:
         """The job's state, or None if the service no longer knows it (404)."""
@@ -116,24 +152,10 @@ class MantleJobs:
             return None
 
     def cancel(self, job_id: str) -> str:
-        """Cancel the job if it is still validating, queued or running.
-
-        Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND.
-        """
-        state = self.describe(job_id)
-        if state is None:
-            return NOT_FOUND
-        if not state.running:
-            return ALREADY_ENDED
-        try:
-            self._client.fine_tuning.jobs.cancel(job_id)
-        except openai.NotFoundError:
-            return NOT_FOUND
-        except _CANCEL_RACE_ERRORS:
-            again = self.describe(job_id)
-            if again is None:
-                return NOT_FOUND
-            if not again.running:
-                return ALREADY_ENDED
-            raise
-        return STOP_REQUESTED
+        """Cancel the job unless it already ended. Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND."""
+        return stop_if_running(
+            lambda: self.describe(job_id),
+            lambda: self._client.fine_tuning.jobs.cancel(job_id),
+            is_not_found=lambda exc: isinstance(exc, openai.NotFoundError),
+            is_race=lambda exc: isinstance(exc, _CANCEL_RACE_ERRORS),
+        )

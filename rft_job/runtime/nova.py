@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from .errors import client_error_code, is_not_found
 from .job_spec import NOVA, JobSpec, LaunchNames, fingerprint_prefix_from_job_name
-from .job_state import ALREADY_ENDED, NOT_FOUND, STOP_REQUESTED, JobState
+from .job_state import JobState, stop_if_running
 
 CUSTOMIZATION_TYPE = "REINFORCEMENT_FINE_TUNING"
 # Errors StopModelCustomizationJob returns when the job left InProgress between our describe
@@ -81,24 +81,12 @@ class NovaJobs:
 
     def stop(self, job_id: str) -> str:
         """Stop the job if it is still InProgress. Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND."""
-        state = self.describe(job_id)
-        if state is None:
-            return NOT_FOUND
-        if not state.running:
-            return ALREADY_ENDED
-        try:
-            self._bedrock.stop_model_customization_job(jobIdentifier=job_id)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return NOT_FOUND
-            if client_error_code(exc) in _STOP_RACE_CODES:
-                again = self.describe(job_id)
-                if again is None:
-                    return NOT_FOUND
-                if not again.running:
-                    return ALREADY_ENDED
-            raise
-        return STOP_REQUESTED
+        return stop_if_running(
+            lambda: self.describe(job_id),
+            lambda: self._bedrock.stop_model_customization_job(jobIdentifier=job_id),
+            is_not_found=is_not_found,
+            is_race=lambda exc: client_error_code(exc) in _STOP_RACE_CODES,
+        )
 
     def ensure_deployment(self, *, name: str, model_arn: str, token: str, description: str) -> str:
         """An on-demand deployment of the model, created once; returns its ARN.

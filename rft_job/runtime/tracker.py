@@ -6,13 +6,15 @@ status (and, at the end, the model id or the failure) to SSM; at the end it alwa
 SNS message, and for a completed Nova job it can create an on-demand deployment.
 
 Throttling and service errors are raised so the state machine's Retry handles them; a job the
-service no longer knows ends the loop with status "NotFound".
+service no longer knows ends the loop with status "NotFound" (from the second poll on: the first
+runs right after the launch and may not see the new job yet).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -20,7 +22,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from . import clients
-from .errors import CallContext, client_error_code, error_detail, is_transient, reason_for
+from .errors import CallContext, client_error_code, clip_utf8, error_detail, is_transient, reason_for
 from .job_spec import (
     NOVA,
     VARIANTS,
@@ -35,8 +37,11 @@ from .nova import NovaJobs
 
 logger = Logger(service="rft-job-tracker")
 
-SSM_VALUE_MAX_CHARS = 4000  # standard parameters hold 4 KB
-SUBJECT_MAX_CHARS = 100
+# Standard-tier parameters hold 4 KB (UTF-8 bytes); a failure message may be longer.
+SSM_VALUE_MAX_BYTES = 4096
+SSM_TRUNCATED_MARKER = " ... (truncated: the SNS message has it all)"
+# SNS: "less than 100 characters", no line breaks or control characters.
+SUBJECT_MAX_CHARS = 99
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,11 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 
     state = _describe(variant, job_id, region)
     status = state.status if state is not None else NOT_FOUND_STATUS
+    if state is None and polls == 0:
+        # The launcher starts tracking the moment the job is created; a read that does not see
+        # it yet is the service catching up, not the job's end. The next poll decides.
+        logger.warning("job not visible yet on the first poll: polling again")
+        return {**event, "status": status, "terminal": False, "polls": polls + 1}
     terminal = state is None or state.terminal
     logger.info("job polled", extra={"status": status, "terminal": terminal, "polls": polls + 1})
 
@@ -156,8 +166,14 @@ def _is_current_job(ssm: Any, job_id_parameter: str, job_id: str) -> bool:
     return _parameter_value(ssm, job_id_parameter) == job_id
 
 
+def parameter_value(value: str) -> str:
+    """`value` as a standard String parameter accepts it: 1 to 4096 bytes, no {{...}} references."""
+    text = re.sub(r"([{}])(?=\1)", r"\1 ", value) or "-"
+    return clip_utf8(text, SSM_VALUE_MAX_BYTES, SSM_TRUNCATED_MARKER)
+
+
 def _put_if_changed(ssm: Any, name: str, value: str) -> bool:
-    text = value[:SSM_VALUE_MAX_CHARS] or "-"
+    text = parameter_value(value)
     if _parameter_value(ssm, name) == text:
         logger.debug("parameter unchanged: not written", extra={"parameter": name})
         return False

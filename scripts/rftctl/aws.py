@@ -64,8 +64,9 @@ class AwsClients:
             # chain, MANTLE_BASE_URL honoured, the same retries and timeout.
             return runtime_clients.mantle_client(region)
         # runtime_clients.mantle_client has no profile parameter (a Lambda has none), so a
-        # named profile gets the same provider settings with the profile added.
-        options: dict[str, Any] = {"endpoint": "mantle", "region": region, "profile": self._profile}
+        # named profile gets the same provider settings with the profile added (api_key=None:
+        # SigV4 only, AWS_BEARER_TOKEN_BEDROCK ignored, as in the runtime client).
+        options: dict[str, Any] = {"endpoint": "mantle", "region": region, "api_key": None, "profile": self._profile}
         base_url = runtime_clients.mantle_base_url_override()
         if base_url is not None:
             options["base_url"] = base_url

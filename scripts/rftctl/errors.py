@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import botocore.exceptions
 import openai
 
-from rft_job.runtime.errors import mantle_error_message
+from rft_job.runtime.errors import ACCESS_DENIED_CODES, NOT_FOUND_CODES, THROTTLING_CODES, mantle_error_message
 
 EXIT_OK = 0
 # The command ran but the thing it checked is not good: an invalid dataset, a malformed
@@ -21,36 +21,22 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 # The command could not run: bad usage, missing stack, AWS/mantle error (argparse uses 2 too).
 EXIT_ENVIRONMENT = 2
-# watch --timeout ran out while the job was still running.
+# watch / deploy-model: --timeout ran out while the job or deployment was still in progress.
 EXIT_STILL_RUNNING = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
-_ACCESS_DENIED = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnauthorizedException",
-    "AuthorizationError",
-    "AuthorizationErrorException",
-}
-_BAD_CREDENTIALS = {
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "InvalidAccessKeyId",
-}
-_EXPIRED_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
-_THROTTLED = {
-    "Throttling",
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ThrottledException",
-    "SlowDown",
-    "ServiceQuotaExceededException",
-}
-_NOT_FOUND = {"ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "NotFound", "404"}
+# The runtime's code sets, plus the two kinds of credential failure an operator fixes
+# differently from a missing permission (the runtime counts both as "access denied").
+_EXPIRED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"})
+_BAD_CREDENTIALS = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+    }
+)
 
 
 class CliError(Exception):
@@ -94,16 +80,16 @@ def _explain_client_error(error: botocore.exceptions.ClientError, hint: ErrorHin
     message = _one_line(details.get("Message", "")) or code
     operation = error.operation_name
     region = f" in {hint.region}" if hint.region else ""
-    if code in _ACCESS_DENIED:
-        return CliError(
-            f"AWS denied {operation}{region}: {message}. Grant that permission to your IAM identity "
-            "or use a profile that has it (--profile)"
-        )
     if code in _EXPIRED_CREDENTIALS:
         return CliError(f"your AWS credentials have expired ({code}): refresh them (e.g. aws sso login) and retry")
     if code in _BAD_CREDENTIALS:
         return CliError(f"AWS rejected your credentials on {operation} ({code}): {_profile_advice(hint)}")
-    if code in _THROTTLED:
+    if code in ACCESS_DENIED_CODES:
+        return CliError(
+            f"AWS denied {operation}{region}: {message}. Grant that permission to your IAM identity "
+            "or use a profile that has it (--profile)"
+        )
+    if code in THROTTLING_CODES:
         return CliError(
             f"AWS throttled {operation}{region} even after retries ({code}): wait a minute and retry"
             " (for watch, raise --interval)"
@@ -114,7 +100,7 @@ def _explain_client_error(error: botocore.exceptions.ClientError, hint: ErrorHin
         return CliError(
             f"SSM parameter not found{region}: {message}. The stack may be from an older version: redeploy it"
         )
-    if code in _NOT_FOUND:
+    if code in NOT_FOUND_CODES:
         return CliError(f"{operation}{region}: not found: {message}")
     return CliError(f"{operation}{region} failed ({code}): {message}")
 
@@ -143,8 +129,8 @@ def _explain_botocore_error(error: botocore.exceptions.BotoCoreError, hint: Erro
 def _explain_openai_error(error: openai.OpenAIError) -> CliError:
     if isinstance(error, openai.AuthenticationError):
         return CliError(
-            "the Bedrock mantle endpoint rejected the credentials (401): use AWS credentials for the "
-            "account that owns the job (or a valid AWS_BEARER_TOKEN_BEDROCK)"
+            "the Bedrock mantle endpoint rejected the SigV4 signature (401): use AWS credentials for the "
+            "account that owns the job (--profile), and check --region and MANTLE_BASE_URL"
         )
     if isinstance(error, openai.PermissionDeniedError):
         return CliError(

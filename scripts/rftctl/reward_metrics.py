@@ -79,7 +79,9 @@ def _number(value: Any) -> float | None:
 
 def _split_of(column: str, source: str) -> str:
     """Validation when the file or the column says so ("validation_metrics.csv", "val_reward")."""
-    if VALIDATION in source.lower():
+    # The object key only: a bucket named "...-validation-..." says nothing about the file.
+    path = source.split("://", 1)[1].partition("/")[2] if "://" in source else source
+    if VALIDATION in path.lower():
         return VALIDATION
     name = _normalized(column)
     if name.startswith(("val_", "valid_", "validation_", "eval_")) or any(

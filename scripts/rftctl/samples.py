@@ -1,11 +1,15 @@
 """Reading prompt and sample files, and turning a prompt plus an answer into a grader sample.
 
-A grader sample is exactly what Bedrock sends the reward Lambda (docs/bedrock-rft-reference.md
-section 3): ``{"id", "messages": [..., user, assistant], <the record's extra fields>}``.
+A grader sample has the shape the reference documents for what Bedrock sends the reward Lambda
+(docs/bedrock-rft-reference.md section 3): ``{"id", "messages": [..., user, assistant],
+"metadata": {<the record's extra fields>}}``, ``metadata`` only when there are extra fields.
+The grader reads extra fields at the top level or under ``metadata``, so local scores do not
+depend on which of the two readings Bedrock really uses.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 from dataclasses import dataclass
@@ -40,12 +44,15 @@ class PromptRecord:
         return ""
 
     def answered(self, answer: str, sample_id: Any) -> dict[str, Any]:
-        """The grader sample for ``answer``; extra fields (char_limit, ...) stay at the top level."""
-        return {
-            **self.extra_fields,
-            "id": sample_id,
-            "messages": [*self.messages, {"role": "assistant", "content": answer}],
-        }
+        """The grader sample for ``answer``; extra fields (char_limit, ...) go under ``metadata``."""
+        return bedrock_sample(sample_id, [*self.messages, {"role": "assistant", "content": answer}], self.extra_fields)
+
+
+def bedrock_sample(sample_id: Any, messages: list[dict[str, Any]], extra_fields: dict[str, Any]) -> dict[str, Any]:
+    sample: dict[str, Any] = {"id": sample_id, "messages": messages}
+    if extra_fields:
+        sample["metadata"] = dict(extra_fields)
+    return sample
 
 
 def read_jsonl(path: Path) -> list[tuple[int, Any]]:
@@ -57,7 +64,9 @@ def read_jsonl(path: Path) -> list[tuple[int, Any]]:
     except UnicodeDecodeError as error:
         raise CliError(f"{path}: not UTF-8 text ({error.reason})", EXIT_CHECK_FAILED) from error
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split("\n") as stacks/dataset.py counts lines: str.splitlines() would also split inside a
+    # JSON string at U+2028 and friends, which are valid unescaped there.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -72,10 +81,10 @@ def read_jsonl(path: Path) -> list[tuple[int, Any]]:
 def grader_sample(record: Any, *, path: Path, line: int) -> dict[str, Any]:
     """A grader sample from a line that is one already, or a simpler ``{"prompt", "answer"}``.
 
-    A simple line becomes ``{"id": <line number>, "messages": [user, assistant], ...}``; its
-    other fields (``char_limit``, ``reference_answer``, ...) are kept at the top level, as
-    Bedrock passes a training record's extra fields. Integer ids by default: the seed article
-    saw Bedrock send integers.
+    A simple line becomes ``{"id": <line number>, "messages": [user, assistant], "metadata": {...}}``;
+    its other fields (``char_limit``, ``reference_answer``, ...) go under ``metadata``, where the
+    reference says Bedrock passes a training record's extra fields. Integer ids by default: the
+    seed article saw Bedrock send integers.
     """
     if not isinstance(record, dict):
         raise CliError(f"{path}:{line}: expected a JSON object", EXIT_CHECK_FAILED)
@@ -86,11 +95,8 @@ def grader_sample(record: Any, *, path: Path, line: int) -> dict[str, Any]:
         if not isinstance(prompt, str) or not isinstance(answer, str):
             raise CliError(f"{path}:{line}: 'prompt' and 'answer' must be strings", EXIT_CHECK_FAILED)
         extra = {key: value for key, value in record.items() if key not in ("prompt", "answer", "id")}
-        return {
-            **extra,
-            "id": record.get("id", line),
-            "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
-        }
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+        return bedrock_sample(record.get("id", line), messages, extra)
     raise CliError(
         f'{path}:{line}: expected a Bedrock sample {{"id", "messages": [user, assistant]}} or {{"prompt", "answer"}}',
         EXIT_CHECK_FAILED,
@@ -134,3 +140,20 @@ def load_prompts(ctx: CommandContext, given: Path | None, from_stack: bool) -> t
         path = Path(directory) / Path(key).name
         path.write_bytes(body)
         return uri, read_prompt_records(path)
+
+
+def add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, --from-stack and --limit: where preflight and compare take their prompts from."""
+    parser.add_argument("prompts", nargs="?", type=Path, metavar="FILE", help="JSONL prompts (training-data format)")
+    parser.add_argument(
+        "--from-stack", action="store_true", help="use the stack's uploaded validation set (ValidationDataUri)"
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N prompts")
+
+
+def selected_prompts(ctx: CommandContext, args: argparse.Namespace) -> tuple[str, list[PromptRecord]]:
+    """(where they came from, prompts) for the options add_prompt_arguments defines."""
+    if args.limit is not None and args.limit < 1:
+        raise CliError("--limit must be at least 1")
+    source, records = load_prompts(ctx, args.prompts, args.from_stack)
+    return source, records[: args.limit]

@@ -6,11 +6,12 @@ import copy
 import io
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 from botocore.response import StreamingBody
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from rft_job.runtime import clients
 
@@ -32,6 +33,7 @@ TRAINING_SHA = "a" * 64
 VALIDATION_SHA = "b" * 64
 GRADER_CODE_SHA = "c" * 64
 PLACEHOLDER_PHYSICAL_ID = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 
 ALL_NOVA_HYPERPARAMETERS = {
     "epochCount": 10,
@@ -174,3 +176,34 @@ def training_jsonl(records: int = 3) -> bytes:
         for i in range(records)
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def nova_job_description(job_arn: str, job_name: str, status: str, **extra: Any) -> dict[str, Any]:
+    """A GetModelCustomizationJob response (the Stubber checks it against the service model)."""
+    response: dict[str, Any] = {
+        "jobArn": job_arn,
+        "jobName": job_name,
+        "outputModelName": job_name,
+        "roleArn": NOVA_ROLE_ARN,
+        "status": status,
+        "creationTime": NOW,
+        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k",
+        "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
+        "validationDataConfig": {"validators": []},
+        "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
+        "customizationType": "REINFORCEMENT_FINE_TUNING",
+    }
+    response.update(extra)
+    return response
+
+
+def expect_tracker_start(aws: StubbedAws, state_machine_arn: str, *, already_exists: bool = False) -> None:
+    """The launcher's StartExecution of the tracker: started, or already running (a retried request)."""
+    params = {"stateMachineArn": state_machine_arn, "name": ANY, "input": ANY}
+    if already_exists:
+        aws.stub("stepfunctions").add_client_error(
+            "start_execution", "ExecutionAlreadyExists", "Execution Already Exists", 400, expected_params=params
+        )
+    else:
+        execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + ":x"
+        aws.stub("stepfunctions").add_response("start_execution", {"executionArn": execution_arn, "startDate": NOW}, params)

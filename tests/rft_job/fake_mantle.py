@@ -34,7 +34,7 @@ _AUTH_HEADER = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
-RUNNING_STATUSES = ("validating_files", "queued", "running")
+TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 
 @dataclass
@@ -56,6 +56,8 @@ class QueuedFailure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # Carry the request out first, then answer with the error (a response lost on the way back).
+    after_processing: bool = False
 
 
 def verify_sigv4(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> str | None:
@@ -188,9 +190,16 @@ class FakeMantle:
         *,
         times: int = 1,
         headers: dict[str, str] | None = None,
+        after_processing: bool = False,
     ) -> None:
-        """Answer the next `times` requests to METHOD route (a regex) with an error."""
-        failure = QueuedFailure(status, {"error": {"message": message, "type": "error", "code": str(status)}}, headers or {})
+        """Answer the next `times` requests to METHOD route (a regex) with an error.
+
+        With after_processing, each request is carried out first (e.g. the job is created) and
+        only its answer is replaced by the error.
+        """
+        failure = QueuedFailure(
+            status, {"error": {"message": message, "type": "error", "code": str(status)}}, headers or {}, after_processing
+        )
         self._failures.setdefault((method, route), []).extend([failure] * times)
 
     def add_job(self, **fields: Any) -> dict[str, Any]:
@@ -238,7 +247,7 @@ class FakeMantle:
                 self._send(handler, 404, {"error": {"message": f"no route {path} (prefix {self.route_prefix})"}})
                 return
             failure = self._queued_failure(handler.command, route)
-            if failure is not None:
+            if failure is not None and not failure.after_processing:
                 self._send(handler, failure.status, failure.body, failure.headers)
                 return
             try:
@@ -246,6 +255,9 @@ class FakeMantle:
             except AssertionError as exc:
                 self.protocol_errors.append(f"{handler.command} {route}: {exc}")
                 status, payload = 400, {"error": {"message": f"fake mantle rejected the request: {exc}"}}
+            if failure is not None:
+                self._send(handler, failure.status, failure.body, failure.headers)
+                return
             self._send(handler, status, payload)
 
     def _queued_failure(self, method: str, route: str) -> QueuedFailure | None:
@@ -274,7 +286,7 @@ class FakeMantle:
             job = self.jobs.get(unquote(m.group(1)))
             if job is None:
                 return 404, {"error": {"message": "fine-tuning job not found"}}
-            if job["status"] not in RUNNING_STATUSES:
+            if job["status"] in TERMINAL_STATUSES:
                 return 400, {"error": {"message": f"job is already {job['status']}"}}
             job["status"] = "cancelled"
             return 200, job

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from rft_job.infrastructure import HANDOVER_AFTER_MINUTES, MAX_POLLS_PER_EXECUTION
 from tests.conftest import synth
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
@@ -59,6 +60,8 @@ def test_job_is_created_after_data_grader_and_role(templates, stack) -> None:
     if stack == NOVA:
         assert {logical_id(template, "AWS::IAM::Role", "BedrockAccessRole"),
                 logical_id(template, "AWS::IAM::Policy", "BedrockAccessPolicy")} <= depends
+    live = [logical_id(template, "AWS::SSM::Parameter", f"JobTracker{name}Parameter") for name in ("Status", "Model", "Failure")]
+    assert set(live) <= depends
 
 
 def test_job_spec_carries_everything_the_job_needs(templates) -> None:
@@ -121,14 +124,16 @@ def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
     template = templates[stack]
     statements = role_statements(template, function_role(template, "rft_job.runtime.tracker.handler"))
     written = json.dumps(statements["RecordJobState"]["Resource"])
-    for leaf in ("status", "model", "failure-message") + (("deployment-arn",) if stack == NOVA else ()):
+    for leaf in ("status", "model", "failure-message"):
         assert f":parameter/bedrock-rft/{stack}/job/{leaf}" in written
-    assert "/job/id" not in written
+    # Not the job id (the stack writes it), nor the deployment ARN unless the tracker deploys.
+    assert "/job/id" not in written and "/job/deployment-arn" not in written
     assert statements["ReadCurrentJobId"]["Action"] == "ssm:GetParameter"
     assert statements["NotifyJobEnd"] == {"Sid": "NotifyJobEnd", "Effect": "Allow", "Action": "sns:Publish",
                                           "Resource": {"Ref": logical_id(template, "AWS::SNS::Topic")}}
     expected_read = "bedrock:GetModelCustomizationJob" if stack == NOVA else "bedrock-mantle:GetFineTuningJob"
     assert statements["DescribeJob"]["Action"] == expected_read
+    assert set(statements) == {"WriteOwnLogs", "RecordJobState", "ReadCurrentJobId", "NotifyJobEnd", "DescribeJob"}
 
 
 def test_tracker_environment_names_the_parameters(templates) -> None:
@@ -150,15 +155,20 @@ def test_job_id_parameter_follows_the_launched_job(templates) -> None:
     assert value == {"Fn::GetAtt": [logical_id(nova, "Custom::BedrockRftJob"), "JobId"]}
 
 
+def state_machine_definition(template: Template) -> tuple[dict[str, Any], dict[str, Any]]:
+    machine = resource(template, logical_id(template, "AWS::StepFunctions::StateMachine"))
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return machine, json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
+
+
 def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
     nova = templates[NOVA]
-    machine = resource(nova, logical_id(nova, "AWS::StepFunctions::StateMachine"))
-    definition = json.loads("".join(p if isinstance(p, str) else "ARN"
-                                    for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1]))
-    assert definition["StartAt"] == "Poll job"
+    machine, definition = state_machine_definition(nova)
+    assert definition["StartAt"] == "Plan handover"
     states = definition["States"]
+    assert states["Plan handover"]["Next"] == "Poll job"
     assert states["Poll job"]["Next"] == "Job ended?"
-    assert states["Job ended?"]["Choices"] == [{"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}]
+    assert states["Job ended?"]["Choices"][0] == {"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}
     assert states["Job ended?"]["Default"] == "Wait before next poll"
     assert states["Wait before next poll"] == {"Type": "Wait", "Seconds": 300, "Next": "Poll job"}
     assert states["Poll job"]["Catch"][0]["Next"] == "Tracking failed"
@@ -167,12 +177,49 @@ def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
 
 
+def test_long_jobs_continue_in_a_new_execution_before_the_history_fills(templates) -> None:
+    nova = templates[NOVA]
+    machine, definition = state_machine_definition(nova)
+    states = definition["States"]
+    assert states["Plan handover"]["Parameters"] == {"afterPolls.$": "States.MathAdd($.polls, 1000)"}
+    assert states["Job ended?"]["Choices"][1] == {
+        "Variable": "$.polls", "NumericGreaterThanEqualsPath": "$.handover.afterPolls",
+        "Next": "Continue in a new execution"}
+    handover = states["Continue in a new execution"]
+    assert handover["Resource"].endswith(":states:::states:startExecution") and handover["Next"] == "Handed over"
+    assert handover["Parameters"]["StateMachineArn"].endswith(":stateMachine:bedrockrft-nova2lite-job-tracker")
+    assert handover["Parameters"]["Input"] == {
+        "variant.$": "$.variant", "jobId.$": "$.jobId", "jobName.$": "$.jobName", "polls.$": "$.polls",
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}
+    assert machine["Properties"]["StateMachineName"] == "bedrockrft-nova2lite-job-tracker"
+    # The machine may start itself, and nothing else.
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    start = [s for s in role_statements(nova, role).values() if s["Action"] == "states:StartExecution"]
+    assert [s["Resource"] for s in start] == [{"Fn::Join": ["", [
+        "arn:aws:states:us-east-1:", {"Ref": "AWS::AccountId"}, ":stateMachine:bedrockrft-nova2lite-job-tracker"]]}]
+
+
+@pytest.mark.parametrize("poll_minutes", [1, 5, 60])
+def test_one_execution_stays_within_the_history_limit(tmp_path: Path, poll_minutes: int) -> None:
+    _, definition = state_machine_definition(
+        synth(tmp_path, {"rft:trackerPollMinutes": poll_minutes}, nag=False)[MANTLE])
+    expression = definition["States"]["Plan handover"]["Parameters"]["afterPolls.$"]
+    polls = int(expression.removeprefix("States.MathAdd($.polls, ").removesuffix(")"))
+    assert polls == min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // poll_minutes)
+    # 9 history events per poll round, with room left for retried polls, and well within the
+    # execution's 30-day timeout.
+    assert polls * 9 <= 10_000 and polls * poll_minutes <= 8 * 24 * 60
+
+
 def test_nova_model_deployment_is_opt_in(tmp_path: Path) -> None:
     templates = synth(tmp_path, {"rft:nova": {"createModelDeployment": True}}, nag=True)
     template = templates[NOVA]
     statements = role_statements(template, function_role(template, "rft_job.runtime.tracker.handler"))
-    assert statements["DeployTrainedModel"]["Action"] == ["bedrock:CreateCustomModelDeployment", "bedrock:TagResource"]
+    assert statements["DeployTrainedModel"]["Action"] == "bedrock:CreateCustomModelDeployment"
+    assert sorted(map(json.dumps, statements["DeployTrainedModel"]["Resource"])) == sorted(
+        map(json.dumps, [bedrock("custom-model/*"), bedrock("custom-model-deployment/*")]))
     assert statements["DescribeDeployment"]["Resource"] == bedrock("custom-model-deployment/*")
+    assert "/job/deployment-arn" in json.dumps(statements["RecordJobState"]["Resource"])
     functions = template.find_resources("AWS::Lambda::Function",
                                         {"Properties": {"Handler": "rft_job.runtime.tracker.handler"}})
     assert next(iter(functions.values()))["Properties"]["Environment"]["Variables"]["CREATE_DEPLOYMENT"] == "true"

@@ -161,9 +161,12 @@ def test_job_id_recognition() -> None:
     assert is_nova_job_arn(NOVA_JOB_ARN)
     assert not is_nova_job_arn(PLACEHOLDER_PHYSICAL_ID)
     assert is_mantle_job_id("ftjob-abc123")
-    assert not is_mantle_job_id(PLACEHOLDER_PHYSICAL_ID)
-    assert not is_mantle_job_id("../files/secret")
-    assert not is_mantle_job_id(NOVA_JOB_ARN)
+    # Bedrock documents no mantle id format: an id outside OpenAI's shape is still a job id
+    # (rejecting it would relaunch on every update and skip the cancel on delete).
+    assert is_mantle_job_id("arn:aws:bedrock-mantle:us-west-2:123456789012:fine-tuning-job/abc123")
+    assert is_mantle_job_id("ftjob:2026-01-15.abc")
+    for not_a_job in (PLACEHOLDER_PHYSICAL_ID, "NONE", "NOT_STARTED", "", "ab", "../files/secret", "ftjob abc", NOVA_JOB_ARN):
+        assert not is_mantle_job_id(not_a_job), not_a_job
 
 
 def test_mantle_metadata_keeps_identity_and_fits_limits() -> None:

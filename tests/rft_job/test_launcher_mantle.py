@@ -4,10 +4,8 @@ local fake mantle server that verifies every signature; S3 and Step Functions vi
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
-from botocore.stub import ANY
 
 from rft_job.runtime import launcher
 from rft_job.runtime.errors import LaunchFailure
@@ -19,6 +17,7 @@ from rft_job.runtime.job_spec import (
     fingerprint,
     parse_job_spec,
 )
+from tests.rft_job import builders
 from tests.rft_job.builders import (
     LOGICAL_ID,
     MANTLE_GRADER,
@@ -35,7 +34,6 @@ from tests.rft_job.fake_mantle import FakeMantle
 STATE_MACHINE_WEST = mantle_spec()["stateMachineArn"]
 TRAINING = training_jsonl(5)
 VALIDATION = training_jsonl(2)
-NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 
 
 def expect_s3_reads(aws: StubbedAws, *, validation: bool = True) -> None:
@@ -54,15 +52,7 @@ def expect_s3_reads(aws: StubbedAws, *, validation: bool = True) -> None:
 
 
 def expect_tracker_start(aws: StubbedAws, *, already_exists: bool = False) -> None:
-    params = {"stateMachineArn": STATE_MACHINE_WEST, "name": ANY, "input": ANY}
-    if already_exists:
-        aws.stub("stepfunctions").add_client_error(
-            "start_execution", "ExecutionAlreadyExists", "Execution Already Exists", 400, expected_params=params
-        )
-    else:
-        aws.stub("stepfunctions").add_response(
-            "start_execution", {"executionArn": STATE_MACHINE_WEST.replace(":stateMachine:", ":execution:") + ":x", "startDate": NOW}, params
-        )
+    builders.expect_tracker_start(aws, STATE_MACHINE_WEST, already_exists=already_exists)
 
 
 @pytest.mark.parametrize("mantle", ["/v1", "/openai/v1"], indirect=True)
@@ -256,8 +246,51 @@ def test_server_errors_do_not_delete_the_uploaded_files(
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     assert "failed with a server error (503) after 4 retries" in str(failure.value)
+    # Five create attempts in all (the SDK's own retries are off for this call), each followed
+    # by a lookup for a job the attempt may have created after all.
+    routes = [(r.method, r.route) for r in mantle.requests]
+    assert routes.count(("POST", "/fine_tuning/jobs")) == 5
+    assert routes[-2:] == [("POST", "/fine_tuning/jobs"), ("GET", "/fine_tuning/jobs")]
+    assert routes.count(("GET", "/fine_tuning/jobs")) == 1 + 5
     # The job may exist despite the errors; its files must stay.
     assert mantle.calls("DELETE", "/files/[^/]+") == [] and len(mantle.files) == 2
+    mantle.assert_all_signed()
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"), [(503, {}), (504, {}), (429, {"retry-after-ms": "5"}), (409, {})]
+)
+def test_a_create_whose_answer_is_lost_starts_no_second_job(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context, status: int, headers: dict
+) -> None:
+    # The service creates the job but the answer is an error: retrying the POST blindly (as the
+    # SDK would) starts a second paid job. The launcher finds the first by its token instead.
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", status, "upstream timeout", headers=headers, after_processing=True)
+
+    result = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    assert len(mantle.jobs) == 1 and len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+    assert result["PhysicalResourceId"] == next(iter(mantle.jobs))
+    assert mantle.calls("DELETE", "/files/[^/]+") == []
+    mantle.assert_all_signed()
+    west_aws.assert_done()
+
+
+def test_a_create_that_failed_before_reaching_the_service_is_tried_again(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 503, "Service unavailable", times=2)
+
+    result = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 3 and len(mantle.jobs) == 1
+    assert result["PhysicalResourceId"] == next(iter(mantle.jobs))
+    mantle.assert_all_signed()
+    west_aws.assert_done()
 
 
 @pytest.mark.parametrize("mantle", ["/openai/v1"], indirect=True)
@@ -329,6 +362,22 @@ def test_delete_cancels_a_running_job(mantle: FakeMantle, lambda_context) -> Non
         ("POST", f"/fine_tuning/jobs/{job['id']}/cancel"),
     ]
     assert mantle.jobs[job["id"]]["status"] == "cancelled"
+    mantle.assert_all_signed()
+
+
+def test_delete_cancels_a_job_in_a_status_it_does_not_know(mantle: FakeMantle, lambda_context) -> None:
+    # Bedrock's mantle statuses are unconfirmed: anything not known to be over may be billing.
+    job = mantle.add_job(status="paused")
+    launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
+    assert len(mantle.calls("POST", r"/fine_tuning/jobs/.+/cancel")) == 1
+    assert mantle.jobs[job["id"]]["status"] == "cancelled"
+
+
+def test_delete_of_a_job_id_in_another_format_still_cancels(mantle: FakeMantle, lambda_context) -> None:
+    job_id = "arn:aws:bedrock-mantle:us-west-2:123456789012:fine-tuning-job/abc123"
+    mantle.add_job(id=job_id, status="running")
+    launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job_id), lambda_context)
+    assert mantle.jobs[job_id]["status"] == "cancelled"
     mantle.assert_all_signed()
 
 

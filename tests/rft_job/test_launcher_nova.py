@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 
 import pytest
 from botocore.stub import ANY
@@ -12,6 +11,7 @@ from botocore.stub import ANY
 from rft_job.runtime import launcher
 from rft_job.runtime.errors import LaunchFailure
 from rft_job.runtime.job_spec import fingerprint, parse_job_spec
+from tests.rft_job import builders
 from tests.rft_job.builders import (
     ALL_NOVA_HYPERPARAMETERS,
     GRADER_V7,
@@ -26,6 +26,7 @@ from tests.rft_job.builders import (
     cfn_event,
     nova_spec,
 )
+from tests.rft_job.builders import nova_job_description as job_description
 
 # The patterns from the Bedrock API reference (botocore's Stubber checks types and lengths,
 # not patterns, so the tests check these themselves).
@@ -33,7 +34,6 @@ JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$")
 CUSTOM_MODEL_NAME_PATTERN = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
 TOKEN_PATTERN = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?$")
 EXECUTION_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 
 
 # What CreateModelCustomizationJob must receive for nova_spec(), written out literally.
@@ -74,35 +74,7 @@ def expect_create(aws: StubbedAws, job_arn: str = NOVA_JOB_ARN, params: dict | N
 
 
 def expect_tracker_start(aws: StubbedAws, *, already_exists: bool = False) -> None:
-    params = {"stateMachineArn": STATE_MACHINE_ARN, "name": ANY, "input": ANY}
-    if already_exists:
-        aws.stub("stepfunctions").add_client_error(
-            "start_execution", "ExecutionAlreadyExists", "Execution Already Exists", 400, expected_params=params
-        )
-    else:
-        aws.stub("stepfunctions").add_response(
-            "start_execution",
-            {"executionArn": f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:x", "startDate": NOW},
-            params,
-        )
-
-
-def job_description(job_arn: str, job_name: str, status: str, **extra: object) -> dict:
-    response = {
-        "jobArn": job_arn,
-        "jobName": job_name,
-        "outputModelName": job_name,
-        "roleArn": NOVA_ROLE_ARN,
-        "status": status,
-        "creationTime": NOW,
-        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k",
-        "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
-        "validationDataConfig": {"validators": []},
-        "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
-        "customizationType": "REINFORCEMENT_FINE_TUNING",
-    }
-    response.update(extra)
-    return response
+    builders.expect_tracker_start(aws, STATE_MACHINE_ARN, already_exists=already_exists)
 
 
 def create_and_capture(aws: StubbedAws, lambda_context, spec: dict, request_id: str = "req-0001") -> tuple[dict, dict]:
@@ -250,15 +222,18 @@ def test_validation_error_carries_the_service_message(nova_aws: StubbedAws, lamb
     )
 
 
-def test_long_service_messages_are_trimmed_to_a_short_reason(nova_aws: StubbedAws, lambda_context) -> None:
+@pytest.mark.parametrize("word", ["bad value ", "値が不正です。", "🙅‍♀️ "])
+def test_long_service_messages_are_trimmed_to_a_short_reason(nova_aws: StubbedAws, lambda_context, word: str) -> None:
     nova_aws.stub("bedrock").add_client_error(
-        "create_model_customization_job", "ValidationException", "bad value " * 500, 400
+        "create_model_customization_job", "ValidationException", word * 500 + "\nsecond line", 400
     )
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
     reason = str(failure.value)
-    assert len(reason) <= 1000
-    assert reason.startswith("CreateModelCustomizationJob rejected the request (ValidationException): bad value")
+    # Bytes, not characters: the whole custom resource response must fit 4096 bytes.
+    assert len(reason.encode("utf-8")) <= 1000 and "\n" not in reason
+    assert reason.startswith(f"CreateModelCustomizationJob rejected the request (ValidationException): {word.strip()}")
+    assert reason.endswith("Check the JobSpec values it names.")
 
 
 def test_throttling_says_retries_were_exhausted(nova_aws: StubbedAws, lambda_context) -> None:
@@ -357,6 +332,46 @@ def test_update_keeps_the_job_id_even_when_describing_fails(nova_aws: StubbedAws
     assert result["Data"]["JobId"] == NOVA_JOB_ARN
     assert result["Data"]["Fingerprint"] == fingerprint(parse_job_spec(spec))
     assert "CreateModelCustomizationJob" not in nova_aws.operations()
+
+
+def test_update_with_a_change_starts_nothing_when_the_job_cannot_be_read(
+    nova_aws: StubbedAws, lambda_context
+) -> None:
+    # Changed fingerprint, but the current job cannot be read: this may be the rollback of a
+    # failed update (whose "old" properties are the failed ones), which must keep the job.
+    nova_aws.stub("bedrock").add_client_error(
+        "get_model_customization_job", "AccessDeniedException", "not authorized", 403,
+        expected_params={"jobIdentifier": NOVA_JOB_ARN},
+    )
+    new_spec = nova_spec(hyperParameters={**ALL_NOVA_HYPERPARAMETERS, "epochCount": 3})
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(
+            cfn_event("Update", new_spec, request_id="req-0002", physical_id=NOVA_JOB_ARN, old_spec=nova_spec()),
+            lambda_context,
+        )
+    reason = str(failure.value)
+    assert reason.startswith(f"No new job was started: reading the current job {NOVA_JOB_ARN} failed")
+    assert "GetModelCustomizationJob was denied (AccessDeniedException): check the launcher role's " \
+        f"bedrock:GetModelCustomizationJob permissions on {NOVA_JOB_ARN}" in reason
+    assert len(reason.encode()) <= 1000
+    assert "CreateModelCustomizationJob" not in nova_aws.operations()
+    nova_aws.assert_done()
+
+
+def test_update_launches_when_the_job_no_longer_exists(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error(
+        "get_model_customization_job", "ResourceNotFoundException", "no such job", 404,
+        expected_params={"jobIdentifier": NOVA_JOB_ARN},
+    )
+    expect_create(nova_aws, job_arn=NOVA_JOB_ARN_2, params={**FULL_CREATE_PARAMS, "customizationConfig": ANY})
+    expect_tracker_start(nova_aws)
+    new_spec = nova_spec(hyperParameters={**ALL_NOVA_HYPERPARAMETERS, "epochCount": 3})
+    result = launcher.on_event(
+        cfn_event("Update", new_spec, request_id="req-0002", physical_id=NOVA_JOB_ARN, old_spec=nova_spec()),
+        lambda_context,
+    )
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN_2
+    nova_aws.assert_done()
 
 
 def test_update_with_new_hyperparameters_launches_a_new_job(nova_aws: StubbedAws, lambda_context) -> None:

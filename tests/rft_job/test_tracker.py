@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,8 +15,9 @@ from tests.rft_job.builders import (
     NOVA_JOB_ARN,
     NOVA_JOB_ARN_2,
     NOVA_MODEL_ARN,
-    NOVA_ROLE_ARN,
+    NOW,
     StubbedAws,
+    nova_job_description,
 )
 from tests.rft_job.fake_mantle import FakeMantle
 
@@ -28,7 +28,6 @@ JOB_ID_PARAM = "/bedrock-rft/nova/job-id"
 DEPLOYMENT_PARAM = "/bedrock-rft/nova/deployment"
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:bedrock-rft-notifications"
 JOB_NAME = "bedrock-rft-nova2lite-265cf3e6-78927203"
-NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 DEPLOYMENT_NAME_PATTERN = re.compile(r"^([0-9a-zA-Z][_-]?){1,63}$")
 
 
@@ -99,20 +98,7 @@ def sns_publish(aws: StubbedAws, topic: str, subject: str, status: str, variant:
 
 
 def nova_job(status: str, job_arn: str = NOVA_JOB_ARN, **extra: object) -> dict:
-    response = {
-        "jobArn": job_arn,
-        "jobName": JOB_NAME,
-        "outputModelName": JOB_NAME,
-        "roleArn": NOVA_ROLE_ARN,
-        "status": status,
-        "creationTime": NOW,
-        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k",
-        "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
-        "validationDataConfig": {"validators": []},
-        "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
-    }
-    response.update(extra)
-    return response
+    return nova_job_description(job_arn, JOB_NAME, status, **extra)
 
 
 def bedrock_returns(aws: StubbedAws, response: dict, job_arn: str = NOVA_JOB_ARN) -> None:
@@ -298,6 +284,42 @@ def test_vanished_job_ends_the_loop_as_not_found(nova_env, nova_aws: StubbedAws,
     nova_aws.assert_done()
 
 
+def test_a_job_not_visible_on_the_first_poll_is_polled_again(nova_env, nova_aws: StubbedAws, lambda_context) -> None:
+    # The first poll runs right after the launch; a read that does not see the job yet must not
+    # end tracking for good.
+    nova_aws.stub("bedrock").add_client_error(
+        "get_model_customization_job", "ResourceNotFoundException", "no such job", 404,
+        expected_params={"jobIdentifier": NOVA_JOB_ARN},
+    )
+    result = tracker.handler(nova_event(polls=0), lambda_context)
+    assert result == {**nova_event(polls=0), "status": "NotFound", "terminal": False, "polls": 1}
+    assert nova_aws.operations() == ["GetModelCustomizationJob"]
+    nova_aws.assert_done()
+
+
+@pytest.mark.parametrize("word", ["x", "文字数超過", "🙅‍♀️"])
+def test_a_long_failure_message_is_cut_to_fit_a_standard_parameter(
+    nova_env, nova_aws: StubbedAws, lambda_context, word: str
+) -> None:
+    message = "{{{resolve:ssm:/x}}} " + word * 5000
+    bedrock_returns(nova_aws, nova_job("Failed", failureMessage=message))
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
+    ssm_has(nova_aws, STATUS_PARAM, "InProgress")
+    ssm_put(nova_aws, STATUS_PARAM, "Failed")
+    ssm_has(nova_aws, FAILURE_PARAM, "none")
+    ssm_put(nova_aws, FAILURE_PARAM)
+    sns_publish(nova_aws, TOPIC_ARN, f"RFT job {JOB_NAME} Failed", "Failed", "nova")
+
+    tracker.handler(nova_event(), lambda_context)
+
+    written = nova_aws.calls("PutParameter")[1]["Value"]
+    assert len(written.encode("utf-8")) <= 4096  # standard tier: 4 KB
+    assert written.startswith("Failed: { { {resolve:ssm:/x} } } ")  # SSM rejects {{...}} in values
+    assert written.endswith(tracker.SSM_TRUNCATED_MARKER)
+    assert published_message(nova_aws)[1]["failureMessage"] == message
+    nova_aws.assert_done()
+
+
 def test_an_old_job_does_not_overwrite_the_current_jobs_parameters(
     nova_env, nova_aws: StubbedAws, lambda_context
 ) -> None:
@@ -380,7 +402,7 @@ def test_missing_settings_are_named(nova_env, lambda_context, monkeypatch: pytes
 )
 def test_subject_is_short_printable_ascii(job_name: str, status: str) -> None:
     subject = tracker.notification_subject(job_name, status)
-    assert len(subject) <= 100
+    assert len(subject) < 100  # SNS: "less than 100 characters long"
     assert all(32 <= ord(ch) < 127 for ch in subject)
     assert subject.startswith("RFT job ") and subject.endswith(f" {status}")
 
@@ -391,11 +413,12 @@ def test_subject_is_short_printable_ascii(job_name: str, status: str) -> None:
 WEST_TOPIC = TOPIC_ARN.replace("us-east-1", "us-west-2")
 
 
-def mantle_event(job_id: str) -> dict:
-    return {"variant": "mantle", "jobId": job_id, "jobName": "bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b", "polls": 0}
+def mantle_event(job_id: str, polls: int = 0) -> dict:
+    return {"variant": "mantle", "jobId": job_id, "jobName": "bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b", "polls": polls}
 
 
-@pytest.mark.parametrize("status", ["validating_files", "queued", "running"])
+# "paused": a status this code does not know is not an end; tracking goes on.
+@pytest.mark.parametrize("status", ["validating_files", "queued", "running", "paused"])
 def test_mantle_running_states_are_not_terminal(
     mantle_env, mantle: FakeMantle, west_aws: StubbedAws, lambda_context, status: str
 ) -> None:
@@ -465,7 +488,7 @@ def test_mantle_missing_job_is_not_found(mantle_env, mantle: FakeMantle, west_aw
     ssm_has(west_aws, JOB_ID_PARAM, "ftjob-other")
     sns_publish(west_aws, WEST_TOPIC, "RFT job bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b NotFound", "NotFound", "mantle")
 
-    result = tracker.handler(mantle_event("ftjob-gone"), lambda_context)
+    result = tracker.handler(mantle_event("ftjob-gone", polls=1), lambda_context)
 
     assert result["status"] == "NotFound" and result["terminal"] is True
     assert west_aws.operations() == ["GetParameter", "Publish"]

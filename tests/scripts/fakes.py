@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
@@ -41,11 +43,17 @@ MANTLE_TUNED_MODEL = "ft:openai.gpt-oss-20b:char-limit:ftjob-abc123"
 STACK_CREATED = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 STARTED = datetime(2025, 12, 1, 10, 0, tzinfo=UTC)  # when the test jobs started
 
+# Service models are read once for the whole run, not once per test (they are large JSON).
+_LOADER = botocore.loaders.create_loader()
+
+
 class StubbedClients:
     """rftctl's ClientFactory with a Stubber on every boto3 client, and the real mantle client."""
 
     def __init__(self) -> None:
-        self._session = boto3.Session()
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _LOADER)
+        self._session = boto3.Session(botocore_session=core)
         self._clients: dict[tuple[str, str], Any] = {}
         self._stubbers: dict[tuple[str, str], Stubber] = {}
         self._mantle_factory = AwsClients()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lambda_reward import extract_char_limit
 from scripts.rftctl.commands.compare import build_comparison
-from scripts.rftctl.samples import PromptRecord
+from scripts.rftctl.samples import PromptRecord, read_prompt_records
 from tests.scripts.fakes import (
     BUCKET,
     DEPLOYMENT_ARN,
@@ -195,3 +195,19 @@ def test_mantle_compare_uses_the_fine_tuned_model_on_the_repo_validation_set(rft
     base_messages = [body["messages"] for body in chats if body["model"] == MANTLE_MODEL]
     assert sorted(map(json.dumps, base_messages)) == sorted(json.dumps(record["messages"]) for record in records)
     mantle_server.assert_all_signed()
+
+
+def test_an_unwritable_csv_path_fails_before_any_model_is_asked(rftctl, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "compare.csv"
+    result = rftctl("compare", str(write_seed_prompts(tmp_path)), "--stack", NOVA_STACK, "--csv", str(missing))
+    assert result.code == 2
+    assert result.err.strip() == f"rftctl: error: --csv {missing}: directory {missing.parent} does not exist"
+
+
+def test_prompts_may_hold_unicode_line_separators(tmp_path: Path) -> None:
+    """U+2028 is valid unescaped inside a JSON string: it must not split the record."""
+    text = "AIとは何か\u202830文字以内で説明して"
+    path = tmp_path / "prompts.jsonl"
+    path.write_text(json_lines({"messages": [{"role": "user", "content": text}]}), encoding="utf-8")
+    (record,) = read_prompt_records(path)
+    assert record.prompt == text

@@ -165,6 +165,19 @@ def test_ctrl_c_while_waiting_says_what_exists_and_how_to_resume_or_delete(rftct
     assert result.err.strip().splitlines()[-1] == "rftctl: interrupted (Ctrl-C)"
 
 
+def test_gives_up_waiting_after_its_timeout_and_says_how_to_resume(rftctl, aws) -> None:
+    expect_completed_job(aws)
+    expect_no_existing_deployment(aws)
+    expect_create(aws)
+    expect_get(aws, deployment("Creating"))
+    expect_get(aws, deployment("Creating"))
+    clock = iter([0.0, 30.0, 61.0])
+    result = rftctl("deploy-model", "--stack", NOVA_STACK, "--timeout", "1", monotonic=lambda: next(clock))
+    assert result.code == 3
+    assert f"deployment {DEPLOYMENT_ARN} is still Creating after 1 minutes" in result.out
+    assert f"resume waiting: rftctl deploy-model --stack {NOVA_STACK}" in result.out
+
+
 def test_a_failed_deployment_exits_non_zero_with_its_message(rftctl, aws) -> None:
     expect_completed_job(aws)
     expect_no_existing_deployment(aws)

@@ -203,7 +203,7 @@ def test_unknown_profile_with_the_real_client_factory(capsys) -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (401, "the Bedrock mantle endpoint rejected the credentials (401)"),
+        (401, "the Bedrock mantle endpoint rejected the SigV4 signature (401)"),
         (
             403,
             "the Bedrock mantle endpoint denied access (403): "

@@ -19,7 +19,11 @@ BEDROCK_SAMPLE = {
     ],
 }
 SIMPLE_PASS = {"prompt": "機械学習を20文字以内で説明して", "answer": "データから学ぶ技術"}
-SIMPLE_OVER = {"prompt": "IoTを10文字以内で説明して", "answer": "モノのインターネットの略称です。"}
+SIMPLE_OVER = {
+    "prompt": "IoTを10文字以内で説明して",
+    "answer": "モノのインターネットの略称です。",
+    "char_limit": 10,  # an extra field: sent under metadata
+}
 
 
 def write_samples(tmp_path: Path) -> Path:
@@ -45,20 +49,23 @@ def bedrock_payload() -> list[dict]:
                 {"role": "user", "content": SIMPLE_OVER["prompt"]},
                 {"role": "assistant", "content": SIMPLE_OVER["answer"]},
             ],
+            "metadata": {"char_limit": 10},
         },
     ]
 
 
 def test_simple_lines_become_bedrock_samples(tmp_path: Path) -> None:
     converted = grader_sample({**SIMPLE_PASS, "char_limit": 20}, path=tmp_path, line=7)
+    # Extra fields go under metadata, where the reference says Bedrock puts them.
     assert converted == {
-        "char_limit": 20,
         "id": 7,
         "messages": [
             {"role": "user", "content": SIMPLE_PASS["prompt"]},
             {"role": "assistant", "content": SIMPLE_PASS["answer"]},
         ],
+        "metadata": {"char_limit": 20},
     }
+    assert "metadata" not in grader_sample(SIMPLE_PASS, path=tmp_path, line=1)
 
 
 def test_grade_locally_prints_scores_metrics_and_summary(rftctl, tmp_path: Path) -> None:

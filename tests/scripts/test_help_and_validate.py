@@ -56,6 +56,14 @@ def test_global_options_are_accepted_after_the_command(rftctl) -> None:
     assert result.code == 0
 
 
+@pytest.mark.parametrize(
+    "argv", [["--stack", "X", "--region", "eu-west-1", "status"], ["status", "--stack", "X", "--region", "eu-west-1"]]
+)
+def test_global_options_reach_the_command_before_or_after_it(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.stack, args.region, args.profile) == ("X", "eu-west-1", None)
+
+
 def test_validate_shipped_training_and_validation_sets(rftctl) -> None:
     result = rftctl("validate", str(TRAINING), str(VALIDATION))
     assert result.code == 0, result.out + result.err

@@ -59,6 +59,9 @@ def test_csv_columns_are_recognised_by_name() -> None:
     table, series, note = metrics_from_csv("s3://b/loss.csv", LOSS_ONLY_CSV)
     assert table is None and series == []
     assert note == "skipped s3://b/loss.csv: no reward column (columns: step, loss)"
+    # Only the object key decides: a bucket named after validation holds training metrics too.
+    _, series, _ = metrics_from_csv("s3://rft-validation-data/output/job/train.csv", TRAINING_CSV)
+    assert [(s.label, s.split) for s in series] == [("train_reward_mean", "training")]
     _, series, _ = metrics_from_csv("t.csv", "step,critic/rewards/mean,val_reward\n1,0.2,0.3\n2,,0.4\n")
     assert [(s.label, s.split, s.xs, s.ys) for s in series] == [
         ("critic/rewards/mean", "training", [1.0], [0.2]),
@@ -142,6 +145,13 @@ def test_nova_metrics_before_any_csv_exists(rftctl, aws, tmp_path: Path) -> None
     assert result.code == 1
     assert "no metrics CSV under s3://rft-data-bucket/output/ yet" in result.err
     assert not png.exists()
+
+
+def test_metrics_refuses_an_output_path_it_cannot_write(rftctl, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "reward.png"
+    result = rftctl("metrics", "--stack", NOVA_STACK, "--out", str(missing))
+    assert result.code == 2
+    assert result.err.strip() == f"rftctl: error: --out {missing}: directory {missing.parent} does not exist"
 
 
 def test_mantle_metrics_from_events_and_checkpoints(

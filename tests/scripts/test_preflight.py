@@ -36,11 +36,11 @@ ANSWERS = [
 
 
 def write_prompts(tmp_path: Path) -> Path:
+    """The prompts, the last without a char_limit field: its limit is the one its wording states."""
+    records = [{"messages": [{"role": "user", "content": p}], "char_limit": n} for p, n in PROMPTS]
+    del records[-1]["char_limit"]
     path = tmp_path / "prompts.jsonl"
-    path.write_text(
-        json_lines(*({"messages": [{"role": "user", "content": p}], "char_limit": n} for p, n in PROMPTS)),
-        encoding="utf-8",
-    )
+    path.write_text(json_lines(*records), encoding="utf-8")
     return path
 
 
@@ -135,7 +135,9 @@ def test_preflight_mantle_uses_chat_completions(rftctl, aws, mantle_server, tmp_
     mantle_server.assert_all_signed()
 
 
-@pytest.mark.parametrize("option", [["--samples", "0"], ["--sft-below", "0.9", "--unnecessary-above", "0.5"]])
+@pytest.mark.parametrize(
+    "option", [["--samples", "0"], ["--limit", "0"], ["--sft-below", "0.9", "--unnecessary-above", "0.5"]]
+)
 def test_preflight_rejects_bad_options(rftctl, option: list[str], tmp_path: Path) -> None:
     result = rftctl("preflight", str(write_prompts(tmp_path)), *option)
     assert result.code == 2

@@ -84,6 +84,14 @@ def test_per_variant_and_per_model_overrides() -> None:
     ({"dataset": {"training": "train.csv"}}, "rft:dataset.training: expected a .jsonl file name"),
     ({"dataset": {"training": "missing.jsonl"}}, "rft:dataset.training: file not found"),
     ({"tags": {"aws:owner": "x"}}, "rft:tags.aws:owner: tag keys are"),
+    # Bedrock's job and model tags are ASCII only; this would otherwise fail only at deploy.
+    ({"tags": {"チーム": "ml"}}, "rft:tags.チーム: tag keys are 1-128 ASCII"),
+    ({"tags": {"rft:variant": "x"}}, "rft:tags.rft:variant: tag keys are"),
+    ({"nova": {"tags": {"owner": "山田"}}}, "rft:nova.tags.owner: tag values are strings of 0-256 ASCII"),
+    ({"tags": {f"k{i}": "v" for i in range(48)}}, "rft:tags: 48 tags; at most 47"),
+    ({"appPrefix": "aws-rft"}, "rft:appPrefix: expected 3-32 lowercase letters, digits or hyphens, starting with "
+                               "a letter and not with aws or ssm"),
+    ({"appPrefix": "ssm-rft"}, "rft:appPrefix: expected"),
     ({"nova": {"colour": "red"}}, "rft:nova.colour: unknown setting"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(overrides, expected) -> None:
@@ -107,6 +115,17 @@ def test_account_must_be_twelve_digits() -> None:
 def test_a_stack_name_may_not_repeat() -> None:
     problems = problems_of(nova={"stackName": "BedrockRft-GptOss20b"})
     assert "stack names: 'BedrockRft-GptOss20b' is used by more than one stack" in problems
+
+
+def test_stacks_in_one_region_need_distinct_name_prefixes() -> None:
+    # Both name their tracker state machine "bedrockrft-qwen3-32b-job-tracker" in us-west-2.
+    problems = problems_of(mantle={"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"],
+                                   "modelOverrides": {"openai.gpt-oss-20b": {"stackName": "bedrockrft-Qwen3-32b"}}})
+    assert problems == ["stack names: more than one stack in us-west-2 gets the name prefix 'bedrockrft-qwen3-32b' "
+                        "(lowercased, first 32 characters); make the stack names differ there"]
+    # The same prefix in different regions is fine.
+    config_with(nova={"stackName": "BedrockRft-GptOss20b"}, mantle={"models": ["openai.gpt-oss-20b"],
+                "modelOverrides": {"openai.gpt-oss-20b": {"stackName": "bedrockrft-gptoss20b"}}})
 
 
 def test_nothing_configured_is_an_error() -> None:

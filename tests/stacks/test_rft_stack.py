@@ -160,6 +160,17 @@ def test_grader_settings_come_from_config(tmp_path: Path) -> None:
                       nag=False)
     _, function = the_one(templates[NOVA], "AWS::Lambda::Function", {"Handler": "lambda_reward.handler.handler"})
     assert function["Properties"]["MemorySize"] == 1024 and function["Properties"]["Timeout"] == 120
+    log_group = resources(templates[NOVA], "AWS::Logs::LogGroup")[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+    assert log_group["Properties"]["RetentionInDays"] == 90
+
+
+def test_a_long_stack_name_stays_within_resource_limits(tmp_path: Path) -> None:
+    name = "BedrockRft-" + "N" * 110  # CloudFormation allows 128 characters
+    templates = synth(tmp_path, {"rft:nova": {"stackName": name}, "rft:mantle": {"models": []}}, nag=False)
+    _, topic = the_one(templates[name], "AWS::SNS::Topic")
+    assert len(topic["Properties"]["DisplayName"]) <= 100  # SNS rejects longer display names
+    for function in resources(templates[name], "AWS::Lambda::Function").values():
+        assert len(function["Properties"].get("Description", "")) <= 256
 
 
 # ---- Bedrock's access --------------------------------------------------------------------
@@ -260,9 +271,26 @@ def test_stack_reads_well_in_the_console(nova, mantle) -> None:
 
 def test_stacks_are_tagged_for_discovery(tmp_path: Path) -> None:
     stacks = synth_stacks(tmp_path, nag=False)
-    assert stacks[NOVA].tags.tag_values() == {"project": "bedrock-rft", "task": "char-limit",
-                                              "rft:app": "bedrock-rft", "rft:variant": "nova"}
-    assert stacks[MANTLE].tags.tag_values()["rft:variant"] == "mantle"
+    assert stacks[NOVA].tags.tag_values() == {"rft:app": "bedrock-rft", "rft:variant": "nova"}
+    assert stacks[MANTLE].tags.tag_values() == {"rft:app": "bedrock-rft", "rft:variant": "mantle"}
+
+
+@pytest.mark.parametrize("stack", [NOVA, MANTLE])
+def test_configured_tags_are_on_the_resources_but_not_on_the_live_job_parameters(templates, stack) -> None:
+    template = templates[stack]
+    expected = [{"Key": "project", "Value": "bedrock-rft"}, {"Key": "task", "Value": "char-limit"}]
+    for type_name in ("AWS::Lambda::Function", "AWS::IAM::Role", "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine"):
+        for logical_id, resource in resources(template, type_name).items():
+            assert resource["Properties"]["Tags"] == expected, logical_id
+    # CloudFormation's update of an SSM parameter (a tag edit is one) writes its template value
+    # back, which would wipe the status and model the tracker recorded.
+    live = {"status", "model", "failure-message", "deployment-arn"}
+    for parameter in resources(template, "AWS::SSM::Parameter").values():
+        leaf = parameter["Properties"]["Name"].removeprefix(f"/bedrock-rft/{stack}/job/")
+        if leaf in live:
+            assert "Tags" not in parameter["Properties"], leaf
+        else:
+            assert parameter["Properties"]["Tags"] == {"project": "bedrock-rft", "task": "char-limit"}, leaf
 
 
 # ---- dataset validation at synth ---------------------------------------------------------

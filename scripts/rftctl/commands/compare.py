@@ -15,7 +15,7 @@ from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
 from ..inference import GenerationSettings, Request, chat_model, generate_all
-from ..samples import PromptRecord, load_prompts
+from ..samples import PromptRecord, add_prompt_arguments, selected_prompts
 from ..stack import inference_model_id
 from ..trained_model import tuned_model_id
 
@@ -170,10 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "fine_tuned_model."
         ),
     )
-    parser.add_argument("prompts", nargs="?", type=Path, metavar="FILE", help="JSONL prompts (training-data format)")
-    parser.add_argument(
-        "--from-stack", action="store_true", help="use the stack's uploaded validation set (ValidationDataUri)"
-    )
+    add_prompt_arguments(parser)
     parser.add_argument(
         "--base-model-id", help="base model to invoke (default: the stack's BaseModel, mapped to its inference id)"
     )
@@ -185,7 +182,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
     parser.add_argument("--max-tokens", type=int, default=512, help="answer token limit (default 512)")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N prompts")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel model calls (default 4)")
     parser.add_argument(
         "--csv", type=Path, metavar="OUT", help="also write the comparison, with full prompts and answers, as CSV"
@@ -196,12 +192,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     if args.concurrency < 1 or args.max_tokens < 1:
         raise CliError("--concurrency and --max-tokens must be at least 1")
+    if args.csv is not None and not args.csv.parent.is_dir():
+        # Checked now, not after paying for every answer.
+        raise CliError(f"--csv {args.csv}: directory {args.csv.parent} does not exist")
+    source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
     stack = ctx.stack()
-    source, records = load_prompts(ctx, args.prompts, args.from_stack)
-    if args.limit is not None:
-        records = records[: max(0, args.limit)]
-    if not records:
-        raise CliError("no prompts to compare")
     base_id = args.base_model_id or inference_model_id(stack.base_model)
     tuned_id = args.tuned_model_id or tuned_model_id(ctx, stack, args.job)
     base_model = chat_model(ctx, stack.variant, stack.region, base_id)
@@ -216,6 +211,10 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     comparison = build_comparison(records, answers[: len(records)], answers[len(records) :])
     ctx.print(comparison_table(comparison))
     if args.csv:
-        write_csv(args.csv, comparison)
+        try:
+            write_csv(args.csv, comparison)
+        except OSError as error:
+            reason = error.strerror or error
+            raise CliError(f"cannot write {args.csv}: {reason} (the table above is complete)") from error
         ctx.print(f"\nwritten: {args.csv}")
     return EXIT_OK

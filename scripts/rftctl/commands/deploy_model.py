@@ -146,7 +146,8 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         arn = str(found["customModelDeploymentArn"])
         ctx.print(f"reusing deployment {found['modelDeploymentName']} ({found['status']}): {arn}")
     else:
-        arn = _create(ctx, stack, model_arn, job.job_id, job.job_name or stack.name, args.name)
+        # The tracker names the deployment after the job's name, else its id: same name, same token.
+        arn = _create(ctx, stack, model_arn, job.job_id, job.job_name or job.job_id, args.name)
         ctx.print(f"created deployment: {arn}")
     if args.no_wait:
         ctx.print(

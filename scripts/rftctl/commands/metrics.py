@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..console import format_number, format_table
 from ..context import CommandContext
-from ..errors import EXIT_CHECK_FAILED, EXIT_OK
+from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 from ..jobs import job_id_for
 from ..reward_metrics import build_reward_figure, job_metrics
 
@@ -28,12 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--job", metavar="JOB_ID", help="Nova job ARN or mantle job id (default: the stack's current job)"
     )
-    parser.add_argument("--out", type=Path, default=Path("reward.png"), help="PNG to write (default reward.png)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reward.png"), metavar="PNG", help="PNG to write (default reward.png)"
+    )
     parser.add_argument("--tail", type=int, metavar="N", help="print only the last N rows of each table")
     parser.set_defaults(run=run)
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    if not args.out.parent.is_dir():
+        raise CliError(f"--out {args.out}: directory {args.out.parent} does not exist")
     stack = ctx.stack()
     job_id = job_id_for(ctx, stack, args.job)
     metrics = job_metrics(ctx, stack, job_id)
@@ -50,6 +54,9 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         ctx.note(f"no reward metrics for {job_id} yet; nothing plotted")
         return EXIT_CHECK_FAILED
     figure = build_reward_figure(metrics.series, title=f"{stack.name}: {job_id.rsplit('/', 1)[-1]}")
-    figure.savefig(args.out, dpi=110)
+    try:
+        figure.savefig(args.out, dpi=110, format="png")  # PNG whatever the file name ends in
+    except OSError as error:
+        raise CliError(f"cannot write {args.out}: {error.strerror or error}") from error
     ctx.print(f"reward curves: {args.out} ({len(metrics.series)} series)")
     return EXIT_OK

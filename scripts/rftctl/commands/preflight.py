@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lambda_reward.grader import grade_batch
@@ -15,7 +14,7 @@ from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
 from ..inference import GenerationSettings, Request, chat_model, generate_all
-from ..samples import PromptRecord, load_prompts
+from ..samples import PromptRecord, add_prompt_arguments, selected_prompts
 from ..stack import inference_model_id
 
 HELP = "sample the base model on the validation prompts and say whether RFT is a good fit"
@@ -26,6 +25,7 @@ SAME_REWARD_TOLERANCE = 1e-9
 @dataclass(frozen=True)
 class PromptOutcome:
     record: PromptRecord
+    limit: int | None  # as the grader read it (char_limit field or the prompt's wording)
     rewards: list[float]
     lengths: list[int]
     passes: list[bool]
@@ -90,6 +90,7 @@ def build_report(records: Sequence[PromptRecord], answers: Sequence[str], sample
         outcomes.append(
             PromptOutcome(
                 record=record,
+                limit=int(metric(group[0], "char_limit") or 0) or None,
                 rewards=[float(result["aggregate_reward_score"]) for result in group],
                 lengths=[int(metric(result, "char_count") or 0) for result in group],
                 passes=[passed(result) for result in group],
@@ -112,10 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "stack's ValidationDataUri."
         ),
     )
-    parser.add_argument("prompts", nargs="?", type=Path, metavar="FILE", help="JSONL prompts (training-data format)")
-    parser.add_argument(
-        "--from-stack", action="store_true", help="use the stack's uploaded validation set (ValidationDataUri)"
-    )
+    add_prompt_arguments(parser)
     parser.add_argument("--samples", type=int, default=4, metavar="K", help="answers per prompt (default 4)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument("--max-tokens", type=int, default=512, help="answer token limit (default 512)")
@@ -124,7 +122,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model to invoke (default: the stack's BaseModel, mapped to its inference id, "
         "e.g. amazon.nova-2-lite-v1:0:256k -> us.amazon.nova-2-lite-v1:0)",
     )
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N prompts")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel model calls (default 4)")
     parser.add_argument(
         "--unnecessary-above",
@@ -148,12 +145,8 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         raise CliError("--samples, --concurrency and --max-tokens must be at least 1")
     if not 0.0 <= args.sft_below < args.unnecessary_above <= 1.0:
         raise CliError("need 0 <= --sft-below < --unnecessary-above <= 1")
+    source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
     stack = ctx.stack()
-    source, records = load_prompts(ctx, args.prompts, args.from_stack)
-    if args.limit is not None:
-        records = records[: max(0, args.limit)]
-    if not records:
-        raise CliError("no prompts to sample")
     model_id = args.model_id or inference_model_id(stack.base_model)
     model = chat_model(ctx, stack.variant, stack.region, model_id)
     ctx.note(f"{stack.describe()}: sampling {model_id} {args.samples}x on {len(records)} prompts from {source}")
@@ -169,11 +162,10 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
 def _print_report(ctx: CommandContext, report: PreflightReport, model_id: str, args: argparse.Namespace) -> None:
     rows: list[list[Any]] = []
     for outcome in report.outcomes:
-        limit = outcome.record.extra_fields.get("char_limit")
         rows.append(
             [
                 truncate(outcome.record.prompt, 28),
-                limit if limit is not None else "-",
+                outcome.limit or "-",
                 " ".join(str(length) for length in outcome.lengths),
                 " ".join(f"{reward:.2f}" for reward in outcome.rewards),
                 f"{sum(outcome.passes)}/{len(outcome.passes)}",
