@@ -25,7 +25,7 @@ from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 from lambda_reward.infrastructure import RewardFunction
 from rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED
 from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_versions_arn
-from stacks.config import StackConfig, Variant
+from stacks.config import STACK_TAG, StackConfig, Variant
 from stacks.published_outputs import PublishedOutputs
 from stacks.python_function import PythonFunction
 from stacks.training_data import TRAINING_PREFIX, TrainingData
@@ -273,7 +273,11 @@ class JobLauncher(Construct):
         stack = Stack.of(self)
         environment = {"MANTLE_BASE_URL": config.mantle_base_url} if config.mantle_base_url else {}
         self.python = _runtime_function(
-            self, "Launcher", handler="rft_job.runtime.launcher.on_event", timeout=Duration.minutes(5),
+            self, "Launcher", handler="rft_job.runtime.launcher.on_event",
+            # Room for the SDK clients' worst case (uploads retried with backoff) inside the
+            # Provider framework's own 15-minute invocation, so a hang ends with our reason,
+            # not "Task timed out".
+            timeout=Duration.minutes(14),
             description=f"Starts, keeps or stops the RFT job of {config.stack_name} (CloudFormation custom resource)",
             environment=environment)
         self.function = self.python.function
@@ -290,7 +294,7 @@ class JobLauncher(Construct):
             "graderArn": grader.version.function_arn,
             "graderCodeSha256": grader.code_sha256,
             "hyperParameters": dict(config.hyperparameters),
-            "tags": {**config.tags, "rft:stack": config.stack_name},
+            "tags": {**config.tags, STACK_TAG: config.stack_name},
             "stateMachineArn": tracker.state_machine.state_machine_arn,
         }
         if config.variant is Variant.NOVA:

@@ -82,7 +82,11 @@ _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$", re.ASCII)
 # aws-cdk-lib one on the training bucket (the dataset upload's ownership marker).
 MAX_TAGS = 47
 # Set by the app itself: the stacks' discovery tags and the job's stack tag.
-RESERVED_TAG_KEYS = ("rft:app", "rft:variant", "rft:stack")
+# Stack tags every stack carries (the operator CLI finds stacks by them) and the job's own tag.
+APP_TAG = "rft:app"
+VARIANT_TAG = "rft:variant"
+STACK_TAG = "rft:stack"
+RESERVED_TAG_KEYS = (APP_TAG, VARIANT_TAG, STACK_TAG)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 # CloudWatch Logs accepts only these retention periods (days).

@@ -10,12 +10,10 @@ from constructs import Construct
 from lambda_reward.infrastructure import RewardFunction
 from rft_job.infrastructure import JobLauncher, JobTracker
 from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
-from stacks.config import StackConfig, Variant
+from stacks.config import APP_TAG, VARIANT_TAG, StackConfig, Variant
 from stacks.published_outputs import PublishedOutputs
 from stacks.training_data import TrainingData
 
-APP_TAG = "rft:app"
-VARIANT_TAG = "rft:variant"
 
 _VARIANT_TITLE = {
     Variant.NOVA: "Nova 2 Lite via CreateModelCustomizationJob",

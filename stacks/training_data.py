@@ -57,6 +57,12 @@ class TrainingData(Construct):
             server_access_logs_prefix="training-bucket/",
         )
 
+        # The SSL-only policies stay with the retained buckets: a deleted stack must not leave
+        # its training data reachable over plain HTTP.
+        for bucket in (self.access_logs, self.bucket):
+            assert bucket.policy is not None  # enforce_ssl created it
+            bucket.policy.apply_removal_policy(RemovalPolicy.RETAIN)
+
         files = [dataset.training_file] + ([dataset.validation_file] if dataset.validation_file else [])
         self.upload = s3deploy.BucketDeployment(
             self, "Upload",

@@ -95,3 +95,14 @@ def nova(templates: dict[str, Template]) -> Template:
 @pytest.fixture(scope="session")
 def mantle(templates: dict[str, Template]) -> Template:
     return templates["BedrockRft-GptOss20b"]
+
+
+def role_statements(template: Template, role_id: str) -> dict[str, dict[str, Any]]:
+    """The statements of every IAM policy attached to a role, by Sid (or position and action)."""
+    found: dict[str, dict[str, Any]] = {}
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            for i, statement in enumerate(policy["Properties"]["PolicyDocument"]["Statement"]):
+                found[statement.get("Sid", f"#{i}:{statement['Action']}")] = statement
+    return found
+

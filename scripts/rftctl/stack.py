@@ -9,15 +9,13 @@ from typing import Any
 import botocore.exceptions
 
 from rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES
-from stacks.config import Variant
+from stacks.config import APP_TAG, VARIANT_TAG, Variant
 
 from .aws import ClientFactory
 from .errors import CliError, ErrorHint, missing_stack_error
 
 # Every stack of this app carries both tags (stacks/rft_stack.py). rft:app's value is the
 # app prefix ("bedrock-rft" unless rft:appPrefix changes it), so any value is accepted.
-APP_TAG = "rft:app"
-VARIANT_TAG = "rft:variant"
 
 
 # Base model id -> the model id on-demand inference takes. Nova 2 Lite is served through the

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from rft_job.infrastructure import HANDOVER_AFTER_MINUTES, MAX_POLLS_PER_EXECUTION
-from tests.conftest import synth
+from tests.conftest import role_statements, synth
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 
@@ -24,14 +24,6 @@ def logical_id(template: Template, type_name: str, startswith: str = "") -> str:
 def resource(template: Template, logical: str) -> dict[str, Any]:
     return template.to_json()["Resources"][logical]
 
-
-def role_statements(template: Template, role_id: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            for i, statement in enumerate(policy["Properties"]["PolicyDocument"]["Statement"]):
-                found[statement.get("Sid", f"#{i}:{statement['Action']}")] = statement
-    return found
 
 
 def function_role(template: Template, handler: str) -> str:
@@ -239,3 +231,11 @@ def test_topic_is_encrypted_and_ssl_only(templates) -> None:
     policy = next(iter(nova.find_resources("AWS::SNS::TopicPolicy").values()))
     deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_launcher_timeout_leaves_room_inside_the_provider_framework(templates) -> None:
+    for template in templates.values():
+        functions = template.find_resources("AWS::Lambda::Function",
+                                            {"Properties": {"Handler": "rft_job.runtime.launcher.on_event"}})
+        assert next(iter(functions.values()))["Properties"]["Timeout"] == 14 * 60
+

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.published_outputs import kebab
-from tests.conftest import synth, synth_stacks
+from tests.conftest import role_statements, synth, synth_stacks
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 
@@ -40,14 +40,6 @@ def statements(template: Template, policy_logical_prefix: str) -> dict[str, dict
     document = next(iter(policies.values()))["Properties"]["PolicyDocument"]
     return {s.get("Sid", f"#{i}"): s for i, s in enumerate(document["Statement"])}
 
-
-def role_statements(template: Template, role_id: str) -> dict[str, dict[str, Any]]:
-    """The statements of every IAM policy attached to a role, by Sid."""
-    found = {}
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            found.update({s.get("Sid", f"#{i}"): s for i, s in enumerate(policy["Properties"]["PolicyDocument"]["Statement"])})
-    return found
 
 
 def all_policy_statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
@@ -105,7 +97,10 @@ def test_training_bucket_is_encrypted_private_versioned_logged_and_retained(temp
     assert buckets[data_id]["Properties"]["LoggingConfiguration"] == {
         "DestinationBucketName": {"Ref": logs_id}, "LogFilePrefix": "training-bucket/"}
     # SSL enforced on both buckets by a deny on aws:SecureTransport false.
-    for policy in resources(template, "AWS::S3::BucketPolicy").values():
+    policies = resources(template, "AWS::S3::BucketPolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        assert policy["DeletionPolicy"] == "Retain"  # a retained bucket keeps its SSL-only policy
         denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
         assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*"
                    for s in denies)
