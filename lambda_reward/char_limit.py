@@ -59,17 +59,23 @@ def _count_clusters(text: str, nfc: bool, position: int) -> int:
     count = length = len(text)
     while position < length:
         run_end = _UNCOMMON_RUN.match(text, position).end()
-        count -= _joins_in_window(text[max(position - 1, 0) : run_end + 1], nfc)
+        window = text[max(position - 1, 0) : run_end + 1]
+        if len(window) <= _CACHED_WINDOW:
+            count -= _joins_in_window(window, nfc)
+        else:
+            count -= _joins_in_window.__wrapped__(window, nfc)
         position = _COMMON_RUN.match(text, run_end).end()
     return count
 
 
+# Short windows repeat (the same emoji, the same accented letter) and are cached; long
+# ones (a paragraph in another script) rarely repeat and would only fill the memory.
+_CACHED_WINDOW = 32
+
+
 @lru_cache(maxsize=4096)
 def _joins_in_window(window: str, nfc: bool) -> int:
-    """Code points of ``window`` (after NFC if ``nfc``) minus its grapheme clusters.
-
-    Cached: windows are short and repeat (the same emoji, the same accented letter).
-    """
+    """Code points of ``window`` (after NFC if ``nfc``) minus its grapheme clusters."""
     segmented = unicodedata.normalize("NFC", window) if nfc else window
     return len(window) - len(_GRAPHEME_CLUSTER.findall(segmented))
 
@@ -86,10 +92,10 @@ def count_characters(text: str) -> int:
     """User-perceived length of an answer.
 
     NFC-normalises, trims surrounding whitespace (``str.strip``: Unicode White_Space,
-    including the ideographic space U+3000), then counts extended grapheme clusters, so
-    an emoji ZWJ family or a letter with combining marks is one character. (Trimming
-    first gives the same result: NFC never merges, splits or changes whitespace, which
-    tests check.)
+    including the ideographic space U+3000, plus the separators U+001C-001F), then
+    counts extended grapheme clusters, so an emoji ZWJ family or a letter with combining
+    marks is one character. (Trimming first gives the same result: NFC never merges,
+    splits or changes whitespace, which tests check.)
     """
     text = text.strip()
     if text.isascii():
@@ -142,30 +148,46 @@ _KANJI_UNIT_VALUES = {"十": 10, "百": 100, "千": 1000}
 _KANJI_MAN = "万"
 # A number must not continue a longer one (1.5, 12,34). In Japanese, 数/何/幾 before it
 # mean "several"/"how many" (数百文字), which is no limit.
-_NOT_BEFORE_EN_NUMBER = frozenset("0123456789０１２３４５６７８９.,，")
-_NOT_BEFORE_JA_NUMBER = _NOT_BEFORE_EN_NUMBER | frozenset(_KANJI_NUMERALS + "数何幾")
+_NOT_BEFORE_EN_NUMBER = f"{_DIGITS}.,，"
+_NOT_BEFORE_JA_NUMBER = f"{_NOT_BEFORE_EN_NUMBER}{_KANJI_NUMERALS}数何幾"
 
-# Patterns start with the number (not a lookbehind) so the regex engine can skip ahead
-# to candidate characters; what may precede the number is checked in Python.
+
+def _number(numerals: str, not_before: str) -> str:
+    """Regex for a run of ``numerals`` not preceded by ``not_before``, in linear time.
+
+    It starts with a character class (not a lookbehind), so the engine skips ahead to
+    candidate characters; the lookbehind after the first character rejects a start inside
+    a longer run at once, and the possessive quantifiers never backtrack into the run.
+    (Without both, a long digit run not followed by a limit phrase takes quadratic time.)
+    """
+    return rf"[{numerals}](?<![{not_before}][{numerals}])[{numerals}]*+(?:[,，][{_DIGITS}]{{3}})*+"
+
+
 # 30文字以内 / 30字以下 / 三十文字まで / 30文字未満 (strict). Kanji or mixed: 百二十, 1万.
+_JA_NUMERALS = _DIGITS + _KANJI_NUMERALS
 _JA_LIMIT = re.compile(
-    rf"(?P<number>[{_DIGITS}{_KANJI_NUMERALS}]+(?:[,，][{_DIGITS}]{{3}})*)"
-    r"\s*文?字\s*(?:(?P<strict>未満)|以内|以下|まで)"
+    rf"(?P<number>{_number(_JA_NUMERALS, _NOT_BEFORE_JA_NUMBER)})"
+    r"\s*+文?字\s*+(?:(?P<strict>未満)|以内|以下|まで)"
 )
 # "30 characters", then optionally "or less" / "or fewer" / "max" / "at most" / "limit".
 # ASCII-letter lookarounds, not \b: Japanese letters are \w and prompts mix scripts.
 _EN_LIMIT = re.compile(
-    rf"(?P<number>[{_DIGITS}]+(?:[,，][{_DIGITS}]{{3}})*)(?![{_DIGITS}])"
-    r"\s*-?\s*char(?:acter)?s?(?![a-z])"
-    r"(?P<suffix>\s*(?:or\s+(?:less|fewer)|max(?:imum)?|at\s+most|limit)(?![a-z]))?",
+    rf"(?P<number>{_number(_DIGITS, _NOT_BEFORE_EN_NUMBER)})(?![{_DIGITS}])"
+    r"\s*+(?:-\s*+)?char(?:acter)?s?(?![a-z])"
+    r"(?P<suffix>\s*(?:or\s+(?:less|fewer|shorter)|max(?:imum)?|at\s+most|limit)(?![a-z]))?",
     re.IGNORECASE,
 )
-# Words that may come right before "30 characters"; the strict ones mean N-1.
+# Words that may come right before "30 characters"; the strict ones mean N-1, and the
+# minimum ones ("no less than 30 characters") set no limit at all.
 _EN_KEYWORDS = (
-    "within", "at most", "no more than", "not more than", "up to",
-    "a maximum of", "a max of", "maximum of", "max of", "a maximum", "a max", "maximum", "max",
+    "within", "at most", "no more than", "not more than", "up to", "no longer than",
+    "not longer than", "a maximum of", "a max of", "maximum of", "max of", "a maximum", "a max",
+    "maximum", "max",
 )
 _EN_STRICT_KEYWORDS = ("under", "below", "less than", "fewer than", "shorter than")
+_EN_MINIMUM_KEYWORDS = tuple(
+    f"{negation} {keyword}" for negation in ("no", "not") for keyword in _EN_STRICT_KEYWORDS
+)
 
 
 def _reversed_alternatives(phrases: tuple[str, ...]) -> str:
@@ -179,7 +201,8 @@ def _reversed_alternatives(phrases: tuple[str, ...]) -> str:
 # Matched at the start of the reversed text before the number, so only one position is
 # tried: "within 30" reads "nihtiw" after the spaces. No letter may precede the keyword.
 _EN_KEYWORD_BEFORE_REVERSED = re.compile(
-    rf"\s+(?:(?P<strict>{_reversed_alternatives(_EN_STRICT_KEYWORDS)})"
+    rf"\s+(?:(?P<minimum>{_reversed_alternatives(_EN_MINIMUM_KEYWORDS)})"
+    rf"|(?P<strict>{_reversed_alternatives(_EN_STRICT_KEYWORDS)})"
     rf"|{_reversed_alternatives(_EN_KEYWORDS)})(?![a-z])",
     re.IGNORECASE,
 )
@@ -227,8 +250,6 @@ def _last_japanese_limit(prompt: str) -> tuple[int, int] | None:
     last = None
     for match in _JA_LIMIT.finditer(prompt):
         start = match.start()
-        if start and prompt[start - 1] in _NOT_BEFORE_JA_NUMBER:
-            continue
         value = parse_number(match["number"])
         if value is not None:
             if match["strict"]:
@@ -243,12 +264,12 @@ def _last_english_limit(prompt: str) -> tuple[int, int] | None:
     last = None
     for match in _EN_LIMIT.finditer(prompt):
         start = match.start()
-        if start and prompt[start - 1] in _NOT_BEFORE_EN_NUMBER:
-            continue
         text_before = prompt[max(start - _EN_KEYWORD_REACH, 0) : start]
         keyword = _EN_KEYWORD_BEFORE_REVERSED.match(text_before[::-1])
         if keyword is None and match["suffix"] is None:
             continue  # "30 characters" alone is no limit
+        if keyword is not None and keyword["minimum"]:
+            continue  # "no less than 30 characters" is a minimum
         value = parse_number(match["number"])
         if value is not None:
             if keyword is not None and keyword["strict"]:
@@ -266,12 +287,13 @@ def extract_char_limit(prompt: str) -> int | None:
 
     Japanese: N文字以内, N字以内, N文字以下, N文字まで, N文字未満 (less than N: limit N-1),
     N in ASCII, full-width or kanji digits. English (any case): within / at most /
-    no more than / not more than / up to / max(imum) (of) N characters, N characters or
-    less / or fewer / max / at most, an N-character limit; under / below / less than /
-    fewer than / shorter than N characters mean N-1. "char", "chars" and "character"
-    work too. When several limits appear the LAST one in the prompt wins: the
-    instruction usually ends the prompt, after any examples or quoted text. Limits
-    outside 1..MAX_CHAR_LIMIT are ignored.
+    no more than / not more than / no longer than / up to / max(imum) (of) N characters,
+    N characters or less / or fewer / or shorter / max / at most, an N-character limit;
+    under / below / less than / fewer than / shorter than N characters mean N-1, and
+    with "no" / "not" before them ("no less than N characters") they are a minimum, no
+    limit. "char", "chars" and "character" work too. When several limits appear the
+    LAST one in the prompt wins: the instruction usually ends the prompt, after any
+    examples or quoted text. Limits outside 1..MAX_CHAR_LIMIT are ignored.
 
     Cached: the samples of one GRPO group share their prompt.
     """

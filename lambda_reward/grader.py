@@ -20,7 +20,7 @@ from lambda_reward.char_limit import (
     length_reward,
     parse_explicit_char_limit,
 )
-from lambda_reward.samples import MalformedSample, read_sample
+from lambda_reward.samples import MalformedSample, describe_value, read_sample
 
 CHAR_LIMIT_FIELD = "char_limit"
 
@@ -95,6 +95,16 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """Per-invocation figures for metrics; ``mean_reward`` is None for an empty batch."""
+
+    samples: int
+    mean_reward: float | None
+    malformed: int
+    no_limit: int
+
+
 def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) -> list[dict[str, Any]]:
     """One result per sample, in order: ``{"id", "aggregate_reward_score", "metrics_list"}``.
 
@@ -108,10 +118,20 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
     to the prompt. No limit at all scores 0.0 with no_limit.
 
     Never raises for a bad sample: it scores 0.0 with malformed, and ``on_malformed``
-    (if given) hears about it.
+    (if given) hears about it. So does a sample that hits a bug in the grader (reason
+    ``grader error (a bug): ...``): one lost sample, never a failed training run.
     """
+    return grade_batch_with_summary(samples, on_malformed)[0]
+
+
+def grade_batch_with_summary(
+    samples: list, on_malformed: MalformedCallback | None = None
+) -> tuple[list[dict[str, Any]], BatchSummary]:
+    """``grade_batch`` and, counted on the way, its ``summarize`` (what the handler needs)."""
     results: list[dict[str, Any]] = []
     append = results.append
+    total_reward = 0.0
+    malformed_count = no_limit_count = 0
     # The samples of one GRPO group share their prompt and usually arrive together:
     # comparing with the previous prompt (whose limit and char_limit entry are kept) is
     # cheaper than the cache's hashing.
@@ -120,49 +140,61 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
     previous_limit_metric = _char_limit_metric(0)
     with _cyclic_gc_paused():
         for index, raw in enumerate(samples):
-            parts = read_sample(raw)
-            if isinstance(parts, MalformedSample):
-                append(_flagged_result(parts.sample_id, 0, _MALFORMED))
-                if on_malformed is not None:
-                    on_malformed(index, parts.sample_id, parts.reason)
-                continue
-            sample_id, answer, prompt, top_level, metadata = parts
-            char_count = count_characters(answer)
-
-            # The top level wins over metadata (as in samples.sample_field).
-            explicit_limit = top_level.get(CHAR_LIMIT_FIELD)
-            if explicit_limit is None and metadata is not None:
-                explicit_limit = metadata.get(CHAR_LIMIT_FIELD)
-            if explicit_limit is not None:
-                limit = parse_explicit_char_limit(explicit_limit)
-                if limit is None:
-                    append(_flagged_result(sample_id, char_count, _MALFORMED))
-                    if on_malformed is not None:
-                        reason = f"invalid char_limit {explicit_limit!r:.60}: expected an integer >= 1"
-                        on_malformed(index, sample_id, reason)
-                    continue
-                limit_metric = _char_limit_metric(limit)
-            elif prompt == previous_prompt:
-                limit, limit_metric = previous_limit, previous_limit_metric
-            else:
-                limit = previous_limit = extract_char_limit(prompt)
-                limit_metric = previous_limit_metric = _char_limit_metric(limit or 0)
-                previous_prompt = prompt
-
-            if limit is None:
-                append(_flagged_result(sample_id, char_count, _NO_LIMIT))
-            else:
-                # Most answers are within the limit; length_reward holds the whole rule.
-                if 0 < char_count <= limit:
-                    reward, within_limit = 1.0, _WITHIN_LIMIT
+            try:
+                parts = read_sample(raw)
+                if isinstance(parts, MalformedSample):
+                    sample_id, char_count, reason = parts.sample_id, 0, parts.reason
                 else:
-                    reward, within_limit = length_reward(char_count, limit), _NOT_WITHIN_LIMIT
-                append({
-                    "id": sample_id,
-                    "aggregate_reward_score": reward,
-                    "metrics_list": [_char_count_metric(char_count), limit_metric, within_limit],
-                })
-    return results
+                    sample_id, answer, prompt, top_level, metadata = parts
+                    char_count = count_characters(answer)
+
+                    # The top level wins over metadata (as in samples.sample_field).
+                    explicit_limit = top_level.get(CHAR_LIMIT_FIELD)
+                    if explicit_limit is None and metadata is not None:
+                        explicit_limit = metadata.get(CHAR_LIMIT_FIELD)
+                    if explicit_limit is not None:
+                        limit = parse_explicit_char_limit(explicit_limit)
+                        limit_metric = _char_limit_metric(limit or 0)
+                    elif prompt == previous_prompt:
+                        limit, limit_metric = previous_limit, previous_limit_metric
+                    else:
+                        limit = previous_limit = extract_char_limit(prompt)
+                        limit_metric = previous_limit_metric = _char_limit_metric(limit or 0)
+                        previous_prompt = prompt
+
+                    if limit is not None:
+                        # Most answers are within the limit; length_reward holds the whole rule.
+                        if 0 < char_count <= limit:
+                            reward, within_limit = 1.0, _WITHIN_LIMIT
+                        else:
+                            reward, within_limit = length_reward(char_count, limit), _NOT_WITHIN_LIMIT
+                        append({
+                            "id": sample_id,
+                            "aggregate_reward_score": reward,
+                            "metrics_list": [_char_count_metric(char_count), limit_metric, within_limit],
+                        })
+                        total_reward += reward
+                        continue
+                    if explicit_limit is None:
+                        append(_flagged_result(sample_id, char_count, _NO_LIMIT))
+                        no_limit_count += 1
+                        continue
+                    reason = f"invalid char_limit {describe_value(explicit_limit)}: expected an integer >= 1"
+            except Exception as error:  # a grader bug costs one sample, never the training run
+                sample_id = raw.get("id") if isinstance(raw, dict) else None
+                char_count, reason = 0, f"grader error (a bug): {type(error).__name__}: {error}"
+            append(_flagged_result(sample_id, char_count, _MALFORMED))
+            malformed_count += 1
+            if on_malformed is not None:
+                on_malformed(index, sample_id, reason)
+    count = len(results)
+    summary = BatchSummary(
+        samples=count,
+        mean_reward=total_reward / count if count else None,
+        malformed=malformed_count,
+        no_limit=no_limit_count,
+    )
+    return results, summary
 
 
 def clear_caches() -> None:
@@ -172,18 +204,9 @@ def clear_caches() -> None:
     _char_limit_metric.cache_clear()
 
 
-@dataclass(frozen=True, slots=True)
-class BatchSummary:
-    """Per-invocation figures for metrics; ``mean_reward`` is None for an empty batch."""
-
-    samples: int
-    mean_reward: float | None
-    malformed: int
-    no_limit: int
-
-
 def summarize(results: list[dict[str, Any]]) -> BatchSummary:
-    """Aggregate results in the ``grade_batch`` shape (also after a JSON round trip)."""
+    """Aggregate results in the ``grade_batch`` shape (also after a JSON round trip): the
+    figures ``grade_batch_with_summary`` counts while scoring, recomputed from its output."""
     total_reward = 0.0
     flags = {"malformed": 0, "no_limit": 0}
     for result in results:

@@ -13,13 +13,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambda_reward.grader import grade_batch, summarize
+from lambda_reward.grader import grade_batch_with_summary
+from lambda_reward.samples import describe_value
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockRft"
 # Enough individual warnings to diagnose a data problem without flooding the logs when a
 # whole batch is broken; the rest are counted in one summary line.
 MAX_MALFORMED_WARNINGS = 20
+MAX_LOGGED_ID_LENGTH = 200
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
@@ -35,6 +37,17 @@ def describe_event(event: Any) -> str:
     return description
 
 
+def loggable_id(sample_id: Any) -> Any:
+    """The id as logged: itself when it is a short string or a number (as ids are), else a
+    short description, so that a huge or deeply nested id can neither flood the log nor
+    break it (logging re-raises the RecursionError of serialising a deep value)."""
+    if sample_id is None or isinstance(sample_id, (bool, int, float)):
+        return sample_id
+    if isinstance(sample_id, str) and len(sample_id) <= MAX_LOGGED_ID_LENGTH:
+        return sample_id
+    return describe_value(sample_id, MAX_LOGGED_ID_LENGTH)
+
+
 class MalformedSampleWarnings:
     """Logs the first few malformed samples of a batch one by one, then only counts."""
 
@@ -47,7 +60,7 @@ class MalformedSampleWarnings:
         if self.count <= self.limit:
             logger.warning(
                 "Malformed sample scored 0.0",
-                extra={"sample_index": index, "sample_id": sample_id, "reason": reason},
+                extra={"sample_index": index, "sample_id": loggable_id(sample_id), "reason": reason},
             )
 
     def log_suppressed(self) -> None:
@@ -70,10 +83,9 @@ def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
         )
 
     malformed_warnings = MalformedSampleWarnings()
-    results = grade_batch(event, on_malformed=malformed_warnings)
+    results, summary = grade_batch_with_summary(event, on_malformed=malformed_warnings)
     malformed_warnings.log_suppressed()
 
-    summary = summarize(results)
     metrics.add_metric(name="SamplesScored", unit=MetricUnit.Count, value=summary.samples)
     metrics.add_metric(name="MalformedSamples", unit=MetricUnit.Count, value=summary.malformed)
     metrics.add_metric(name="NoLimitSamples", unit=MetricUnit.Count, value=summary.no_limit)

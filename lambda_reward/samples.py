@@ -79,6 +79,26 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
+def describe_value(value: object, width: int = 60) -> str:
+    """A short, safe description of a decoded JSON value for reasons and logs.
+
+    Scalars are shown (a string cut to ``width`` characters); arrays and objects only by
+    type and size, so a huge or deeply nested value never makes a huge or failing line.
+    """
+    if isinstance(value, str):
+        return repr(value[:width]) + ("..." if len(value) > width else "")
+    if isinstance(value, list):
+        return f"array of {len(value)}"
+    if isinstance(value, dict):
+        return f"object of {len(value)} keys"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)  # a number (JSON allows at most 4,300 digits) or another object
+    return text if len(text) <= width else text[:width] + "..."
+
+
 def message_text(content: object) -> str | None:
     """Text of a message's ``content``, or None when the content is not valid.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import unicodedata
 from functools import cache
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from lambda_reward import count_characters, extract_char_limit
 from lambda_reward.char_limit import (
     _COMMON_BLOCKS,
+    _joins_in_window,
     MAX_CHAR_LIMIT,
     count_graphemes_raw,
     length_reward,
@@ -88,6 +90,9 @@ def to_full_width(number: int) -> str:
         ("WITHIN 30 CHARACTERS", 30),
         ("Within 1,000 characters please", 1000),
         ("within ３０ characters", 30),
+        ("Make it no longer than 30 characters.", 30),
+        ("Answer in 30 characters or shorter.", 30),
+        ("Answer in anon less than 30 characters", 29),  # "no" inside a word is no negation
     ],
 )
 def test_extract_char_limit_phrasings(prompt: str, limit: int) -> None:
@@ -111,6 +116,10 @@ def test_extract_char_limit_phrasings(prompt: str, limit: int) -> None:
         "within 1.5 characters",
         "十十文字以内",  # not a numeral
         "1" * 5000 + "文字以内",  # a digit run far too long for a limit
+        "Write no less than 30 characters.",  # minimums, not limits
+        "Use not fewer than 30 characters.",
+        "NO SHORTER THAN 30 CHARACTERS",
+        "Write not under 30 chars",
     ],
 )
 def test_extract_char_limit_none(prompt: str) -> None:
@@ -122,6 +131,23 @@ def test_last_limit_in_the_prompt_wins() -> None:
     assert extract_char_limit("Within 50 characters was too long; now answer within 20 characters") == 20
     assert extract_char_limit("Answer within 20 characters. 日本語なら30文字以内") == 30
     assert extract_char_limit("30文字以内、いや、within 20 characters") == 20
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "1" * 100_000 + "x字",  # a digit run not followed by a limit phrase
+        "一" * 100_000 + "x字",
+        "1" * 100_000 + " characters" + "x" * 10,
+        "1" + " " * 100_000 + "xchar",
+        ("1 " * 50_000) + "文字",
+    ],
+)
+def test_extract_char_limit_takes_linear_time(prompt: str) -> None:
+    # A backtracking pattern took about 40 s on the first of these (quadratic in the run).
+    start = time.perf_counter()
+    assert extract_char_limit.__wrapped__(prompt) is None
+    assert time.perf_counter() - start < 1.0
 
 
 def test_japanese_limit_next_to_latin_text() -> None:
@@ -252,6 +278,15 @@ def test_explicit_limit_invalid(value: object) -> None:
 )
 def test_count_characters(text: str, count: int) -> None:
     assert count_characters(text) == count
+
+
+def test_long_windows_are_counted_but_not_cached() -> None:
+    text = "한국어 문장입니다" * 2000 + "e\u0301" * 5000  # runs outside the common blocks
+    assert count_characters(text) == naive_count(text)
+    before = _joins_in_window.cache_info()
+    assert count_characters("\u0301" * 100_000) == 1  # one window of 100,000 code points
+    after = _joins_in_window.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)  # it bypassed the cache
 
 
 def test_count_characters_normalises_to_nfc() -> None:

@@ -9,10 +9,11 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from lambda_reward.grader import BatchSummary, clear_caches, grade_batch, summarize
+from lambda_reward.grader import BatchSummary, clear_caches, grade_batch, grade_batch_with_summary, summarize
+from lambda_reward.samples import parse_sample
 
 PROMPT = "AIとは何か30文字以内で説明して"
 FIXED_METRICS = ["char_count", "char_limit", "within_limit"]
@@ -121,13 +122,44 @@ def test_null_explicit_char_limit_falls_back_to_the_prompt() -> None:
     assert metrics(result)["char_limit"] == 30
 
 
-@pytest.mark.parametrize("bad_limit", [0, -1, "abc", 2.5, True, [30], {"n": 30}])
+@pytest.mark.parametrize(
+    "bad_limit", [0, -1, "abc", 2.5, 30.0, float("nan"), float("inf"), True, False, [30], {"n": 30}, "\ud800"]
+)
 def test_invalid_explicit_char_limit_is_malformed(bad_limit: object) -> None:
     reasons: list[tuple[int, Any, str]] = []
     (result,) = grade_batch([make_sample("あ", char_limit=bad_limit, sample_id=9)], on_malformed=lambda *a: reasons.append(a))
     assert result["aggregate_reward_score"] == 0.0
     assert metrics(result)["malformed"] == 1
     assert reasons and reasons[0][:2] == (0, 9) and "invalid char_limit" in reasons[0][2]
+
+
+def test_invalid_explicit_char_limit_reason_stays_short() -> None:
+    deep: list = []
+    for _ in range(980):
+        deep = [deep]
+    reasons: list[str] = []
+    batch = [make_sample("あ", char_limit="9" * 1_000_000), make_sample("あ", char_limit=deep)]
+    grade_batch(batch, on_malformed=lambda _index, _id, reason: reasons.append(reason))
+    assert reasons == [
+        f"invalid char_limit '{'9' * 60}'...: expected an integer >= 1",
+        "invalid char_limit array of 1: expected an integer >= 1",
+    ]
+
+
+def test_a_grader_bug_costs_one_sample_not_the_batch(monkeypatch) -> None:
+    def count_characters(text: str) -> int:
+        if text == "boom":
+            raise ValueError("unexpected")
+        return len(text)
+
+    monkeypatch.setattr("lambda_reward.grader.count_characters", count_characters)
+    reasons: list[tuple[int, Any, str]] = []
+    batch = [make_sample("答え", sample_id=1), make_sample("boom", sample_id=2), make_sample("答え", sample_id=3)]
+    results, summary = grade_batch_with_summary(batch, on_malformed=lambda *a: reasons.append(a))
+    assert [(r["id"], r["aggregate_reward_score"]) for r in results] == [(1, 1.0), (2, 0.0), (3, 1.0)]
+    assert metrics(results[1])["malformed"] == 1
+    assert reasons == [(1, 2, "grader error (a bug): ValueError: unexpected")]
+    assert summary == BatchSummary(samples=3, mean_reward=pytest.approx(2 / 3), malformed=1, no_limit=0)
 
 
 def test_block_list_and_nova_assistant() -> None:
@@ -210,43 +242,79 @@ def test_grade_batch_restores_the_garbage_collector() -> None:
 # Robustness: any input list gives a well-formed answer
 # ---------------------------------------------------------------------------------------
 
+
+def mostly(usual: st.SearchStrategy, unusual: st.SearchStrategy) -> st.SearchStrategy:
+    """``usual`` three times in four, else ``unusual`` (shrinking towards ``usual``)."""
+    return st.integers(0, 3).flatmap(lambda n: unusual if n == 3 else usual)
+
+
+# Any code point, and often one that is hard to count: a lone surrogate (a JSON string can
+# carry one, "\\ud800"), a joiner, a combining mark, CR, an ideographic space.
+characters = mostly(
+    st.characters(exclude_categories=()),
+    st.sampled_from(["\ud800", "\udfff", "\u200d", "\u0301", "\r", "\u3000", "\U0001f3fd"]),
+)
+any_text = st.text(characters, max_size=40)
 json_scalars = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40)
+    | any_text
 )
 json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
-prompts = st.sampled_from([PROMPT, "三十字以内で", "Answer within 20 characters.", "説明して", ""]) | st.text(max_size=30)
-answer_texts = (
-    st.text(max_size=80)
-    | st.sampled_from(["<think>x</think>答え", "<think>unclosed", "r</think>a", "👨\u200d👩\u200d👧" * 3, "あ" * 45])
+prompts = mostly(
+    st.sampled_from([PROMPT, "三十字以内で", "百二十字以内で", "Answer within 20 characters.", "under 5 chars", "説明して", ""]),
+    any_text,
 )
-text_blocks = st.one_of(
-    st.builds(lambda t: {"type": "text", "text": t}, answer_texts),
-    st.builds(lambda t: {"text": t}, answer_texts),
-    st.just({"type": "reasoning", "text": "hmm"}),
-    st.just({"reasoningContent": {"reasoningText": {"text": "hmm"}}}),
+answer_texts = (
+    st.text(characters, max_size=80)
+    | st.integers(1, 130).map(lambda n: "あ" * n)  # within, over or far over the prompts' limits
+    | st.sampled_from(["<think>x</think>答え", "<think>unclosed", "r</think>a", "👨\u200d👩\u200d👧" * 3, "あ" * 45, "x" * 35, "e\u0301" * 25])
+)
+
+
+def text_blocks(texts: st.SearchStrategy[str]) -> st.SearchStrategy:
+    return mostly(
+        st.builds(lambda t: {"type": "text", "text": t}, texts) | st.builds(lambda t: {"text": t}, texts),
+        st.just({"type": "reasoning", "text": "hmm"})
+        | st.just({"reasoningContent": {"reasoningText": {"text": "hmm"}}})
+        | json_values,
+    )
+
+
+def contents(texts: st.SearchStrategy[str]) -> st.SearchStrategy:
+    """Mostly valid content (a string or a list of blocks), sometimes any JSON value."""
+    return mostly(texts | st.lists(text_blocks(texts), max_size=3), json_values)
+
+
+roles = mostly(st.sampled_from(["user", "assistant", "nova_assistant", "system", "tool"]), json_values)
+user_messages = st.fixed_dictionaries({"role": st.just("user"), "content": contents(prompts)})
+assistant_messages = st.fixed_dictionaries(
+    {"role": st.sampled_from(["assistant", "nova_assistant"]), "content": contents(answer_texts)}
+)
+any_messages = mostly(st.fixed_dictionaries({"role": roles, "content": contents(answer_texts)}), json_values)
+# A user prompt and an answer, sometimes with other (possibly broken) messages around them.
+conversations = st.builds(
+    lambda before, user, answer, after: [*before, user, answer, *after],
+    st.lists(user_messages | any_messages, max_size=2),
+    user_messages,
+    assistant_messages,
+    st.lists(any_messages, max_size=1),
+)
+messages = mostly(conversations, st.lists(user_messages | assistant_messages | any_messages, max_size=4) | json_values)
+limits = mostly(st.integers(min_value=1, max_value=200) | st.just("30"), st.sampled_from([0, -2, " 12 ", "x", ""]) | json_values)
+metadata = mostly(
+    st.none() | st.fixed_dictionaries({}, optional={"char_limit": limits, "reference_answer": json_values}),
     json_values,
 )
-contents = answer_texts | st.lists(text_blocks, max_size=3) | json_values
-roles = st.sampled_from(["user", "assistant", "nova_assistant", "system", "tool"]) | json_values
-messages = st.lists(
-    st.fixed_dictionaries({"role": roles, "content": contents}) | json_values, max_size=4
-)
-limits = st.integers(min_value=-2, max_value=200) | st.sampled_from(["30", " 12 ", "x", ""]) | json_values
 near_valid_samples = st.fixed_dictionaries(
-    {"id": json_values, "messages": messages | json_values},
-    optional={
-        "metadata": st.none() | st.fixed_dictionaries({}, optional={"char_limit": limits, "reference_answer": json_values}) | json_values,
-        "char_limit": limits,
-        "reference_answer": json_values,
-    },
+    {"id": json_values, "messages": messages},
+    optional={"metadata": metadata, "char_limit": limits, "reference_answer": json_values},
 )
 
 
@@ -275,6 +343,38 @@ def test_a_sample_scores_the_same_alone_and_in_any_batch(batch: list) -> None:
     assert grade_batch(batch) == [result for raw in batch for result in grade_batch([raw])]
 
 
+def outcomes(raw: object) -> set[str]:
+    """What grading one sample exercised, to check what the strategies reach."""
+    reasons: list[str] = []
+    (result,) = grade_batch([raw], on_malformed=lambda _index, _id, reason: reasons.append(reason))
+    reward, values = result["aggregate_reward_score"], metrics(result)
+    found = {name for name in FLAGS if name in values}
+    found |= {f"malformed: {reason.split(' ')[0]}" for reason in reasons}
+    if not found:
+        found.add("within" if reward == 1.0 else "over" if reward > 0 else "zero")
+        parsed = parse_sample(raw)
+        if any("\ud800" <= char <= "\udfff" for char in parsed.answer + parsed.prompt):
+            found.add("lone surrogate in a scored sample")
+    return found
+
+
+def test_near_valid_strategy_reaches_every_kind_of_result() -> None:
+    """The property tests above see scored samples of every kind, not only malformed ones."""
+    seen: set[str] = set()
+
+    @settings(max_examples=1000, database=None, derandomize=True, phases=[Phase.generate], deadline=None)
+    @given(near_valid_samples)
+    def collect(raw: dict) -> None:
+        seen.update(outcomes(raw))
+
+    collect()
+    wanted = {
+        "within", "over", "zero", "no_limit", "lone surrogate in a scored sample", "malformed: invalid",
+        "malformed: messages[1].content", "malformed: messages[0].role", "malformed: no", "malformed: 'metadata'",
+    }
+    assert wanted <= seen, sorted(wanted - seen)
+
+
 def test_prompt_limit_is_not_reused_across_an_explicit_limit() -> None:
     batch = [make_sample("あ" * 20), make_sample("あ" * 20, char_limit=5), make_sample("あ" * 20)]
     assert [metrics(r)["char_limit"] for r in grade_batch(batch)] == [30, 5, 30]
@@ -289,8 +389,9 @@ def test_any_json_list_gives_a_well_formed_answer(batch: list) -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.lists(near_valid_samples, max_size=5))
 def test_near_valid_samples_give_a_well_formed_answer(batch: list) -> None:
-    results = grade_batch(batch)
+    results, summary = grade_batch_with_summary(batch)
     assert_well_formed(batch, results)
+    assert summary == summarize(results)
     for result in results:
         values = metrics(result)
         assert values.get("malformed", 1) == 1 and values.get("no_limit", 1) == 1

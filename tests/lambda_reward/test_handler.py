@@ -14,7 +14,7 @@ import pytest
 
 from lambda_reward import handler as handler_module
 from lambda_reward.grader import grade_batch
-from lambda_reward.handler import MAX_MALFORMED_WARNINGS, handler
+from lambda_reward.handler import MAX_LOGGED_ID_LENGTH, MAX_MALFORMED_WARNINGS, handler
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "AIとは何か30文字以内で説明して"
@@ -125,6 +125,17 @@ def test_warns_per_malformed_sample_up_to_a_cap(capsys) -> None:
     (summary,) = [record for record in warnings_logged if "suppressed_warnings" in record]
     assert summary["suppressed_warnings"] == 5
     assert summary["malformed_samples"] == MAX_MALFORMED_WARNINGS + 5
+
+
+def test_odd_ids_never_break_or_flood_the_log(capsys) -> None:
+    deep: list = []
+    for _ in range(980):  # about as deep as json.loads decodes; logging re-raises RecursionError
+        deep = [deep]
+    event = [{"id": deep}, {"id": "x" * 1_000_000}, {"id": "short"}, {"id": 7.5}]
+    results = invoke(event)
+    assert [result["id"] for result in results] == [event[0]["id"], event[1]["id"], "short", 7.5]
+    logged = [record["sample_id"] for record in log_records(stdout_json(capsys), "WARNING")]
+    assert logged == ["array of 1", repr("x" * MAX_LOGGED_ID_LENGTH) + "...", "short", 7.5]
 
 
 @pytest.mark.parametrize(

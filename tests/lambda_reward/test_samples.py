@@ -7,6 +7,7 @@ import pytest
 from lambda_reward.samples import (
     MalformedSample,
     ParsedSample,
+    describe_value,
     message_text,
     parse_sample,
     strip_reasoning,
@@ -168,6 +169,18 @@ def test_fields_from_metadata_only_and_null_metadata() -> None:
 )
 def test_strip_reasoning(text: str, answer: str) -> None:
     assert strip_reasoning(text) == answer
+
+
+@pytest.mark.parametrize(
+    ("value", "description"),
+    [
+        (None, "null"), (True, "true"), (False, "false"), (30, "30"), (2.5, "2.5"), (float("nan"), "nan"),
+        ("30", "'30'"), ("x" * 100, repr("x" * 60) + "..."), (10**100, "1" + "0" * 59 + "..."),
+        ([1, [2]], "array of 2"), ({"a": 1}, "object of 1 keys"),
+    ],
+)
+def test_describe_value(value: object, description: str) -> None:
+    assert describe_value(value) == description
 
 
 def test_reasoning_is_stripped_from_the_parsed_answer() -> None:
