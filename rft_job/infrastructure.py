@@ -45,6 +45,11 @@ def _bedrock_arn(resource: str) -> str:
     return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
 
 
+def _wildcard_finding(service: str, resource: str) -> str:
+    """cdk-nag's id for a wildcard resource built like `_bedrock_arn` / `_mantle_projects_arn`."""
+    return f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}]"
+
+
 def _mantle_projects_arn() -> str:
     # bedrock-mantle has no file or fine-tuning-job resource type: every action is authorised
     # on the project (the account's default project unless one is chosen).
@@ -230,14 +235,13 @@ class JobTracker(Construct):
 
     def _acknowledge_function_findings(self, create_deployment: bool) -> None:
         policy = self.python.default_policy
-        acknowledge(policy, id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:model-customization-job/*]"
-            if self.config.variant is Variant.NOVA else
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock-mantle:<AWS::Region>:<AWS::AccountId>:project/*]",
+        acknowledge(policy, id=_wildcard_finding("bedrock", "model-customization-job/*")
+                    if self.config.variant is Variant.NOVA else _wildcard_finding("bedrock-mantle", "project/*"),
             reason="Job ids are assigned by Bedrock at launch, after this policy exists; the grant is read-only "
                    "and limited to this account and region.")
         if create_deployment:
             for resource in ("custom-model/*", "custom-model-deployment/*"):
-                acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:{resource}]",
+                acknowledge(policy, id=_wildcard_finding("bedrock", resource),
                     reason="The trained model and its deployment get their ids from Bedrock when the job ends.")
 
     def set_current_job(self, job_id: str) -> None:
@@ -366,11 +370,11 @@ class JobLauncher(Construct):
         policy = self.python.default_policy
         if config.variant is Variant.NOVA:
             for resource in ("model-customization-job/*", "custom-model/*"):
-                acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:{resource}]",
+                acknowledge(policy, id=_wildcard_finding("bedrock", resource),
                     reason="Job and model ARNs are assigned by Bedrock at launch; the launcher names them itself "
                            "and the grant is limited to this account and region.")
         else:
-            acknowledge(policy, id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock-mantle:<AWS::Region>:<AWS::AccountId>:project/*]",
+            acknowledge(policy, id=_wildcard_finding("bedrock-mantle", "project/*"),
                 reason="bedrock-mantle authorises files and jobs only on the project resource; CreateFineTuningJob "
                        "is further limited to the configured base model by condition.")
             bucket_id = stack.get_logical_id(data.bucket.node.default_child)
