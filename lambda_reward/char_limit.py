@@ -315,14 +315,19 @@ def clear_caches() -> None:
 def parse_explicit_char_limit(value: object) -> int | None:
     """A sample's own ``char_limit`` field as an int, or None if it is not a valid limit.
 
-    Accepts an int (not a bool) or a string of decimal digits, surrounding whitespace
-    allowed, in 1..MAX_CHAR_LIMIT.
+    Accepts a whole number (``30``, and ``30.0`` as JSON writers produce it; not a bool) or a
+    string of decimal digits with an optional ``.0`` fraction, surrounding whitespace allowed,
+    in 1..MAX_CHAR_LIMIT.
     """
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        value = value.strip()
-        if not value.isdecimal() or len(value) > 7:
+        digits, _, fraction = value.strip().partition(".")
+        if not digits.isdecimal() or len(digits) > 7 or (fraction and not (fraction.isdecimal() and not fraction.strip("0"))):
+            return None
+        value = int(digits)
+    elif isinstance(value, float):
+        if not value.is_integer():
             return None
         value = int(value)
     if isinstance(value, int) and 1 <= value <= MAX_CHAR_LIMIT:

@@ -23,6 +23,7 @@ from lambda_reward.char_limit import (
 from lambda_reward.samples import MalformedSample, describe_value, read_sample
 
 CHAR_LIMIT_FIELD = "char_limit"
+REFERENCE_ANSWER_FIELD = "reference_answer"
 
 # Called once per malformed sample with (index in the batch, sample id, reason).
 MalformedCallback = Callable[[int, Any, str], None]
@@ -113,7 +114,8 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
     ``SharedMetric`` dicts.
 
     The limit is the sample's own ``char_limit`` field (top level, else metadata; null
-    counts as absent) when present, otherwise what the last user prompt asks for. An
+    counts as absent), else its ``reference_answer.char_limit`` (read the same way), otherwise
+    what the last user prompt asks for. An
     invalid explicit value makes the sample malformed rather than silently falling back
     to the prompt. No limit at all scores 0.0 with no_limit.
 
@@ -152,6 +154,9 @@ def grade_batch_with_summary(
                     explicit_limit = top_level.get(CHAR_LIMIT_FIELD)
                     if explicit_limit is None and metadata is not None:
                         explicit_limit = metadata.get(CHAR_LIMIT_FIELD)
+                    if explicit_limit is None:
+                        # The record's reference_answer may carry it (AWS's core record schema).
+                        explicit_limit = _reference_limit(top_level, metadata)
                     if explicit_limit is not None:
                         limit = parse_explicit_char_limit(explicit_limit)
                         limit_metric = _char_limit_metric(limit or 0)
@@ -195,6 +200,14 @@ def grade_batch_with_summary(
         no_limit=no_limit_count,
     )
     return results, summary
+
+
+def _reference_limit(top_level: dict[str, Any], metadata: dict[str, Any] | None) -> Any:
+    """``reference_answer.char_limit``, read where ``sample_field`` reads fields; None if absent."""
+    reference = top_level.get(REFERENCE_ANSWER_FIELD)
+    if reference is None and metadata is not None:
+        reference = metadata.get(REFERENCE_ANSWER_FIELD)
+    return reference.get(CHAR_LIMIT_FIELD) if isinstance(reference, dict) else None
 
 
 def clear_caches() -> None:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_reward.grader import grade_batch_with_summary
-from lambda_reward.samples import describe_value
+from lambda_reward.samples import EventShapeError, describe_value, samples_of_event
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockRft"
@@ -25,16 +25,6 @@ MAX_LOGGED_ID_LENGTH = 200
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-
-
-def describe_event(event: Any) -> str:
-    """What an unexpected event is, for the error message."""
-    description = type(event).__name__
-    if isinstance(event, dict):
-        keys = sorted(map(str, event))
-        shown = ", ".join(repr(key) for key in keys[:20])
-        description += f" with keys [{shown}{', ...' if len(keys) > 20 else ''}]"
-    return description
 
 
 def loggable_id(sample_id: Any) -> Any:
@@ -75,15 +65,18 @@ class MalformedSampleWarnings:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
-    """Score a JSON list of samples; anything but a list is a caller error and raises."""
-    if not isinstance(event, list):
+    """Score the event's samples (see ``samples_of_event`` for its shapes); return one result each.
+
+    An event of another shape is a caller error and raises; a malformed sample never does.
+    """
+    try:
+        samples = samples_of_event(event)
+    except EventShapeError:
         metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
-        raise TypeError(
-            f"expected the event to be a JSON array of samples, got {describe_event(event)}"
-        )
+        raise
 
     malformed_warnings = MalformedSampleWarnings()
-    results, summary = grade_batch_with_summary(event, on_malformed=malformed_warnings)
+    results, summary = grade_batch_with_summary(samples, on_malformed=malformed_warnings)
     malformed_warnings.log_suppressed()
 
     metrics.add_metric(name="SamplesScored", unit=MetricUnit.Count, value=summary.samples)

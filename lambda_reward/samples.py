@@ -186,6 +186,46 @@ def strip_reasoning(text: str) -> str:
     return "".join(kept)
 
 
+TRAJECTORIES_KEY = "trajectories"
+
+
+class EventShapeError(TypeError):
+    """The invocation's event is none of the shapes Bedrock and AWS's sample graders send."""
+
+
+def samples_of_event(event: object) -> list:
+    """The samples an invocation carries, in the shapes AWS's graders accept.
+
+    * a JSON array of samples (the user guide's contract);
+    * an object ``{"trajectories": [...]}`` (AWS's GPT-OSS sample grader);
+    * one sample object, with ``messages`` (AWS's SageMaker judge sample).
+    The results are always a list, one per sample. Anything else raises EventShapeError.
+    """
+    if isinstance(event, list):
+        return event
+    if isinstance(event, dict):
+        if TRAJECTORIES_KEY in event:
+            trajectories = event[TRAJECTORIES_KEY]
+            if isinstance(trajectories, list):
+                return trajectories
+            raise EventShapeError(f"'{TRAJECTORIES_KEY}' is {_json_type(trajectories)}, expected an array of samples")
+        if "messages" in event:
+            return [event]
+    raise EventShapeError(
+        "expected the event to be a JSON array of samples, an object with 'trajectories', or one sample "
+        f"object with 'messages'; got {_event_description(event)}"
+    )
+
+
+def _event_description(event: object) -> str:
+    description = _json_type(event)
+    if isinstance(event, dict):
+        keys = sorted(map(str, event))
+        shown = ", ".join(repr(key[:40]) for key in keys[:20])
+        description += f" with keys [{shown}{', ...' if len(keys) > 20 else ''}]"
+    return description
+
+
 # What read_sample gives for a well-formed sample: (id, answer, prompt, top level, metadata).
 # metadata is None when the sample has none (or null).
 SampleParts = tuple[Any, str, str, dict[str, Any], dict[str, Any] | None]

@@ -23,7 +23,7 @@ from constructs import Construct
 from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 
 from lambda_reward.infrastructure import RewardFunction
-from rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED
+from rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED, job_fingerprint
 from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_versions_arn
 from stacks.config import STACK_TAG, StackConfig, Variant
 from stacks.published_outputs import PublishedOutputs
@@ -287,26 +287,39 @@ class JobLauncher(Construct):
         self.function = self.python.function
         tracker.state_machine.grant_start_execution(self.function)
 
+        # Validation data goes to the job only while its switch is on (rft:nova.sendValidationData,
+        # rft:mantle.sendValidationFile); it is uploaded and validated either way, for the CLI.
+        validation = data.validation if config.send_validation_data else None
+        pinned = config.variant is Variant.NOVA or config.pin_grader_version
         spec: dict = {
             "variant": config.variant.value,
             "namePrefix": config.name_prefix,
             "baseModel": config.base_model,
             "trainingDataUri": data.training_uri,
-            "validationDataUri": data.validation_uri,
+            "validationDataUri": data.validation_uri if validation else None,
             "datasetSha256": {"training": data.training.sha256,
-                              "validation": data.validation.sha256 if data.validation else None},
-            "graderArn": grader.version.function_arn,
+                              "validation": validation.sha256 if validation else None},
+            "graderArn": grader.version.function_arn if pinned else grader.function.function_arn,
+            "graderPinned": pinned,
             "graderCodeSha256": grader.code_sha256,
             "hyperParameters": dict(config.hyperparameters),
             "tags": {**config.tags, STACK_TAG: config.stack_name},
             "stateMachineArn": tracker.state_machine.state_machine_arn,
         }
+        if config.variant is Variant.MANTLE:
+            spec["sendMetadata"] = config.send_metadata
+        # What the job trains, known at synth: a property of its own so that `cdk diff` and
+        # `rftctl plan` show a new job exactly when one would start (the launcher checks it).
+        self.fingerprint = job_fingerprint(
+            variant=config.variant.value, base_model=config.base_model,
+            training_sha256=data.training.sha256, validation_sha256=validation.sha256 if validation else None,
+            grader_code_sha256=grader.code_sha256, hyper_parameters=config.hyperparameters)
         if config.variant is Variant.NOVA:
             assert service_role is not None
             spec.update(roleArn=service_role.role.role_arn, outputDataUri=data.output_uri)
             self._grant_nova(config, service_role)
         else:
-            self._grant_mantle(config, data, grader)
+            self._grant_mantle(config, data, grader, pinned)
 
         log_group = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY)
@@ -315,7 +328,7 @@ class JobLauncher(Construct):
             self, "Job",
             service_token=provider.service_token,
             resource_type="Custom::BedrockRftJob",
-            properties={"JobSpec": stack.to_json_string(spec)},
+            properties={"JobFingerprint": self.fingerprint, "JobSpec": stack.to_json_string(spec)},
         )
         # Bedrock validates data, role and grader when the job is created: all must exist first.
         # The parameters the tracker writes must exist before it runs, or its first write would
@@ -345,7 +358,7 @@ class JobLauncher(Construct):
                                 resources=[service_role.role.role_arn],
                                 conditions={"StringEquals": {"iam:PassedToService": BEDROCK_PRINCIPAL}}))
 
-    def _grant_mantle(self, config: StackConfig, data: TrainingData, grader: RewardFunction) -> None:
+    def _grant_mantle(self, config: StackConfig, data: TrainingData, grader: RewardFunction, pinned: bool) -> None:
         add = self.python.add_to_role_policy
         add(iam.PolicyStatement(sid="ReadTrainingData", actions=["s3:GetObject"],
                                 resources=[data.object_arn(f"{TRAINING_PREFIX}*")]))
@@ -361,8 +374,10 @@ class JobLauncher(Construct):
                                 resources=[_mantle_projects_arn()]))
         # AWS's open-weight RFT guide grants grader invocation to the identity that creates the
         # job; with no role in the API, that identity is this launcher.
+        # Unpinned, the job calls the function itself ($LATEST).
         add(iam.PolicyStatement(sid="InvokeGraderForJob", actions=["lambda:InvokeFunction"],
-                                resources=[grader_versions_arn(grader.function)]))
+                                resources=[grader_versions_arn(grader.function)]
+                                + ([] if pinned else [grader.function.function_arn])))
 
     def _acknowledge(self, provider: cr.Provider, config: StackConfig, data: TrainingData,
                      grader: RewardFunction) -> None:

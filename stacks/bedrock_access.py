@@ -69,15 +69,19 @@ class BedrockServiceRole(Construct):
                    "launched with after a later deploy publishes another.")
 
 
-def allow_bedrock_to_invoke(version: lambda_.Version, principal: str) -> lambda_.CfnPermission:
-    """Resource-based permission on one grader version for the Bedrock service, this account only."""
+def allow_bedrock_to_invoke(target: lambda_.Version | lambda_.IFunction, principal: str) -> lambda_.CfnPermission:
+    """Resource-based permission on the grader the job calls, for the Bedrock service, this account only.
+
+    `target` is the pinned version, or the function itself when jobs call it unqualified.
+    """
     permission = lambda_.CfnPermission(
-        version, "BedrockInvoke",
+        target, "BedrockInvoke",
         action="lambda:InvokeFunction",
-        function_name=version.function_arn,
+        function_name=target.function_arn,
         principal=principal,
         source_account=Aws.ACCOUNT_ID,
     )
-    # Retained with the version it guards, so a job pinned to an older version keeps working.
-    permission.apply_removal_policy(RemovalPolicy.RETAIN)
+    if isinstance(target, lambda_.Version):
+        # Retained with the version it guards, so a job pinned to an older version keeps working.
+        permission.apply_removal_policy(RemovalPolicy.RETAIN)
     return permission

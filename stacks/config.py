@@ -14,53 +14,47 @@ Context keys (all under the `rft:` prefix; see cdk.json for the defaults):
 - `rft:dataset`        {"directory", "training", "validation"}
 - `rft:grader`         {"memoryMb", "timeoutSeconds", "logRetentionDays"}
 - `rft:nova`           the Nova 2 Lite stack: {"enabled", "stackName", "baseModel",
-                       "hyperParameters", "createModelDeployment", "tags", + any shared key above}
+                       "hyperParameters", "createModelDeployment", "sendValidationData",
+                       + any shared key above}
 - `rft:mantle`         the open-weight stacks: {"models", "hyperParameters", "baseUrl",
-                       "graderPrincipal", "tags", "modelOverrides", + any shared key above}
+                       "graderPrincipal", "sendValidationFile", "sendMetadata",
+                       "pinGraderVersion", "modelOverrides", + any shared key above}
 
-`-c` values arrive as strings, so a field that wants a number, a boolean, a list or an object
-also accepts its JSON text (`-c rft:launchJob=false`, `-c 'rft:mantle={"models": [...]}'`).
+How overrides combine (see `resolve_context`):
+- `-c` values arrive as strings, so a field that wants a number, a boolean, a list or an object
+  also accepts its JSON text (`-c rft:launchJob=false`, `-c 'rft:mantle={"models": [...]}'`).
+- An object given with `-c` is merged into the cdk.json object of the same key, key by key
+  (nested objects too); lists and single values replace. A `null` puts a field back to its
+  default (for `dataset.validation` it switches validation data off, as `""` does).
+- A dotted key sets one field inside an object: `-c rft:nova.hyperParameters.epochCount=3`.
+- An `rft:` key the configuration does not know stops synth, naming the nearest known key: a
+  typo must never deploy the defaults (`-c rft:launchjob=false` would launch a paid job).
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
 import json
 import math
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import botocore.session
 
+from stacks.models import Variant, model_ids, rft_model
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTEXT_PREFIX = "rft:"
 
-
-class Variant(str, Enum):
-    """How the RFT job is run. Each variant is bound to the only region that offers it."""
-
-    NOVA = "nova"
-    MANTLE = "mantle"
-
-    @property
-    def region(self) -> str:
-        return {Variant.NOVA: "us-east-1", Variant.MANTLE: "us-west-2"}[self]
-
-
-NOVA_BASE_MODELS = ("amazon.nova-2-lite-v1:0:256k",)
-MANTLE_BASE_MODELS = ("openai.gpt-oss-20b", "qwen.qwen3-32b")
-
-# Stack names for the known mantle models; another model id gets a name derived from it.
-_MANTLE_STACK_NAMES = {
-    "openai.gpt-oss-20b": "BedrockRft-GptOss20b",
-    "qwen.qwen3-32b": "BedrockRft-Qwen3-32b",
-}
+NOVA_BASE_MODELS = model_ids(Variant.NOVA)
+MANTLE_BASE_MODELS = model_ids(Variant.MANTLE)
 
 # Documented OpenAI reinforcement fine-tuning hyperparameters. Which of them Bedrock's mantle
 # API honours beyond n_epochs, batch_size and learning_rate_multiplier is UNCONFIRMED (see the
-# reference, section 1); an unknown key is rejected rather than silently sent to a paid job.
+# reference, section 6); an unknown key is rejected rather than silently sent to a paid job.
 MANTLE_HYPERPARAMETERS: dict[str, tuple[type, float | None, float | None, tuple[str, ...]]] = {
     # name: (type, minimum, maximum, allowed strings)
     "n_epochs": (int, 1, 50, ()),
@@ -143,10 +137,16 @@ class StackConfig:
     create_model_deployment: bool = False
     mantle_base_url: str | None = None
     grader_principal: str = "bedrock.amazonaws.com"
+    # Request fields no AWS example sends (reference, section 6): each can be switched off
+    # when the service rejects it; the defaults send them.
+    send_validation_data: bool = True  # Nova validationDataConfig / mantle validation_file
+    send_metadata: bool = True  # mantle: the job's identity in `metadata`
+    pin_grader_version: bool = True  # mantle: the grader's published version ARN, not $LATEST
 
     @property
     def region(self) -> str:
-        return self.variant.region
+        model = rft_model(self.base_model)
+        return model.region if model is not None else self.variant.region
 
     @property
     def parameter_prefix(self) -> str:
@@ -198,9 +198,18 @@ def _as_object(raw: Any, where: str, problems: _Problems) -> dict[str, Any]:
     return value
 
 
+def nearest(word: str, known: Any) -> str | None:
+    """The known name closest to a mistyped one (case-insensitive), or None if none is close."""
+    by_lower = {name.lower(): name for name in known}
+    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[match[0]] if match else None
+
+
 def _reject_unknown(obj: Mapping[str, Any], allowed: set[str], where: str, problems: _Problems) -> None:
-    for key in sorted(set(obj) - allowed):
-        problems.add(f"{where}.{key}", f"unknown setting; allowed: {', '.join(sorted(allowed))}")
+    for key in sorted(set(obj) - allowed, key=str):
+        guess = nearest(str(key), allowed)
+        hint = f"did you mean {guess}? " if guess else ""
+        problems.add(f"{where}.{key}", f"unknown setting; {hint}allowed: {', '.join(sorted(allowed))}")
 
 
 def _bool(raw: Any, where: str, problems: _Problems, default: bool) -> bool:
@@ -264,9 +273,9 @@ def _nova_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[str
     _reject_unknown(given, set(shape.members), where, problems)
     clean: dict[str, Any] = {}
     for name, member in shape.members.items():
-        if name not in given:
+        value, at = _decode(given.get(name)), f"{where}.{name}"
+        if value is None:  # absent, or null: the service's default
             continue
-        value, at = _decode(given[name]), f"{where}.{name}"
         lo, hi = member.metadata.get("min"), member.metadata.get("max")
         span = f" from {lo} to {hi}" if lo is not None and hi is not None else (f" of at least {1 if lo is None else lo}")
         if member.type_name == "integer":
@@ -298,9 +307,9 @@ def _mantle_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[s
     _reject_unknown(given, set(MANTLE_HYPERPARAMETERS), where, problems)
     clean: dict[str, Any] = {}
     for name, (kind, lo, hi, choices) in MANTLE_HYPERPARAMETERS.items():
-        if name not in given:
+        value, at = _decode(given.get(name)), f"{where}.{name}"
+        if value is None:  # absent, or null: the service's default
             continue
-        value, at = _decode(given[name]), f"{where}.{name}"
         if kind is str:
             if value not in choices:
                 problems.add(at, f"expected one of {', '.join(choices)}, got {value!r}")
@@ -412,17 +421,118 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
     )
 
 
-def _mantle_stack_name(model: str) -> str:
-    if model in _MANTLE_STACK_NAMES:
-        return _MANTLE_STACK_NAMES[model]
-    words = re.split(r"[^A-Za-z0-9]+", model.split(".", 1)[-1])
-    return "BedrockRft-" + "".join(w[:1].upper() + w[1:] for w in words if w)
+# The top-level rft: keys. Object-valued ones merge -c over cdk.json and take dotted sub-keys.
+OBJECT_KEYS = ("tags", "dataset", "grader", "nova", "mantle")
+VALUE_KEYS = ("appPrefix", "launchJob", "notificationEmails", "trackerPollMinutes")
+KNOWN_KEYS = VALUE_KEYS + OBJECT_KEYS
 
 
-def build_config(context: Callable[[str], Any], account: str | None = None) -> AppConfig:
-    """Build the configuration from a context lookup (e.g. `app.node.try_get_context`)."""
+def merge_objects(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base`, key by key, nested objects merged the same way."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_objects(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _dotted_path(top: str, rest: str, settings: Mapping[str, Any]) -> list[str]:
+    """`hyperParameters.epochCount` -> ["hyperParameters", "epochCount"]; model ids keep their dots.
+
+    Under `modelOverrides` the next part is a model id, which has dots of its own
+    (`openai.gpt-oss-20b`): the longest run of parts that names a known model (or an existing
+    override) is taken as one key.
+    """
+    parts = rest.split(".")
+    path: list[str] = []
+    node: Any = settings.get(top)
+    index = 0
+    while index < len(parts):
+        if path and path[-1] == "modelOverrides":
+            existing = set(node) if isinstance(node, Mapping) else set()
+            for end in range(len(parts), index, -1):
+                candidate = ".".join(parts[index:end])
+                if rft_model(candidate) is not None or candidate in existing:
+                    break
+            else:
+                end = index + 1
+            key = ".".join(parts[index:end])
+            index = end
+        else:
+            key = parts[index]
+            index += 1
+        path.append(key)
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return path
+
+
+def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, Any] | None,
+                    problems: _Problems) -> dict[str, Any]:
+    """The rft: settings by name (without the prefix), as the app should see them.
+
+    `context` is everything CDK hands the app (cdk.json, cdk.context.json, `-c`); the CLI lets a
+    `-c` object replace the cdk.json object of the same key, so `project_context` (cdk.json's own
+    context) is merged back under it. Dotted keys are applied last; unknown keys are problems.
+    """
+    project = project_context or {}
+    settings: dict[str, Any] = {}
+    dotted: list[tuple[str, str, Any]] = []
+    for full_key in sorted(key for key in context if key.startswith(CONTEXT_PREFIX)):
+        name = full_key[len(CONTEXT_PREFIX):]
+        top, dot, rest = name.partition(".")
+        if top not in KNOWN_KEYS:
+            guess = nearest(top, KNOWN_KEYS)
+            hint = f"did you mean {CONTEXT_PREFIX}{guess}{dot}{rest}? " if guess else ""
+            problems.add(full_key, f"unknown context key; {hint}known keys: "
+                                   f"{', '.join(CONTEXT_PREFIX + k for k in KNOWN_KEYS)}")
+            continue
+        if dot:
+            if top not in OBJECT_KEYS or not rest or "" in rest.split("."):
+                problems.add(full_key, f"{CONTEXT_PREFIX}{top} takes one value; only "
+                                       f"{', '.join(CONTEXT_PREFIX + k for k in OBJECT_KEYS)} take dotted sub-keys")
+                continue
+            dotted.append((full_key, top, context[full_key]))
+            continue
+        value = _decode(context[full_key])
+        base = _decode(project.get(full_key))
+        if top in OBJECT_KEYS and isinstance(value, Mapping) and isinstance(base, Mapping):
+            value = merge_objects(base, value)
+        settings[top] = value
+
+    for full_key, top, raw in dotted:
+        if settings.get(top) is None:
+            settings[top] = {}
+        node = settings[top]
+        if not isinstance(node, dict):
+            continue  # the object itself is invalid; building the stacks reports it
+        path = _dotted_path(top, full_key[len(CONTEXT_PREFIX) + len(top) + 1:], settings)
+        for key in path[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                problems.add(full_key, f"{key} is not an object here, so it has no sub-key {path[-1]}")
+                break
+            node = child
+        else:
+            value = _decode(raw)
+            leaf = node.get(path[-1])
+            node[path[-1]] = merge_objects(leaf, value) if isinstance(leaf, Mapping) and isinstance(value, Mapping) \
+                else value
+    return settings
+
+
+def build_config(context: Mapping[str, Any], *, account: str | None = None,
+                 project_context: Mapping[str, Any] | None = None) -> AppConfig:
+    """Build the configuration from the app's whole context (`app.node.get_all_context()`).
+
+    `project_context` is cdk.json's own context, under which `-c` objects are merged.
+    """
     problems = _Problems()
-    get = lambda name: context(CONTEXT_PREFIX + name)  # noqa: E731
+    settings = resolve_context(context, project_context, problems)
+    get = settings.get
 
     # The prefix starts every SSM parameter name, and SSM reserves names starting with aws or ssm.
     app_prefix = _string(get("appPrefix"), "rft:appPrefix", problems, "bedrock-rft",
@@ -437,15 +547,18 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
     stacks: list[StackConfig] = []
     nova = _as_object(get("nova"), "rft:nova", problems)
     _reject_unknown(nova, _SHARED_KEYS | {"enabled", "stackName", "baseModel", "hyperParameters",
-                                          "createModelDeployment"}, "rft:nova", problems)
+                                          "createModelDeployment", "sendValidationData"}, "rft:nova", problems)
     if _bool(nova.get("enabled"), "rft:nova.enabled", problems, True):
         nova_shared = _shared(nova, "rft:nova", problems, shared)
+        base_model = _string(nova.get("baseModel"), "rft:nova.baseModel", problems, NOVA_BASE_MODELS[0],
+                             lambda s: s in NOVA_BASE_MODELS, f"one of {', '.join(NOVA_BASE_MODELS)}")
+        model = rft_model(base_model or NOVA_BASE_MODELS[0])
+        assert model is not None
         stacks.append(StackConfig(
-            stack_name=_string(nova.get("stackName"), "rft:nova.stackName", problems, "BedrockRft-Nova2Lite",
+            stack_name=_string(nova.get("stackName"), "rft:nova.stackName", problems, model.stack_name,
                                lambda s: bool(_STACK_NAME.match(s)), "a CloudFormation stack name"),
             variant=Variant.NOVA,
-            base_model=_string(nova.get("baseModel"), "rft:nova.baseModel", problems, NOVA_BASE_MODELS[0],
-                               lambda s: s in NOVA_BASE_MODELS, f"one of {', '.join(NOVA_BASE_MODELS)}"),
+            base_model=model.model_id,
             hyperparameters=_nova_hyperparameters(nova.get("hyperParameters"), "rft:nova.hyperParameters", problems),
             dataset=nova_shared.dataset,
             grader=nova_shared.grader,
@@ -456,11 +569,13 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
             app_prefix=app_prefix,
             create_model_deployment=_bool(nova.get("createModelDeployment"), "rft:nova.createModelDeployment",
                                           problems, False),
+            send_validation_data=_bool(nova.get("sendValidationData"), "rft:nova.sendValidationData", problems, True),
         ))
 
     mantle = _as_object(get("mantle"), "rft:mantle", problems)
-    _reject_unknown(mantle, _SHARED_KEYS | {"models", "hyperParameters", "baseUrl", "graderPrincipal",
-                                            "modelOverrides"}, "rft:mantle", problems)
+    switches = {"sendValidationFile", "sendMetadata", "pinGraderVersion"}
+    _reject_unknown(mantle, _SHARED_KEYS | switches | {"models", "hyperParameters", "baseUrl", "graderPrincipal",
+                                                       "modelOverrides"}, "rft:mantle", problems)
     models = _decode(mantle.get("models", [MANTLE_BASE_MODELS[0]]))
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
@@ -478,24 +593,30 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
         "a service principal such as bedrock.amazonaws.com, or \"\" for none")
     mantle_shared = _shared(mantle, "rft:mantle", problems, shared)
     overrides = _as_object(mantle.get("modelOverrides"), "rft:mantle.modelOverrides", problems)
-    for model in sorted(set(overrides) - set(models)):
-        problems.add(f"rft:mantle.modelOverrides.{model}", "overrides a model that is not in rft:mantle.models")
-    for model in models:
-        if model not in MANTLE_BASE_MODELS:
-            problems.add("rft:mantle.models", f"{model!r} is not an RFT model of the mantle API; "
+    for model_id in sorted(set(overrides) - set(models)):
+        problems.add(f"rft:mantle.modelOverrides.{model_id}", "overrides a model that is not in rft:mantle.models")
+    for model_id in models:
+        model = rft_model(model_id)
+        if model is None or model.variant is not Variant.MANTLE:
+            problems.add("rft:mantle.models", f"{model_id!r} is not an RFT model of the mantle API; "
                                               f"allowed: {', '.join(MANTLE_BASE_MODELS)}")
             continue
-        where = f"rft:mantle.modelOverrides.{model}"
-        own = _as_object(overrides.get(model), where, problems)
-        _reject_unknown(own, _SHARED_KEYS | {"stackName", "hyperParameters"}, where, problems)
+        where = f"rft:mantle.modelOverrides.{model_id}"
+        own = _as_object(overrides.get(model_id), where, problems)
+        _reject_unknown(own, _SHARED_KEYS | switches | {"stackName", "hyperParameters"}, where, problems)
         model_shared = _shared(own, where, problems, mantle_shared)
         hyper = {**_mantle_hyperparameters(mantle.get("hyperParameters"), "rft:mantle.hyperParameters", problems),
                  **_mantle_hyperparameters(own.get("hyperParameters"), f"{where}.hyperParameters", problems)}
+
+        def switch(name: str) -> bool:
+            default = _bool(mantle.get(name), f"rft:mantle.{name}", problems, True)
+            return _bool(own.get(name), f"{where}.{name}", problems, default) if name in own else default
+
         stacks.append(StackConfig(
-            stack_name=_string(own.get("stackName"), f"{where}.stackName", problems, _mantle_stack_name(model),
+            stack_name=_string(own.get("stackName"), f"{where}.stackName", problems, model.stack_name,
                                lambda s: bool(_STACK_NAME.match(s)), "a CloudFormation stack name"),
             variant=Variant.MANTLE,
-            base_model=model,
+            base_model=model_id,
             hyperparameters=hyper,
             dataset=model_shared.dataset,
             grader=model_shared.grader,
@@ -506,6 +627,9 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
             app_prefix=app_prefix,
             mantle_base_url=base_url,
             grader_principal=principal,
+            send_validation_data=switch("sendValidationFile"),
+            send_metadata=switch("sendMetadata"),
+            pin_grader_version=switch("pinGraderVersion"),
         ))
 
     names = [s.stack_name for s in stacks]
@@ -521,3 +645,8 @@ def build_config(context: Callable[[str], Any], account: str | None = None) -> A
     if problems.items:
         raise ConfigError(problems.items)
     return AppConfig(account=account, stacks=tuple(stacks))
+
+
+def load_project_context(path: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
+    """cdk.json's own context: the base that `-c` objects are merged into."""
+    return dict(json.loads(path.read_text(encoding="utf-8-sig")).get("context") or {})

@@ -10,17 +10,22 @@ the grader scores). The grader needs a character limit for every record, so each
 must yield one: from ``char_limit`` and/or from the prompt text via
 ``lambda_reward.extract_char_limit``, the function the grader itself uses, so validator
 and grader cannot disagree about what a prompt asks for. ``char_limit`` is the effective
-maximum (``30文字未満`` means 29). ``reference_answer`` and other fields are passed through.
+maximum (``30文字未満`` means 29). ``reference_answer`` (AWS's data guides call ``messages``
+and ``reference_answer`` the core schema of an RFT record) is a string or an object; when it is
+an object with a ``char_limit``, that must agree too. Other fields are passed through.
 
 Decisions:
+- The file is read as the repository means it (``stacks.checkout``): a Windows checkout's CRLF
+  line endings and a UTF-8 byte order mark are normalised away, for the checks, the sha256
+  that fingerprints the job and the bytes uploaded to S3 alike.
 - Blank lines are rejected: Bedrock counts lines as records, so a blank line is either an
   empty record or a count that differs from ours. The file's final newline is fine.
 - ``content`` is a non-empty string or a list of text blocks (``{"type": "text", "text":
   ...}`` or Converse-style ``{"text": ...}``), concatenated as the grader does. Other
   blocks (images, reasoning), which the grader skips, are rejected: a prompt of this task
   is text only.
-- ``char_limit`` must be a JSON integer; the grader would also take ``"30"`` or null,
-  but training data we write should not need that leniency.
+- ``char_limit`` must be a whole JSON number (``30`` or ``30.0``); the grader would also take
+  ``"30"`` or null, but training data we write should not need that leniency.
 - Prompts are compared after stripping surrounding whitespace, so "x" and "x " count as
   the same prompt for the duplicate and disjointness checks.
 """
@@ -36,6 +41,7 @@ from typing import Any
 
 from lambda_reward import extract_char_limit
 from lambda_reward.char_limit import MAX_CHAR_LIMIT
+from stacks.checkout import normalized_text
 
 # Bedrock's bounds for an RFT training file.
 TRAINING_MIN_RECORDS = 100
@@ -84,7 +90,7 @@ class DatasetSummary:
 
     path: str
     records: int
-    sha256: str
+    sha256: str  # of the normalised content (what is uploaded)
     min_limit: int
     max_limit: int
     prompts: frozenset[str]
@@ -102,12 +108,7 @@ def validate_dataset(
             f"need 1 <= min_records <= max_records, got {min_records} and {max_records}"
         )
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as file:
-            data = file.read()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise DatasetError([DatasetProblem(name, None, f"cannot read file: {reason}")]) from None
+    data = read_dataset(name)
 
     problems: list[DatasetProblem] = []
     limits: list[int] = []
@@ -117,7 +118,7 @@ def validate_dataset(
     if raw_lines[-1] == b"":
         raw_lines.pop()  # the final newline ends the last line; it does not start another
     for number, raw in enumerate(raw_lines, start=1):
-        checked = _check_line(raw, is_first_line=number == 1)
+        checked = _check_line(raw)
         problems.extend(DatasetProblem(name, number, message) for message in checked.problems)
         if checked.limit is not None:
             limits.append(checked.limit)
@@ -146,6 +147,17 @@ def validate_dataset(
         max_limit=max(limits),
         prompts=frozenset(first_line_of_prompt),
     )
+
+
+def read_dataset(path: str | os.PathLike[str]) -> bytes:
+    """A dataset file's normalised bytes (no BOM, LF line endings): what is checked and uploaded."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as file:
+            return normalized_text(file.read())
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise DatasetError([DatasetProblem(name, None, f"cannot read file: {reason}")]) from None
 
 
 def check_disjoint(training: DatasetSummary, validation: DatasetSummary) -> None:
@@ -202,13 +214,11 @@ class _LineCheck:
     limit: int | None  # the effective character limit
 
 
-def _check_line(raw: bytes, *, is_first_line: bool) -> _LineCheck:
+def _check_line(raw: bytes) -> _LineCheck:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return _LineCheck([f"not valid UTF-8 (byte {error.start}: {error.reason})"], None, None)
-    if is_first_line and text.startswith("\ufeff"):
-        return _LineCheck(["file starts with a UTF-8 byte order mark; remove it"], None, None)
     if not text.strip():
         return _LineCheck(["blank line; Bedrock counts every line as a record"], None, None)
     try:
@@ -284,24 +294,44 @@ def _content_text(content: Any) -> str | None:
     return text if text.strip() else None
 
 
-def _check_limit(record: Mapping[str, Any], prompt: str | None, problems: list[str]) -> int | None:
-    """The record's effective character limit, from char_limit and/or the prompt text.
+def _declared_limits(record: Mapping[str, Any], problems: list[str]) -> list[tuple[str, int]] | None:
+    """The limits a record declares, by field: ``char_limit`` and ``reference_answer.char_limit``.
 
-    ``prompt`` is None when the messages are malformed; char_limit is still checked.
+    None when a declared value is invalid (reported). ``reference_answer`` itself must be a
+    string or an object.
     """
-    declared = record.get("char_limit")
-    # bool is an int subclass: true must not pass as a limit of 1. The grader treats a limit
-    # above MAX_CHAR_LIMIT as malformed, so such a record would only ever score 0.
-    if "char_limit" in record and (
-        isinstance(declared, bool)
-        or not isinstance(declared, int)
-        or not 1 <= declared <= MAX_CHAR_LIMIT
-    ):
-        problems.append(
-            f"char_limit must be an integer from 1 to {MAX_CHAR_LIMIT}, "
-            f"got {_short_json(declared)}"
-        )
+    declared: list[tuple[str, Any]] = []
+    if "char_limit" in record:
+        declared.append(("char_limit", record["char_limit"]))
+    if "reference_answer" in record:
+        reference = record["reference_answer"]
+        if isinstance(reference, dict):
+            if "char_limit" in reference:
+                declared.append(("reference_answer.char_limit", reference["char_limit"]))
+        elif reference is not None and not isinstance(reference, str):  # null: no reference
+            problems.append(f"reference_answer must be a string or an object, got {_json_type(reference)}")
+    limits: list[tuple[str, int]] = []
+    for name, value in declared:
+        limit = _whole_limit(value)
+        if limit is None:
+            problems.append(f"{name} must be an integer from 1 to {MAX_CHAR_LIMIT}, got {_short_json(value)}")
+            return None
+        limits.append((name, limit))
+    if len({limit for _, limit in limits}) > 1:
+        problems.append("char_limit is {} but reference_answer.char_limit is {}".format(*(v for _, v in limits)))
         return None
+    return limits
+
+
+def _check_limit(record: Mapping[str, Any], prompt: str | None, problems: list[str]) -> int | None:
+    """The record's effective character limit, from what it declares and/or the prompt text.
+
+    ``prompt`` is None when the messages are malformed; the declared limits are still checked.
+    """
+    limits = _declared_limits(record, problems)
+    if limits is None:
+        return None
+    declared = limits[0][1] if limits else None
     if prompt is None:
         return None
     stated = extract_char_limit(prompt)  # None, or 1..MAX_CHAR_LIMIT
@@ -314,11 +344,26 @@ def _check_limit(record: Mapping[str, Any], prompt: str | None, problems: list[s
         return stated
     if stated is not None and stated != declared:
         problems.append(
-            f"char_limit is {declared} but the prompt asks for at most {stated} characters: "
+            f"{limits[0][0]} is {declared} but the prompt asks for at most {stated} characters: "
             f"{_short_json(prompt)}"
         )
         return None
     return declared
+
+
+def _whole_limit(value: Any) -> int | None:
+    """A limit given as a JSON number: 30 and 30.0 are 30; anything else is None.
+
+    bool is an int subclass: true must not pass as a limit of 1. The grader treats a limit
+    above MAX_CHAR_LIMIT as malformed, so such a record would only ever score 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    return value if 1 <= value <= MAX_CHAR_LIMIT else None
 
 
 def _reject_non_finite(constant: str) -> Any:

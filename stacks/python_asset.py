@@ -10,7 +10,6 @@ wheel for the wrong machine.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,35 +17,55 @@ from pathlib import Path
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, aws_lambda as lambda_
 
+from stacks.checkout import normalized_text
+
 _PIP_PLATFORM = ["--platform", "manylinux2014_aarch64", "--implementation", "cp",
                  "--python-version", "3.13", "--only-binary=:all:"]
 
-# Files in a component folder that are not runtime code: the CDK construct beside it, the pins
-# (installed, not copied) and build litter.
-NOT_RUNTIME = ("infrastructure.py", "requirements.txt", "__pycache__", "*.pyc", "README.md")
+# What a component's Lambda is made of: its Python modules and the data files they read. An
+# allow-list, so that nothing else in the folder (editor backups and swap files, .DS_Store,
+# tool caches, notes) reaches the zip or changes the code's fingerprint.
+RUNTIME_SUFFIXES = (".py", ".json", ".txt")
+# Files that match but are not runtime code: the CDK construct beside the runtime and the pins
+# (installed by pip, not copied).
+NOT_RUNTIME_NAMES = ("infrastructure.py", "requirements.txt")
+
+
+def is_runtime_file(relative: Path) -> bool:
+    return (
+        relative.suffix in RUNTIME_SUFFIXES
+        and relative.name not in NOT_RUNTIME_NAMES
+        # Hidden files and folders (.mypy_cache/, .ruff_cache/, .foo.py.swp) and byte code.
+        and not any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+    )
 
 
 def runtime_files(package_dir: Path) -> list[Path]:
     """The files of a component that end up in its Lambda, in a stable order."""
-    files = []
-    for path in sorted(package_dir.rglob("*")):
-        relative = path.relative_to(package_dir)
-        if path.is_file() and not any(relative.match(p) or p in relative.parts for p in NOT_RUNTIME):
-            files.append(path)
-    return files
+    return sorted(
+        (path for path in package_dir.rglob("*") if path.is_file() and is_runtime_file(path.relative_to(package_dir))),
+        key=lambda path: path.relative_to(package_dir).as_posix(),
+    )
 
 
 def code_fingerprint(package_dir: Path, requirements: Path) -> str:
     """SHA-256 of exactly what defines the Lambda's behaviour: runtime files and pinned deps.
 
     Used as the grader's identity for deciding whether a job must be relaunched; unlike the
-    published version ARN it does not change when only memory or timeout change.
+    published version ARN it does not change when only memory or timeout change. Paths are
+    hashed in POSIX form and contents normalised (stacks.checkout).
     """
     digest = hashlib.sha256()
     for path in [*runtime_files(package_dir), requirements]:
-        digest.update(str(path.relative_to(package_dir.parent)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        digest.update(path.relative_to(package_dir.parent).as_posix().encode() + b"\0")
+        digest.update(normalized_text(path.read_bytes()) + b"\0")
     return digest.hexdigest()
+
+
+def asset_hash(package_dir: Path, requirements: Path) -> str:
+    """The Lambda asset's identity: the code fingerprint plus how pip builds the dependencies."""
+    build = " ".join(_PIP_PLATFORM)
+    return hashlib.sha256(f"{code_fingerprint(package_dir, requirements)}|{build}".encode()).hexdigest()
 
 
 class BundlingError(RuntimeError):
@@ -73,21 +92,21 @@ class _PipLocalBundling:
         for path in runtime_files(self._package_dir):
             target = out / self._package_dir.name / path.relative_to(self._package_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            # The bytes the fingerprint describes: normalised line endings, whatever the checkout.
+            target.write_bytes(normalized_text(path.read_bytes()))
         return True
 
 
 def python_package_code(package_dir: Path, requirements: Path | None = None) -> lambda_.Code:
-    """Code asset: the package folder itself (importable by its name) plus its pinned deps."""
+    """Code asset: the package's runtime files (importable by its name) plus its pinned deps."""
     requirements = requirements or package_dir / "requirements.txt"
     return lambda_.Code.from_asset(
         str(package_dir),
-        # The asset hash covers the runtime files and the pins only, so editing the construct
-        # beside them does not publish a new Lambda version.
-        exclude=[pattern for pattern in NOT_RUNTIME if pattern != "requirements.txt"],
-        # pip's output is not byte-for-byte reproducible, so hash the source (and the pins in
-        # requirements.txt): the same code and pins always give the same asset.
-        asset_hash_type=AssetHashType.SOURCE,
+        # The asset's identity is the runtime files and pins as the fingerprint sees them (pip's
+        # output is not byte-for-byte reproducible): a stray file, a CRLF checkout or an edit of
+        # the construct beside the runtime builds no new asset and publishes no new version.
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_hash(package_dir, requirements),
         bundling=BundlingOptions(
             # Required by the API but never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13:latest-arm64"),

@@ -11,25 +11,22 @@ from lambda_reward.infrastructure import RewardFunction
 from rft_job.infrastructure import JobLauncher, JobTracker
 from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
 from stacks.config import APP_TAG, VARIANT_TAG, StackConfig, Variant
+from stacks.models import rft_model
 from stacks.published_outputs import PublishedOutputs
 from stacks.training_data import TrainingData
-
-
-_VARIANT_TITLE = {
-    Variant.NOVA: "Nova 2 Lite via CreateModelCustomizationJob",
-    Variant.MANTLE: "open-weight model via the OpenAI-compatible mantle API",
-}
 
 
 class RftStack(Stack):
     """Everything one RFT run needs: data, grader, Bedrock's access, the job and its tracking."""
 
     def __init__(self, scope: Construct, config: StackConfig, *, account: str | None) -> None:
+        model = rft_model(config.base_model)
+        how = model.api_title if model is not None else config.variant.value
         super().__init__(
             scope, config.stack_name,
             env=Environment(account=account, region=config.region),
             description=(f"Bedrock reinforcement fine-tuning of {config.base_model} "
-                         f"({_VARIANT_TITLE[config.variant]}): training data bucket, reward Lambda, "
+                         f"({how}): training data bucket, reward Lambda, "
                          f"Bedrock access, RFT job launcher and job tracker."),
             # Stack tags, which the operator CLI finds the stacks of a variant by. They never change
             # for a deployed stack: CloudFormation pushes a stack tag change onto every resource.
@@ -52,11 +49,26 @@ class RftStack(Stack):
         self._publish()
         self._tag(config.tags)
 
+    @property
+    def job_fingerprint(self) -> str | None:
+        """What the job trains (None with launchJob false): the job resource's JobFingerprint."""
+        return self.launcher.fingerprint if self.launcher is not None else None
+
+    def summary_line(self) -> str:
+        """One line for the synth output: would this stack run a job, of what, with which fingerprint."""
+        config = self.config
+        hyper = " ".join(f"{key}={value}" for key, value in sorted(config.hyperparameters.items())) or "service defaults"
+        job = (f"job on, fingerprint {self.job_fingerprint[:12]}" if self.job_fingerprint
+               else "job off (rft:launchJob false)")
+        return (f"{config.stack_name} ({config.region}): {job}; base model {config.base_model}; "
+                f"hyperparameters {hyper}")
+
     def _grant_bedrock_access(self) -> BedrockServiceRole | None:
         if self.config.variant is Variant.NOVA:
             return BedrockServiceRole(self, "BedrockAccess", data=self.data, grader=self.grader.function)
         if self.config.grader_principal:
-            allow_bedrock_to_invoke(self.grader.version, self.config.grader_principal)
+            target = self.grader.version if self.config.pin_grader_version else self.grader.function
+            allow_bedrock_to_invoke(target, self.config.grader_principal)
         return None
 
     def _tag(self, tags: Mapping[str, str]) -> None:

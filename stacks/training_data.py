@@ -9,7 +9,7 @@ from constructs import Construct
 from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 
 from stacks.config import DatasetConfig
-from stacks.dataset import DatasetSummary, validate_training_set
+from stacks.dataset import DatasetSummary, read_dataset, validate_training_set
 
 TRAINING_PREFIX = "training-data/"
 OUTPUT_PREFIX = "output/"
@@ -63,11 +63,14 @@ class TrainingData(Construct):
             assert bucket.policy is not None  # enforce_ssl created it
             bucket.policy.apply_removal_policy(RemovalPolicy.RETAIN)
 
-        files = [dataset.training_file] + ([dataset.validation_file] if dataset.validation_file else [])
+        files = [(dataset.training_file, dataset.training_path)]
+        if dataset.validation_file and dataset.validation_path:
+            files.append((dataset.validation_file, dataset.validation_path))
         self.upload = s3deploy.BucketDeployment(
             self, "Upload",
-            # Only the configured files go up, whatever else lies in the folder.
-            sources=[s3deploy.Source.asset(str(dataset.directory), exclude=["*", *(f"!{f}" for f in files)])],
+            # Only the configured files go up, whatever else lies in the folder, and as validated:
+            # normalised (no BOM, LF), so the bytes in S3 are the bytes the sha256 describes.
+            sources=[s3deploy.Source.data(name, read_dataset(path).decode("utf-8")) for name, path in files],
             destination_bucket=self.bucket,
             destination_key_prefix=TRAINING_PREFIX,
             # Never delete data a running or past job may have read.

@@ -14,11 +14,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 # jsii must see the variable above before aws_cdk is imported.
-import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from stacks.config import build_config  # noqa: E402
+from app import build_app  # noqa: E402
 from stacks.rft_stack import RftStack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -56,11 +54,7 @@ def synth_stacks(outdir: Path, overrides: dict[str, Any] | None = None, account:
                  nag: bool = True) -> dict[str, RftStack]:
     """The app as app.py builds it. Asset bundling (pip) is skipped: one slow test covers it."""
     context = {**CDK_CONTEXT, **(overrides or {}), "aws:cdk:bundling-stacks": []}
-    app = cdk.App(context=context, outdir=str(outdir))
-    config = build_config(app.node.try_get_context, account=account)
-    stacks = [RftStack(app, stack_config, account=config.account) for stack_config in config.stacks]
-    if nag:
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app, stacks = build_app(context, outdir=str(outdir), account=account, nag=nag)
     app.synth()
     return {stack.stack_name: stack for stack in stacks}
 

@@ -30,6 +30,14 @@ MANTLE_TIMEOUT_SECONDS = 120.0
 TRACKER_MANTLE_MAX_RETRIES = 2
 TRACKER_MANTLE_TIMEOUT_SECONDS = 10.0
 MANTLE_BASE_URL_ENV = "MANTLE_BASE_URL"
+# Every fine-tuning and Files example in AWS's user guide and RFT notebooks uses /v1; the SDK
+# provider's own default, /openai/v1, is the prefix of other model families, and a wrong prefix
+# is rejected (sometimes as a misleading 401).
+MANTLE_API_PATH = "/v1"
+
+
+def default_mantle_base_url(region: str) -> str:
+    return f"https://bedrock-mantle.{region}.api.aws{MANTLE_API_PATH}"
 
 
 def lambda_region() -> str:
@@ -70,28 +78,37 @@ class BufferedBodyOpenAI(OpenAI):
         super()._prepare_request(request)
 
 
+def mantle_base_url(region: str) -> str:
+    """The mantle endpoint for `region`: MANTLE_BASE_URL when set, else AWS's documented /v1 URL."""
+    return mantle_base_url_override() or default_mantle_base_url(region)
+
+
 def mantle_client(
     region: str | None = None,
     *,
     timeout_seconds: float = MANTLE_TIMEOUT_SECONDS,
     max_retries: int = MANTLE_MAX_RETRIES,
+    profile: str | None = None,
 ) -> OpenAI:
     """OpenAI SDK client for Bedrock mantle, signed with SigV4 (service bedrock-mantle).
 
-    Credentials come from the default AWS chain (the Lambda's role). `api_key=None` makes the
-    provider ignore AWS_BEARER_TOKEN_BEDROCK, so no stored key is ever used. The base URL is
-    the provider's default for the region (https://bedrock-mantle.<region>.api.aws/openai/v1)
-    unless MANTLE_BASE_URL overrides it (VPC endpoint, the user guide's /v1 form, tests).
+    Credentials come from the default AWS chain (the Lambda's role), or a named profile (the
+    operator CLI's --profile). `api_key=None` makes the provider ignore AWS_BEARER_TOKEN_BEDROCK,
+    so no stored key is ever used. The base URL is https://bedrock-mantle.<region>.api.aws/v1
+    unless MANTLE_BASE_URL overrides it (VPC endpoint, tests); it is always passed explicitly,
+    so neither the provider's /openai/v1 default nor AWS_BEDROCK_BASE_URL applies.
     """
     resolved_region = region or lambda_region()
-    return _cached_mantle_client(resolved_region, mantle_base_url_override(), timeout_seconds, max_retries)
+    return _cached_mantle_client(resolved_region, mantle_base_url(resolved_region), timeout_seconds, max_retries,
+                                 profile)
 
 
 @lru_cache(maxsize=8)
-def _cached_mantle_client(region: str, base_url: str | None, timeout_seconds: float, max_retries: int) -> OpenAI:
-    provider_options: dict[str, Any] = {"endpoint": "mantle", "region": region, "api_key": None}
-    if base_url is not None:
-        provider_options["base_url"] = base_url
+def _cached_mantle_client(region: str, base_url: str, timeout_seconds: float, max_retries: int,
+                          profile: str | None) -> OpenAI:
+    provider_options: dict[str, Any] = {"endpoint": "mantle", "region": region, "api_key": None, "base_url": base_url}
+    if profile is not None:
+        provider_options["profile"] = profile
     return BufferedBodyOpenAI(
         provider=bedrock(**provider_options),
         max_retries=max_retries,

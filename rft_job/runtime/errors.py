@@ -76,6 +76,13 @@ SERVER_ERROR_CODES = frozenset(
 )
 
 
+# Where the mantle endpoint comes from, for reasons about a wrong one.
+BASE_URL_HINT = (
+    f"AWS documents https://bedrock-mantle.<region>.api.aws{clients.MANTLE_API_PATH}; rft:mantle.baseUrl "
+    f"(the functions' {clients.MANTLE_BASE_URL_ENV}) overrides it"
+)
+
+
 class LaunchFailure(Exception):
     """A launcher failure; str(exc) is the reason CloudFormation shows (one line, <= 1000 bytes)."""
 
@@ -161,17 +168,17 @@ def reason_for(exc: BaseException, ctx: CallContext) -> str:
         return clip_reason(
             f"{ctx.operation} timed out reaching {ctx.base_url or 'the Bedrock mantle endpoint'} after "
             f"{clients.MANTLE_MAX_RETRIES} retries: check the function's network path to bedrock-mantle in "
-            f"{ctx.region} (NAT gateway or VPC endpoint) and MANTLE_BASE_URL."
+            f"{ctx.region} (NAT gateway or VPC endpoint) and the base URL."
         )
     if isinstance(exc, openai.APIConnectionError):
         return clip_reason(
             f"{ctx.operation} could not connect to {ctx.base_url or 'the Bedrock mantle endpoint'}: check the "
-            f"function's network path to bedrock-mantle in {ctx.region} and MANTLE_BASE_URL ({exc})."
+            f"function's network path to bedrock-mantle in {ctx.region} and the base URL ({exc})."
         )
     if isinstance(exc, openai.OpenAIError):
         return clip_reason(
             f"{ctx.operation} failed before reaching Bedrock mantle: {_service_message(str(exc))}. Check the "
-            f"{ctx.principal}'s credentials, AWS_REGION ({ctx.region}) and MANTLE_BASE_URL."
+            f"{ctx.principal}'s credentials, AWS_REGION ({ctx.region}) and the base URL."
         )
     if isinstance(exc, botocore_exceptions.NoCredentialsError):
         return clip_reason(f"{ctx.operation} failed: no AWS credentials were found for the {ctx.principal}.")
@@ -241,10 +248,12 @@ def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
     message = _service_message(mantle_error_message(exc))
     base = ctx.base_url or "the Bedrock mantle endpoint"
     if status == 401:
+        # A path prefix the service does not serve is sometimes answered with 401, not 404.
         return (
             f"{ctx.operation} was not authenticated (401): the SigV4 signature for service bedrock-mantle in "
-            f"{ctx.region} was rejected. Check the {ctx.principal}'s credentials and that MANTLE_BASE_URL "
-            f"({base}) is bedrock-mantle in {ctx.region}. Service said: {message}."
+            f"{ctx.region} was rejected, or the base URL ({base}) has a path prefix the service does not serve "
+            f"there. Check the {ctx.principal}'s credentials and the base URL ({BASE_URL_HINT}). "
+            f"Service said: {message}."
         )
     if status == 403:
         return (
@@ -254,9 +263,7 @@ def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
     if status in (400, 422):
         return f"{ctx.operation} was rejected ({status}): {message}. Check the JobSpec values it names."
     if status == 404:
-        hint = ctx.not_found_hint or (
-            f" Check MANTLE_BASE_URL ({base}; the SDK default ends in /openai/v1, the user guide writes /v1)"
-        )
+        hint = ctx.not_found_hint or f" Check the base URL {base} ({BASE_URL_HINT})"
         return f"{ctx.operation} was not found (404): {message}.{hint}."
     if status == 409:
         return f"{ctx.operation} conflicts with an existing resource (409): {message}."

@@ -46,6 +46,10 @@ _S3_PREFIX_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
 _LAMBDA_VERSION_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:[a-zA-Z0-9_-]{1,64}:(\d+)$"
 )
+# The unqualified function ARN (the job calls $LATEST): every AWS mantle example passes this form.
+_LAMBDA_FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:[a-zA-Z0-9_-]{1,64}$"
+)
 _ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
 _NOVA_TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
@@ -104,6 +108,10 @@ class JobSpec:
     state_machine_arn: str
     role_arn: str | None = None
     output_data_uri: str | None = None
+    # False: the job gets the unqualified function ARN (mantle only; see rft:mantle.pinGraderVersion).
+    grader_pinned: bool = True
+    # False: the mantle job is created without `metadata` (rft:mantle.sendMetadata).
+    send_metadata: bool = True
     ignored_fields: tuple[str, ...] = field(default=())
 
     @property
@@ -145,12 +153,22 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
             f"(validationDataUri={validation_data_uri!r}, datasetSha256.validation={validation_sha256!r})"
         )
 
+    grader_pinned = _optional_bool(data, "graderPinned", True)
+    send_metadata = _optional_bool(data, "sendMetadata", True)
+    if variant == NOVA and not grader_pinned:
+        raise JobSpecError("JobSpec.graderPinned must be true for variant nova: a Nova job always calls a "
+                           "published grader version")
     grader_arn = _required_str(data, "graderArn")
-    if not _LAMBDA_VERSION_ARN.match(grader_arn):
+    if grader_pinned and not _LAMBDA_VERSION_ARN.match(grader_arn):
         raise JobSpecError(
             "JobSpec.graderArn must be a published Lambda version ARN ending in ':<version number>' "
             f"($LATEST, aliases and unqualified ARNs are rejected so the grader cannot change under a "
             f"running job) (got {grader_arn!r})"
+        )
+    if not grader_pinned and not _LAMBDA_FUNCTION_ARN.match(grader_arn):
+        raise JobSpecError(
+            "JobSpec.graderArn must be an unqualified Lambda function ARN when JobSpec.graderPinned is false "
+            f"(got {grader_arn!r})"
         )
     grader_code_sha256 = _required_str(data, "graderCodeSha256")
     if _HEX64.match(grader_code_sha256):
@@ -197,6 +215,8 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
         state_machine_arn=state_machine_arn,
         role_arn=role_arn,
         output_data_uri=output_data_uri,
+        grader_pinned=grader_pinned,
+        send_metadata=send_metadata,
         ignored_fields=ignored,
     )
 
@@ -213,23 +233,48 @@ _KNOWN_FIELDS = (
     "hyperParameters",
     "tags",
     "stateMachineArn",
+    "graderPinned",
+    "sendMetadata",
 )
 
 
 def fingerprint(spec: JobSpec) -> str:
+    """SHA-256 over the fields that define what the job trains (see job_fingerprint)."""
+    return job_fingerprint(
+        variant=spec.variant,
+        base_model=spec.base_model,
+        training_sha256=spec.training_sha256,
+        validation_sha256=spec.validation_sha256,
+        grader_code_sha256=spec.grader_code_sha256,
+        hyper_parameters=spec.hyper_parameters,
+    )
+
+
+def job_fingerprint(
+    *,
+    variant: str,
+    base_model: str,
+    training_sha256: str,
+    validation_sha256: str | None,
+    grader_code_sha256: str,
+    hyper_parameters: Mapping[str, Any],
+) -> str:
     """SHA-256 over the fields that define what the job trains.
 
-    Where the data lives (URIs), which published grader version runs the same code, the
-    service role, the output prefix, tags and the tracker are deliberately left out: changing
-    them must not retrain.
+    The stack computes it at synth (the job resource's JobFingerprint property, which `cdk diff`
+    shows) and the launcher recomputes it from the JobSpec; both normalise the hyperparameters
+    the same way, so "10" and 10 are one value. Where the data lives (URIs), which published
+    grader version runs the same code, the service role, the output prefix, tags and the
+    tracker are deliberately left out: changing them must not retrain.
     """
     job_defining = {
-        "variant": spec.variant,
-        "baseModel": spec.base_model,
-        "datasetSha256": {"training": spec.training_sha256, "validation": spec.validation_sha256},
-        "hasValidation": spec.has_validation,
-        "graderCodeSha256": spec.grader_code_sha256,
-        "hyperParameters": spec.hyper_parameters,
+        "variant": variant,
+        "baseModel": base_model,
+        "datasetSha256": {"training": training_sha256.lower(),
+                          "validation": validation_sha256.lower() if validation_sha256 else None},
+        "hasValidation": validation_sha256 is not None,
+        "graderCodeSha256": grader_code_sha256,
+        "hyperParameters": _hyper_parameters(variant, dict(hyper_parameters)),
     }
     return hashlib.sha256(canonical_json(job_defining).encode("utf-8")).hexdigest()
 
@@ -427,6 +472,13 @@ def _required_str(data: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise JobSpecError(f"JobSpec.{name} is required and must be a non-empty string (got {value!r})")
     return value.strip()
+
+
+def _optional_bool(data: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise JobSpecError(f"JobSpec.{name} must be true or false (got {value!r})")
+    return value
 
 
 def _s3_object_uri(data: Mapping[str, Any], name: str, *, required: bool) -> str | None:

@@ -90,7 +90,8 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
     spec = _parse_spec(event)
     region = clients.lambda_region()
     job_fingerprint = fingerprint(spec)
-    old_fingerprint = fingerprint_of_raw((event.get("OldResourceProperties") or {}).get("JobSpec"))
+    old_properties = event.get("OldResourceProperties") or {}
+    old_fingerprint = old_properties.get("JobFingerprint") or fingerprint_of_raw(old_properties.get("JobSpec"))
     physical_id = str(event.get("PhysicalResourceId") or "")
 
     current: JobState | None = None
@@ -379,12 +380,23 @@ def _failing_as(ctx: CallContext) -> Iterator[None]:
 
 
 def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
-    raw = (event.get("ResourceProperties") or {}).get("JobSpec")
+    properties = event.get("ResourceProperties") or {}
+    raw = properties.get("JobSpec")
     try:
-        return parse_job_spec(raw)
+        spec = parse_job_spec(raw)
     except JobSpecError as exc:
         logger.error("invalid JobSpec", extra={"error": str(exc), "job_spec": raw})
         raise LaunchFailure(f"Invalid JobSpec: {exc}") from exc
+    # The stack shows the fingerprint it computed at synth (`cdk diff`, `rftctl plan`); a job
+    # is started only for the definition the user was shown.
+    declared = properties.get("JobFingerprint")
+    if declared is not None and declared != fingerprint(spec):
+        raise LaunchFailure(
+            f"No job was started: the JobFingerprint property ({str(declared)[:64]}) differs from the fingerprint "
+            f"of the JobSpec ({fingerprint(spec)}); the stack and the launcher disagree on what the job trains. "
+            "Synthesize and deploy both from the same checkout."
+        )
+    return spec
 
 
 def _describe_for_update(variant: str, job_id: str, region: str) -> tuple[JobState | None, str | None]:

@@ -7,7 +7,6 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 from openai import OpenAI
-from openai.providers import bedrock
 
 from rft_job.runtime import clients as runtime_clients
 
@@ -59,19 +58,7 @@ class AwsClients:
         return self._mantle_clients[region]
 
     def _build_mantle_client(self, region: str) -> OpenAI:
-        if self._profile is None:
-            # The stack's own runtime client: SigV4 for bedrock-mantle from the default
-            # chain, MANTLE_BASE_URL honoured, the same retries and timeout.
-            return runtime_clients.mantle_client(region)
-        # runtime_clients.mantle_client has no profile parameter (a Lambda has none), so a
-        # named profile gets the same provider settings with the profile added (api_key=None:
-        # SigV4 only, AWS_BEARER_TOKEN_BEDROCK ignored, as in the runtime client).
-        options: dict[str, Any] = {"endpoint": "mantle", "region": region, "api_key": None, "profile": self._profile}
-        base_url = runtime_clients.mantle_base_url_override()
-        if base_url is not None:
-            options["base_url"] = base_url
-        return OpenAI(
-            provider=bedrock(**options),
-            max_retries=runtime_clients.MANTLE_MAX_RETRIES,
-            timeout=runtime_clients.MANTLE_TIMEOUT_SECONDS,
-        )
+        # The stack's own runtime client: SigV4 for bedrock-mantle (never a stored key), the
+        # documented /v1 base URL or MANTLE_BASE_URL, the same retries and timeout; with the
+        # named profile when --profile is given.
+        return runtime_clients.mantle_client(region, profile=self._profile)

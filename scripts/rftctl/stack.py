@@ -18,19 +18,6 @@ from .errors import CliError, ErrorHint, missing_stack_error
 # app prefix ("bedrock-rft" unless rft:appPrefix changes it), so any value is accepted.
 
 
-# Base model id -> the model id on-demand inference takes. Nova 2 Lite is served through the
-# US cross-region inference profile (the seed article calls `us.amazon.nova-2-lite-v1:0`;
-# the training id with its ":256k" context suffix is not invokable). The mantle models are
-# invoked by their own id. --model-id / --base-model-id override this.
-INFERENCE_MODEL_IDS = {
-    "amazon.nova-2-lite-v1:0:256k": "us.amazon.nova-2-lite-v1:0",
-}
-
-
-def inference_model_id(base_model: str) -> str:
-    return INFERENCE_MODEL_IDS.get(base_model, base_model)
-
-
 @dataclass(frozen=True)
 class DeployedStack:
     name: str

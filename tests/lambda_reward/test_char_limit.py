@@ -234,15 +234,17 @@ def test_parse_number_reads_kanji(n: int) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "limit"), [(30, 30), ("30", 30), (" 30 ", 30), ("３０", 30), (1, 1)])
+@pytest.mark.parametrize(("value", "limit"), [(30, 30), ("30", 30), (" 30 ", 30), ("３０", 30), (1, 1),
+                                              # A JSON writer's 30.0 is the limit 30, not a malformed sample.
+                                              (30.0, 30), ("30.0", 30), ("30.00", 30)])
 def test_explicit_limit_valid(value: object, limit: int) -> None:
     assert parse_explicit_char_limit(value) == limit
 
 
 @pytest.mark.parametrize(
     "value",
-    [0, -5, True, False, 30.0, "30.5", "", "abc", "-3", None, [30], {"n": 30},
-     MAX_CHAR_LIMIT + 1, "9" * 5000],
+    [0, -5, True, False, 30.5, 0.0, float("nan"), float("inf"), "30.5", "30.0.0", ".5", "1e3", "", "abc", "-3",
+     None, [30], {"n": 30}, MAX_CHAR_LIMIT + 1, float(MAX_CHAR_LIMIT + 1), "9" * 5000],
 )
 def test_explicit_limit_invalid(value: object) -> None:
     assert parse_explicit_char_limit(value) is None

@@ -122,8 +122,30 @@ def test_null_explicit_char_limit_falls_back_to_the_prompt() -> None:
     assert metrics(result)["char_limit"] == 30
 
 
+def test_a_whole_float_limit_is_that_limit() -> None:
+    # 30.0 is how some JSON writers spell 30; it used to make the sample malformed (reward 0).
+    result = grade_one(make_sample("あ" * 30, char_limit=30.0))
+    assert result["aggregate_reward_score"] == 1.0 and metrics(result)["char_limit"] == 30
+    assert metrics(grade_one(make_sample("あ" * 10, metadata={"char_limit": 10.0})))["char_limit"] == 10
+
+
+def test_reference_answer_carries_the_limit_at_top_level_or_in_metadata() -> None:
+    """AWS's record schema is messages + reference_answer; Bedrock may pass it either way."""
+    top = grade_one(make_sample("あ" * 10, prompt="説明して", reference_answer={"char_limit": 10}))
+    assert (top["aggregate_reward_score"], metrics(top)["char_limit"]) == (1.0, 10)
+    inside = grade_one(make_sample("あ" * 10, prompt="説明して", metadata={"reference_answer": {"char_limit": 5}}))
+    assert inside["aggregate_reward_score"] < 0.5 and metrics(inside)["char_limit"] == 5
+    # char_limit itself wins; a string reference carries no limit, so the prompt's applies.
+    both = grade_one(make_sample("あ" * 10, char_limit=20, reference_answer={"char_limit": 5}))
+    assert metrics(both)["char_limit"] == 20
+    text = grade_one(make_sample("あ" * 10, reference_answer="人工知能のこと"))
+    assert metrics(text)["char_limit"] == 30
+    bad = grade_one(make_sample("あ", reference_answer={"char_limit": "lots"}))
+    assert metrics(bad)["malformed"] == 1
+
+
 @pytest.mark.parametrize(
-    "bad_limit", [0, -1, "abc", 2.5, 30.0, float("nan"), float("inf"), True, False, [30], {"n": 30}, "\ud800"]
+    "bad_limit", [0, -1, "abc", 2.5, 30.5, float("nan"), float("inf"), True, False, [30], {"n": 30}, "\ud800"]
 )
 def test_invalid_explicit_char_limit_is_malformed(bad_limit: object) -> None:
     reasons: list[tuple[int, Any, str]] = []

@@ -141,17 +141,34 @@ def test_odd_ids_never_break_or_flood_the_log(capsys) -> None:
 @pytest.mark.parametrize(
     ("event", "described"),
     [
-        ({"samples": [], "id": 1}, "dict with keys ['id', 'samples']"),
-        ("[]", "str"),
-        (None, "NoneType"),
-        (42, "int"),
+        ({"samples": [], "id": 1}, "object with keys ['id', 'samples']"),
+        ({"trajectories": {"id": 1}}, None),
+        ("[]", "string"),
+        (None, "null"),
+        (42, "number"),
     ],
 )
-def test_an_event_that_is_not_a_list_raises(event: object, described: str, capsys) -> None:
-    with pytest.raises(TypeError, match="expected the event to be a JSON array of samples") as error:
+def test_an_event_of_another_shape_raises(event: object, described: str | None, capsys) -> None:
+    with pytest.raises(TypeError) as error:
         invoke(event)
-    assert str(error.value).endswith(f"got {described}")
+    if described is None:
+        assert str(error.value) == "'trajectories' is object, expected an array of samples"
+    else:
+        assert str(error.value) == (
+            "expected the event to be a JSON array of samples, an object with 'trajectories', or one sample "
+            f"object with 'messages'; got {described}")
     assert emf_metrics(stdout_json(capsys))["InvalidEvents"] == 1
+
+
+def test_the_three_event_shapes_aws_graders_accept(capsys) -> None:
+    """A list (user guide), {"trajectories": [...]} (AWS's GPT-OSS sample), one sample (the judge sample)."""
+    batch = [sample("a", "人工知能の略"), sample(7, "x" * 31)]
+    expected = grade_batch(batch)
+    assert invoke(batch) == expected
+    assert invoke({"trajectories": batch}) == expected
+    assert invoke({"trajectories": []}) == []
+    assert invoke(sample("a", "人工知能の略")) == expected[:1]
+    assert emf_metrics(stdout_json(capsys)).get("InvalidEvents") is None
 
 
 def test_works_with_metrics_disabled(monkeypatch, capsys) -> None:

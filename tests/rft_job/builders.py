@@ -14,6 +14,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from rft_job.runtime import clients
+from rft_job.runtime.job_spec import fingerprint_of_raw
 
 ACCOUNT = "123456789012"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/BedrockRft/0f3c5a10-8b0e-11f0-9d5c-0a1b2c3d4e5f"
@@ -93,7 +94,13 @@ def cfn_event(
     physical_id: str | None = None,
     old_spec: dict[str, Any] | None = None,
     stack_id: str = STACK_ID,
+    job_fingerprint: str | None | bool = True,
 ) -> dict[str, Any]:
+    """A CloudFormation event as the Provider framework hands it to the launcher.
+
+    Like the stack, the properties carry JobFingerprint next to JobSpec (the spec's own
+    fingerprint unless `job_fingerprint` gives another value, or False leaves it out).
+    """
     event: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": SERVICE_TOKEN,
@@ -107,10 +114,17 @@ def cfn_event(
             "JobSpec": spec if isinstance(spec, str) else json.dumps(spec),
         },
     }
+    if job_fingerprint is True:
+        job_fingerprint = fingerprint_of_raw(spec if isinstance(spec, str) else json.dumps(spec))
+    if isinstance(job_fingerprint, str):
+        event["ResourceProperties"]["JobFingerprint"] = job_fingerprint
     if physical_id is not None:
         event["PhysicalResourceId"] = physical_id
     if old_spec is not None:
         event["OldResourceProperties"] = {"ServiceToken": SERVICE_TOKEN, "JobSpec": json.dumps(old_spec)}
+        old_fingerprint = fingerprint_of_raw(json.dumps(old_spec))
+        if old_fingerprint is not None and job_fingerprint is not False:
+            event["OldResourceProperties"]["JobFingerprint"] = old_fingerprint
     return event
 
 

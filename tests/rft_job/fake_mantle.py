@@ -383,3 +383,70 @@ class FakeMantle:
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
+
+
+class CanonicalMantle:
+    """Bedrock mantle's real endpoint, https://bedrock-mantle.us-west-2.api.aws, at the transport.
+
+    The fake server above is reached through MANTLE_BASE_URL, so it cannot show which URL the
+    code builds by default. This one replaces only the SDK's HTTP transport (`install` makes
+    every mantle client the runtime builds use it): the request that arrives is exactly the one
+    the SDK would send to AWS, host and path included, and its SigV4 signature is verified. It
+    serves the job routes under /v1 only; any other path is a 404, as the service answers a
+    wrong prefix.
+    """
+
+    HOST = "bedrock-mantle.us-west-2.api.aws"
+
+    def __init__(self) -> None:
+        self.requests: list[ReceivedRequest] = []
+        self.signature_failures: list[str] = []
+        self.jobs: dict[str, dict[str, Any]] = {}
+
+    def add_job(self, job_id: str, status: str = "running") -> None:
+        self.jobs[job_id] = {**FakeMantle()._job_object(job_id, "openai.gpt-oss-20b", "file-1"), "status": status}
+
+    def install(self, monkeypatch: Any) -> None:
+        import httpx2
+
+        from rft_job.runtime import clients
+
+        endpoint = self
+
+        class Transported(clients.BufferedBodyOpenAI):
+            def __init__(self, **options: Any) -> None:
+                super().__init__(http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint.handle)), **options)
+
+        monkeypatch.setattr(clients, "BufferedBodyOpenAI", Transported)
+        clients.reset_client_caches()
+
+    def paths(self) -> list[str]:
+        return [f"{r.method} {r.raw_path}" for r in self.requests]
+
+    def handle(self, request: Any) -> Any:
+        import httpx2
+
+        body = request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        raw_path = request.url.raw_path.decode()
+        received = ReceivedRequest(request.method, request.url.path, raw_path, parse_qs(request.url.query.decode()),
+                                   headers, body)
+        self.requests.append(received)
+        problem = verify_sigv4(request.method, raw_path, headers, body)
+        if problem is not None:
+            self.signature_failures.append(f"{request.method} {raw_path}: {problem}")
+            return httpx2.Response(403, json={"message": f"SignatureDoesNotMatch: {problem}"})
+        received.signature_ok = True
+        if request.url.host != self.HOST or request.url.scheme != "https":
+            return httpx2.Response(421, json={"error": {"message": f"wrong endpoint {request.url}"}})
+        path = request.url.path
+        if match := re.fullmatch(r"/v1/fine_tuning/jobs/([^/]+)", path):
+            job = self.jobs.get(unquote(match.group(1)))
+            return httpx2.Response(200, json=job) if job else httpx2.Response(404, json={"error": {"message": "no job"}})
+        if (match := re.fullmatch(r"/v1/fine_tuning/jobs/([^/]+)/cancel", path)) and request.method == "POST":
+            job = self.jobs[unquote(match.group(1))]
+            job["status"] = "cancelled"
+            return httpx2.Response(200, json=job)
+        if re.fullmatch(r"/v1/fine_tuning/jobs/([^/]+)/events", path):
+            return httpx2.Response(200, json={"object": "list", "data": [], "has_more": False})
+        return httpx2.Response(404, json={"error": {"message": f"model isn't supported on this route: {path}"}})

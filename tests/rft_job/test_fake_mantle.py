@@ -84,10 +84,3 @@ def test_bearer_tokens_in_the_environment_are_ignored(mantle: FakeMantle, monkey
     clients.mantle_client().fine_tuning.jobs.list(limit=1)
     assert mantle.requests[0].headers["authorization"].startswith("AWS4-HMAC-SHA256 ")
     mantle.assert_all_signed()
-
-
-def test_default_base_url_is_the_providers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_REGION", "us-west-2")
-    clients.reset_client_caches()
-    assert str(clients.mantle_client().base_url) == "https://bedrock-mantle.us-west-2.api.aws/openai/v1/"
-

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from rft_job.infrastructure import HANDOVER_AFTER_MINUTES, MAX_POLLS_PER_EXECUTION
-from tests.conftest import role_statements, synth
+from tests.conftest import role_statements, synth, synth_stacks
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 
@@ -239,3 +239,107 @@ def test_launcher_timeout_leaves_room_inside_the_provider_framework(templates) -
                                             {"Properties": {"Handler": "rft_job.runtime.launcher.on_event"}})
         assert next(iter(functions.values()))["Properties"]["Timeout"] == 14 * 60
 
+
+
+# ---- the job's fingerprint, visible before anything is paid for ----------------------------
+
+def rendered_job_spec(template: Template) -> dict[str, Any]:
+    """The JobSpec property as JSON, each deploy-time value (Ref, GetAtt) replaced by a marker."""
+    job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
+    spec = job["Properties"]["JobSpec"]
+    parts = spec["Fn::Join"][1] if isinstance(spec, dict) else [spec]
+    return json.loads("".join(part if isinstance(part, str) else "DEPLOY-TIME" for part in parts))
+
+
+@pytest.mark.parametrize("stack", [NOVA, MANTLE])
+def test_job_fingerprint_property_is_what_the_launcher_computes(templates, stack) -> None:
+    from rft_job.runtime.job_spec import job_fingerprint
+
+    template = templates[stack]
+    job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
+    spec = rendered_job_spec(template)
+    expected = job_fingerprint(
+        variant=spec["variant"], base_model=spec["baseModel"], training_sha256=spec["datasetSha256"]["training"],
+        validation_sha256=spec["datasetSha256"]["validation"], grader_code_sha256=spec["graderCodeSha256"],
+        hyper_parameters=spec["hyperParameters"])
+    assert job["Properties"]["JobFingerprint"] == expected
+    assert len(expected) == 64
+
+
+def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> None:
+    """Memory, tags, poll interval and a Windows checkout of the datasets start no new job."""
+    crlf = tmp_path / "crlf-data"
+    crlf.mkdir()
+    root = Path(__file__).resolve().parents[2] / "training-data"
+    for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
+        (crlf / name).write_bytes(b"\xef\xbb\xbf" + (root / name).read_bytes().replace(b"\n", b"\r\n"))
+    baseline = synth_stacks(tmp_path / "a", nag=False)
+    changed = synth_stacks(tmp_path / "b", {
+        "rft:grader": {"memoryMb": 1024}, "rft:tags": {"team": "ml"}, "rft:trackerPollMinutes": 10,
+        "rft:dataset": {"directory": str(crlf)}}, nag=False)
+    for name, stack in baseline.items():
+        assert stack.job_fingerprint is not None
+        assert changed[name].job_fingerprint == stack.job_fingerprint, name
+    retrained = synth_stacks(tmp_path / "c", {"rft:nova.hyperParameters.epochCount": "3",
+                                              "rft:mantle.sendValidationFile": "false"}, nag=False)
+    for name, stack in baseline.items():
+        assert retrained[name].job_fingerprint != stack.job_fingerprint, name
+
+
+def test_uploaded_datasets_are_the_validated_normalised_bytes(tmp_path: Path) -> None:
+    crlf = tmp_path / "crlf-data"
+    crlf.mkdir()
+    root = Path(__file__).resolve().parents[2] / "training-data"
+    for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
+        (crlf / name).write_bytes((root / name).read_bytes().replace(b"\n", b"\r\n"))
+    (crlf / ".DS_Store").write_bytes(b"\0\0")
+    (crlf / "notes.jsonl").write_text("{}\n")
+    outdir = tmp_path / "out"
+    synth_stacks(outdir, {"rft:dataset": {"directory": str(crlf)}}, nag=False)
+    uploaded: dict[str, bytes] = {}
+    for staged in outdir.glob("asset.*"):
+        files = [p for p in staged.rglob("*") if p.is_file()] if staged.is_dir() else []
+        if files and all(p.suffix == ".jsonl" for p in files):  # the dataset sources, as BucketDeployment ships them
+            uploaded.update({p.relative_to(staged).as_posix(): p.read_bytes() for p in files})
+    assert set(uploaded) == {"char-limit-training.jsonl", "char-limit-validation.jsonl"}
+    for name, content in uploaded.items():
+        assert content == (root / name).read_bytes(), name
+
+
+# ---- models as data, and the switches for request fields AWS does not document ---------------
+
+def test_a_model_from_the_table_gets_its_own_stack(tmp_path: Path) -> None:
+    templates = synth(tmp_path, {"rft:mantle": {"models": ["nvidia.nemotron-nano-3-30b"]}}, nag=False)
+    template = templates["BedrockRft-NemotronNano3-30b"]
+    spec = rendered_job_spec(template)
+    assert spec["baseModel"] == "nvidia.nemotron-nano-3-30b" and spec["variant"] == "mantle"
+    launcher_role = function_role(template, "rft_job.runtime.launcher.on_event")
+    create = role_statements(template, launcher_role)["CreateJobForBaseModel"]
+    assert create["Condition"] == {"StringEquals": {"bedrock-mantle:Model": "nvidia.nemotron-nano-3-30b"}}
+
+
+def test_request_field_switches_reach_the_job_spec(tmp_path: Path) -> None:
+    templates = synth(tmp_path, {"rft:nova": {"sendValidationData": False},
+                                 "rft:mantle": {"sendValidationFile": False, "sendMetadata": False}}, nag=False)
+    nova, mantle = rendered_job_spec(templates[NOVA]), rendered_job_spec(templates[MANTLE])
+    for spec in (nova, mantle):
+        assert spec.get("validationDataUri") is None and spec["datasetSha256"].get("validation") is None
+    assert mantle["sendMetadata"] is False and "sendMetadata" not in nova
+    # The file is still uploaded and published: the CLI's compare and preflight read it.
+    assert "ValidationDataUri" in templates[NOVA].find_outputs("*")
+
+
+def test_an_unpinned_mantle_grader_is_the_function_arn_with_grants_to_match(tmp_path: Path) -> None:
+    templates = synth(tmp_path, {"rft:mantle": {"pinGraderVersion": False}})
+    template = templates[MANTLE]
+    job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
+    parts = job["Properties"]["JobSpec"]["Fn::Join"][1]
+    grader = logical_id(template, "AWS::Lambda::Function", "GraderFunction")
+    assert {"Fn::GetAtt": [grader, "Arn"]} in parts  # not the version's Ref
+    assert '"graderPinned":false' in "".join(p for p in parts if isinstance(p, str))
+    launcher_role = function_role(template, "rft_job.runtime.launcher.on_event")
+    invoke = role_statements(template, launcher_role)["InvokeGraderForJob"]
+    assert {"Fn::GetAtt": [grader, "Arn"]} in invoke["Resource"]
+    [permission] = [p for p in template.find_resources("AWS::Lambda::Permission").values()
+                    if p["Properties"]["Principal"] == "bedrock.amazonaws.com"]
+    assert permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [grader, "Arn"]}

@@ -302,7 +302,8 @@ def test_wrong_base_url_prefix_is_explained(
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     reason = str(failure.value)
     assert "was not found (404)" in reason
-    assert "Check MANTLE_BASE_URL" in reason and "/openai/v1" in reason
+    assert "Check the base URL http://127.0.0.1:" in reason
+    assert "AWS documents https://bedrock-mantle.<region>.api.aws/v1; rft:mantle.baseUrl" in reason
 
 
 def test_missing_training_object_is_reported_before_any_upload(

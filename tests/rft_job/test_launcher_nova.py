@@ -516,3 +516,16 @@ def test_delete_that_is_denied_fails_with_a_reason(nova_aws: StubbedAws, lambda_
 def test_unknown_request_type_is_rejected(lambda_context) -> None:
     with pytest.raises(LaunchFailure, match="Unsupported RequestType"):
         launcher.on_event(cfn_event("Replace", nova_spec()), lambda_context)
+
+
+def test_a_job_starts_only_for_the_fingerprint_the_stack_showed(nova_aws: StubbedAws, lambda_context) -> None:
+    """JobFingerprint is what `cdk diff` and `rftctl plan` showed; a JobSpec that disagrees starts nothing."""
+    event = cfn_event("Create", nova_spec(), job_fingerprint="0" * 64)
+    with pytest.raises(LaunchFailure, match=r"^No job was started: the JobFingerprint property \(0{64}\) differs"):
+        launcher.on_event(event, lambda_context)
+    assert nova_aws.operations() == []
+    # Without the property (a stack synthesized before it existed) the spec alone decides.
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws)
+    launcher.on_event(cfn_event("Create", nova_spec(), job_fingerprint=False), lambda_context)
+    nova_aws.assert_done()

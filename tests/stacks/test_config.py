@@ -12,7 +12,7 @@ from tests.conftest import CDK_CONTEXT
 
 def config_with(**overrides: Any):
     context = {**CDK_CONTEXT, **{f"rft:{k}": v for k, v in overrides.items()}}
-    return build_config(context.get)
+    return build_config(context)
 
 
 def problems_of(**overrides: Any) -> list[str]:
@@ -109,7 +109,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_account_must_be_twelve_digits() -> None:
     with pytest.raises(ConfigError, match="CDK_DEFAULT_ACCOUNT: expected a 12-digit account id"):
-        build_config(CDK_CONTEXT.get, account="12345")
+        build_config(CDK_CONTEXT, account="12345")
 
 
 def test_a_stack_name_may_not_repeat() -> None:
@@ -136,3 +136,106 @@ def test_nothing_configured_is_an_error() -> None:
 def test_name_prefix_is_valid_for_job_names() -> None:
     for stack in config_with(mantle={"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"]}).stacks:
         assert stack.name_prefix.replace("-", "").isalnum() and len(stack.name_prefix) <= 32
+
+
+# ---- how cdk.json, -c objects and dotted keys combine (issue: unknown keys, merges) ----
+
+def merged_config(**context: Any):
+    """The configuration as app.py builds it: the CLI's context over cdk.json, cdk.json merged back."""
+    return build_config({**CDK_CONTEXT, **context}, project_context=CDK_CONTEXT)
+
+
+def merged_problems(**context: Any) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        merged_config(**context)
+    return error.value.problems
+
+
+def test_an_unknown_key_stops_synth_and_names_the_nearest_known_key() -> None:
+    # `-c rft:launchjob=false` once synthesized a paid job: the typo was ignored.
+    problems = merged_problems(**{"rft:launchjob": "false"})
+    assert problems == [
+        "rft:launchjob: unknown context key; did you mean rft:launchJob? known keys: rft:appPrefix, "
+        "rft:launchJob, rft:notificationEmails, rft:trackerPollMinutes, rft:tags, rft:dataset, rft:grader, "
+        "rft:nova, rft:mantle"]
+    assert merged_problems(**{"rft:Nova.hyperParameters.epochCount": "3"})[0].startswith(
+        "rft:Nova.hyperParameters.epochCount: unknown context key; did you mean rft:nova.hyperParameters.epochCount?")
+    assert merged_problems(**{"rft:colour": "red"})[0].startswith("rft:colour: unknown context key; known keys:")
+
+
+def test_unknown_nested_settings_name_the_nearest_one() -> None:
+    problems = merged_problems(**{"rft:nova": '{"hyperParameters": {"epochcount": 3}}'})
+    assert problems[0].startswith("rft:nova.hyperParameters.epochcount: unknown setting; did you mean epochCount?")
+    problems = merged_problems(**{"rft:mantle": {"sendMetaData": False}})
+    assert problems[0].startswith("rft:mantle.sendMetaData: unknown setting; did you mean sendMetadata?")
+
+
+def test_a_c_object_merges_into_the_cdk_json_object() -> None:
+    # Replacing the whole object would drop cdk.json's hyperparameters and change the job.
+    nova = merged_config(**{"rft:nova": '{"createModelDeployment": true}'}).stacks[0]
+    assert nova.create_model_deployment
+    assert dict(nova.hyperparameters) == {"epochCount": 10, "trainingSamplePerPrompt": 8}
+    # Nested objects merge too; lists replace; null puts a field back to its default.
+    config = merged_config(**{
+        "rft:nova": {"hyperParameters": {"epochCount": 2, "trainingSamplePerPrompt": None}},
+        "rft:tags": {"team": "ml"},
+        "rft:mantle": {"models": ["qwen.qwen3-32b"]},
+    })
+    nova, qwen = config.stacks
+    assert dict(nova.hyperparameters) == {"epochCount": 2}
+    assert dict(nova.tags) == {"project": "bedrock-rft", "task": "char-limit", "team": "ml"}
+    assert qwen.base_model == "qwen.qwen3-32b" and dict(qwen.hyperparameters) == {"n_epochs": 1}
+    assert qwen.grader_principal == "bedrock.amazonaws.com"
+
+
+def test_dotted_keys_set_one_field() -> None:
+    config = merged_config(**{
+        "rft:nova.hyperParameters.epochCount": "3",
+        "rft:dataset.validation": "",
+        "rft:mantle.models": '["openai.gpt-oss-20b", "qwen.qwen3-32b"]',
+        "rft:mantle.modelOverrides.qwen.qwen3-32b.hyperParameters.batch_size": "8",
+        "rft:mantle.modelOverrides.qwen.qwen3-32b.sendMetadata": "false",
+    })
+    nova, gpt, qwen = config.stacks
+    assert dict(nova.hyperparameters) == {"epochCount": 3, "trainingSamplePerPrompt": 8}
+    assert nova.dataset.validation_file is None
+    assert dict(qwen.hyperparameters) == {"n_epochs": 1, "batch_size": 8}
+    assert not qwen.send_metadata and gpt.send_metadata
+
+
+@pytest.mark.parametrize("key,expected", [
+    ("rft:launchJob.value", "rft:launchJob.value: rft:launchJob takes one value; only rft:tags, rft:dataset"),
+    ("rft:nova.", "rft:nova.: rft:nova takes one value"),
+    ("rft:nova.hyperParameters..epochCount", "rft:nova.hyperParameters..epochCount: rft:nova takes one value"),
+    ("rft:nova.baseModel.id", "rft:nova.baseModel.id: baseModel is not an object here, so it has no sub-key id"),
+])
+def test_dotted_keys_that_cannot_work_are_rejected(key: str, expected: str) -> None:
+    assert any(p.startswith(expected) for p in merged_problems(**{key: "x"}))
+
+
+def test_dotted_key_typos_are_reported_not_ignored() -> None:
+    problems = merged_problems(**{"rft:nova.hyperParameters.epochcount": "3"})
+    assert problems[0].startswith("rft:nova.hyperParameters.epochcount: unknown setting; did you mean epochCount?")
+
+
+def test_request_field_switches() -> None:
+    config = merged_config(**{"rft:nova.sendValidationData": "false",
+                              "rft:mantle": {"sendValidationFile": False, "pinGraderVersion": False}})
+    nova, gpt = config.stacks
+    assert not nova.send_validation_data
+    assert (gpt.send_validation_data, gpt.send_metadata, gpt.pin_grader_version) == (False, True, False)
+    defaults = merged_config().stacks
+    assert all(s.send_validation_data and s.send_metadata and s.pin_grader_version for s in defaults)
+    assert merged_problems(**{"rft:mantle.pinGraderVersion": "sometimes"}) == [
+        "rft:mantle.pinGraderVersion: expected true or false, got 'sometimes'"]
+
+
+def test_models_come_from_the_model_table() -> None:
+    config = merged_config(**{"rft:mantle.models": '["nvidia.nemotron-nano-3-30b"]'})
+    nemotron = config.stacks[1]
+    assert (nemotron.stack_name, nemotron.region, nemotron.variant) == (
+        "BedrockRft-NemotronNano3-30b", "us-west-2", Variant.MANTLE)
+    # A Nova model is not a mantle model, and the other way round.
+    assert merged_problems(**{"rft:mantle.models": '["amazon.nova-2-lite-v1:0:256k"]'})[0].startswith(
+        "rft:mantle.models: 'amazon.nova-2-lite-v1:0:256k' is not an RFT model of the mantle API; allowed: "
+        "openai.gpt-oss-20b, qwen.qwen3-32b, nvidia.nemotron-nano-3-30b")

@@ -189,11 +189,23 @@ BAD_LINES: dict[str, tuple[str | bytes, str]] = {
     "bool limit": (f'{{{USER_X}, "char_limit": true}}', LIMIT_ERROR),
     "zero limit": (f'{{{USER_X}, "char_limit": 0}}', LIMIT_ERROR),
     "string limit": (f'{{{USER_X}, "char_limit": "30"}}', LIMIT_ERROR),
-    "float limit": (f'{{{USER_X}, "char_limit": 30.0}}', LIMIT_ERROR),
+    "fractional limit": (f'{{{USER_X}, "char_limit": 30.5}}', LIMIT_ERROR),
     "null limit": (f'{{{USER_X}, "char_limit": null}}', LIMIT_ERROR),
     "huge limit": (f'{{{USER_X}, "char_limit": 1000001}}', LIMIT_ERROR),
     "bad limit and messages": ('{"messages": [], "char_limit": -1}', LIMIT_ERROR),
     "no limit": ('{"messages": [{"role": "user", "content": "AIとは何か"}]}', "no character limit"),
+    "list reference": (f'{{{USER_X}, "char_limit": 30, "reference_answer": [30]}}',
+                       "reference_answer must be a string or an object, got a list"),
+    "number reference": (f'{{{USER_X}, "char_limit": 30, "reference_answer": 30}}',
+                         "reference_answer must be a string or an object, got a number"),
+    "bad reference limit": (f'{{{USER_X}, "reference_answer": {{"char_limit": "x"}}}}',
+                            "reference_answer.char_limit must be an integer from 1 to 1000000"),
+    "references disagree": (f'{{{USER_X}, "char_limit": 30, "reference_answer": {{"char_limit": 20}}}}',
+                            "char_limit is 30 but reference_answer.char_limit is 20"),
+    "reference disagrees with prompt": (
+        '{"messages": [{"role": "user", "content": "AIを25文字以内で説明して"}], "reference_answer": {"char_limit": 30}}',
+        "reference_answer.char_limit is 30 but the prompt asks for at most 25",
+    ),
     "limits disagree": (
         '{"messages": [{"role": "user", "content": "AIを25文字以内で説明して"}], "char_limit": 30}',
         "char_limit is 30 but the prompt asks for at most 25",
@@ -216,11 +228,29 @@ def test_each_problem_names_file_and_line(
     assert f"{path}:3: " in str(DatasetError(problems))
 
 
-def test_byte_order_mark_is_reported_on_line_one(tmp_path: Path) -> None:
-    path = tmp_path / "bom.jsonl"
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(good_record(0)).encode() + b"\n")
-    [problem] = problems_of(path, min_records=1)
-    assert problem.line == 1 and "byte order mark" in problem.message
+def test_a_windows_checkout_reads_as_the_same_dataset(tmp_path: Path) -> None:
+    """CRLF line endings and a byte order mark are normalised: same records, same sha256."""
+    lines = [json.dumps(good_record(i), ensure_ascii=False) for i in range(3)]
+    unix = tmp_path / "unix.jsonl"
+    unix.write_bytes(("\n".join(lines) + "\n").encode())
+    windows = tmp_path / "windows.jsonl"
+    windows.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode())
+    expected = validate_dataset(unix, min_records=1)
+    got = validate_dataset(windows, min_records=1)
+    assert (got.records, got.sha256, got.prompts) == (expected.records, expected.sha256, expected.prompts) == (
+        3, expected.sha256, expected.prompts)
+    assert expected.sha256 == hashlib.sha256(unix.read_bytes()).hexdigest()
+
+
+def test_whole_float_limits_and_reference_answers_are_accepted(tmp_path: Path) -> None:
+    records = [
+        record("AIとは何か30文字以内で説明して", char_limit=30.0),  # type: ignore[arg-type]
+        record("量子とは何か、20文字以内で", reference_answer={"char_limit": 20}),
+        record("Explain DNS, no rhyme.", reference_answer={"char_limit": 40.0}),
+        record("空が青い理由を50文字以内で", 50, reference_answer="レイリー散乱"),
+    ]
+    summary = validate_dataset(write_records(tmp_path / "data.jsonl", records), min_records=1)
+    assert (summary.records, summary.min_limit, summary.max_limit) == (4, 20, 50)
 
 
 def test_unreadable_file_is_a_problem_without_line(tmp_path: Path) -> None:
@@ -411,6 +441,14 @@ def test_shipped_prompts_state_their_limit_as_the_grader_reads_it() -> None:
     assert mismatched == []
 
 
+def test_every_shipped_record_has_a_reference_answer() -> None:
+    """AWS's data guides: messages and reference_answer are the core schema of an RFT record."""
+    for path in (SHIPPED_TRAINING, SHIPPED_VALIDATION):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            item = json.loads(line)
+            assert item.get("reference_answer") == {"char_limit": item["char_limit"]}, f"{path.name}:{number}"
+
+
 # --- property tests -------------------------------------------------------------------------
 
 PROPERTY_SETTINGS = settings(
@@ -538,7 +576,10 @@ def well_formed_record(draw: st.DrawFn, index: int) -> tuple[dict[str, Any], int
     if draw(st.booleans()):
         fields["char_limit"] = limit
     if draw(st.booleans()):
-        fields["reference_answer"] = draw(json_values)
+        # A string or an object (its char_limit, when it has one, agrees); null counts as absent.
+        fields["reference_answer"] = draw(st.one_of(
+            st.none(), st.text(max_size=20), st.just({"char_limit": limit}),
+            st.dictionaries(st.text(max_size=8).filter(lambda key: key != "char_limit"), json_values, max_size=3)))
     return fields, limit
 
 

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from stacks.python_asset import _PipLocalBundling, code_fingerprint, runtime_files
+import shutil
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+
+from stacks.python_asset import _PipLocalBundling, code_fingerprint, python_package_code, runtime_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,3 +95,73 @@ def test_a_missing_wheel_fails_loudly_instead_of_falling_back_to_docker(tmp_path
     (package / "requirements.txt").write_text("this-package-does-not-exist-anywhere==0.0.1\n")
     with pytest.raises(BundlingError, match="pip could not build the Lambda asset for component"):
         _PipLocalBundling(package, package / "requirements.txt").try_bundle(str(tmp_path / "out"), None)
+
+
+# Litter a checkout collects: OS and editor files, tool caches, notes. None of it is runtime code.
+STRAY_FILES = (".DS_Store", "handler.py~", ".handler.py.swp", "#handler.py#", "handler.py.orig", "notes.md",
+               "Thumbs.db", ".mypy_cache/3.11/handler.data.json", ".ruff_cache/content", "__pycache__/x.pyc")
+
+
+def component(root: Path, *, crlf: bool = False) -> Path:
+    package = root / "component"
+    (package / "rules").mkdir(parents=True)
+    ending = "\r\n" if crlf else "\n"
+    (package / "__init__.py").write_bytes(b"")
+    (package / "handler.py").write_bytes(ending.join(["import json", "def handler(event, context):",
+                                                      "    return json.loads('1')", ""]).encode())
+    (package / "rules" / "limits.json").write_bytes(ending.join(['{"max": 30}', ""]).encode())
+    (package / "infrastructure.py").write_text("# the CDK construct\n")
+    (package / "requirements.txt").write_text("")
+    return package
+
+
+def test_stray_files_and_a_windows_checkout_leave_the_fingerprint_alone(tmp_path: Path) -> None:
+    clean = component(tmp_path / "clean")
+    expected = code_fingerprint(clean, clean / "requirements.txt")
+    littered = component(tmp_path / "littered")
+    for name in STRAY_FILES:
+        (littered / name).parent.mkdir(parents=True, exist_ok=True)
+        (littered / name).write_text("scratch")
+    assert code_fingerprint(littered, littered / "requirements.txt") == expected
+    windows = component(tmp_path / "windows", crlf=True)
+    (windows / "handler.py").write_bytes(b"\xef\xbb\xbf" + (windows / "handler.py").read_bytes())
+    assert code_fingerprint(windows, windows / "requirements.txt") == expected
+    assert [p.relative_to(littered).as_posix() for p in runtime_files(littered)] == [
+        "__init__.py", "handler.py", "rules/limits.json"]
+
+
+def test_the_real_grader_fingerprint_ignores_litter_and_line_endings(tmp_path: Path) -> None:
+    real = ROOT / "lambda_reward"
+    copy = tmp_path / "lambda_reward"
+    shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in copy.rglob("*.py"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    for name in STRAY_FILES:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_text("scratch")
+    assert code_fingerprint(copy, copy / "requirements.txt") == code_fingerprint(real, real / "requirements.txt")
+
+
+def test_only_runtime_files_reach_the_asset_and_litter_builds_no_new_one(tmp_path: Path) -> None:
+    """Bundled as synth bundles it (local pip, no Docker): the zip holds the runtime, LF-normalised."""
+
+    def synthesize(package: Path, outdir: Path) -> tuple[str, Path]:
+        app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
+        stack = cdk.Stack(app, "Bare")
+        lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13, handler="component.handler.handler",
+                         code=python_package_code(package))
+        assembly = app.synth()
+        template = assembly.get_stack_by_name("Bare").template
+        [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+        asset = function["Metadata"]["aws:asset:path"]
+        return asset, outdir / asset
+
+    clean = component(tmp_path / "clean", crlf=True)
+    asset, staged = synthesize(clean, tmp_path / "out1")
+    shipped = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
+    assert shipped == ["component/__init__.py", "component/handler.py", "component/rules/limits.json"]
+    assert b"\r\n" not in (staged / "component" / "handler.py").read_bytes()
+    for name in STRAY_FILES:
+        (clean / name).parent.mkdir(parents=True, exist_ok=True)
+        (clean / name).write_text("scratch")
+    assert synthesize(clean, tmp_path / "out2")[0] == asset

@@ -324,7 +324,9 @@ def test_hyperparameters_reach_the_job_spec(tmp_path: Path) -> None:
     templates = synth(tmp_path, {"rft:nova": {"hyperParameters": {"epochCount": 3, "learningRate": 0.00001,
                                                                    "reasoningEffort": "low"}}}, nag=False)
     spec = _job_spec(templates[NOVA])
-    assert '\\"hyperParameters\\":{\\"epochCount\\":3,\\"learningRate\\":0.00001,\\"reasoningEffort\\":\\"low\\"}' in spec
+    # The -c object merges into cdk.json's: trainingSamplePerPrompt 8 stays.
+    assert ('\\"hyperParameters\\":{\\"epochCount\\":3,\\"learningRate\\":0.00001,\\"trainingSamplePerPrompt\\":8,'
+            '\\"reasoningEffort\\":\\"low\\"}') in spec
 
 
 def test_mantle_resource_permission_can_be_switched_off(tmp_path: Path) -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint_all
 
-from stacks.config import build_config
-from stacks.rft_stack import RftStack
+from app import build_app
 from tests.conftest import CDK_CONTEXT
 
 # aws-cdk-lib writes DependsOn next to the GetAtt that already implies it; harmless.
@@ -29,11 +26,8 @@ def test_cdk_nag_finds_nothing_unacknowledged(templates, default_outdir: Path) -
 
 def test_cdk_nag_would_catch_a_finding(tmp_path: Path) -> None:
     """The check above can fail: an unencrypted, unlogged bucket next to the stack is reported."""
-    app = cdk.App(context={**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
-    config = build_config(app.node.try_get_context)
-    stack = RftStack(app, config.stacks[0], account=None)
-    s3.Bucket(stack, "Careless")
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app, stacks = build_app({**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
+    s3.Bucket(stacks[0], "Careless")
     with pytest.raises(Exception, match="ValidationFailed"):
         app.synth()
     report = (tmp_path / "validation-report.json").read_text()

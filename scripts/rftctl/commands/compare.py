@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambda_reward.grader import grade_batch
+from stacks.models import inference_model_id
 
 from ..console import FAIL_MARK, PASS_MARK, format_percent, format_table, truncate
 from ..context import CommandContext
@@ -16,7 +17,6 @@ from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
 from ..inference import GenerationSettings, Request, chat_model, generate_all
 from ..samples import PromptRecord, add_prompt_arguments, selected_prompts
-from ..stack import inference_model_id
 from ..trained_model import tuned_model_id
 
 HELP = "run the base and the tuned model on the same prompts at temperature 0 and compare graded results"

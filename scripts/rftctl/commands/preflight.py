@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambda_reward.grader import grade_batch
+from stacks.models import inference_model_id
 
 from ..console import format_percent, format_table, truncate
 from ..context import CommandContext
@@ -15,7 +16,6 @@ from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
 from ..inference import GenerationSettings, Request, chat_model, generate_all
 from ..samples import PromptRecord, add_prompt_arguments, selected_prompts
-from ..stack import inference_model_id
 
 HELP = "sample the base model on the validation prompts and say whether RFT is a good fit"
 # Rewards closer than this count as equal: GRPO's advantage is reward minus the group mean.
