@@ -28,7 +28,7 @@ from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_
 from stacks.config import STACK_TAG, StackConfig, Variant
 from stacks.published_outputs import PublishedOutputs
 from stacks.python_function import PythonFunction
-from stacks.training_data import TRAINING_PREFIX, TrainingData
+from stacks.training_data import LEDGER_PREFIX, TRAINING_PREFIX, TrainingData
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIREMENTS = PACKAGE_DIR / "runtime" / "requirements.txt"
@@ -39,6 +39,8 @@ REQUIREMENTS = PACKAGE_DIR / "runtime" / "requirements.txt"
 MAX_POLLS_PER_EXECUTION = 1000
 HANDOVER_AFTER_MINUTES = 7 * 24 * 60
 SNS_DISPLAY_NAME_MAX = 100
+# The status the tracker (and the state machine on its behalf) writes when it stops following a job.
+TRACKER_GAVE_UP = "TrackerGaveUp"
 
 
 def _bedrock_arn(resource: str) -> str:
@@ -54,6 +56,23 @@ def _mantle_projects_arn() -> str:
     # bedrock-mantle has no file or fine-tuning-job resource type: every action is authorised
     # on the project (the account's default project unless one is chosen).
     return f"arn:{Aws.PARTITION}:bedrock-mantle:{Aws.REGION}:{Aws.ACCOUNT_ID}:project/*"
+
+
+def _grant_ledger(python: PythonFunction, data: TrainingData) -> None:
+    """Read and write the job ledger (jobs/ in the training bucket) and nothing else there.
+
+    ListBucket on the prefix makes a missing entry a 404 rather than a 403.
+    """
+    python.add_to_role_policy(iam.PolicyStatement(
+        sid="ReadWriteJobLedger", actions=["s3:GetObject", "s3:PutObject"],
+        resources=[data.object_arn(f"{LEDGER_PREFIX}*")]))
+    python.add_to_role_policy(iam.PolicyStatement(
+        sid="ListJobLedger", actions=["s3:ListBucket"], resources=[data.bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{LEDGER_PREFIX}*"]}}))
+    bucket_id = Stack.of(python).get_logical_id(data.bucket.node.default_child)
+    acknowledge(python.default_policy, id=f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{LEDGER_PREFIX}*]",
+                reason="The job ledger names an object per launch (its job name) at run time; the grant covers only "
+                       "the jobs/ prefix of this stack's bucket.")
 
 
 def _runtime_function(scope: Construct, construct_id: str, *, handler: str, description: str,
@@ -74,7 +93,7 @@ def _runtime_function(scope: Construct, construct_id: str, *, handler: str, desc
 class JobTracker(Construct):
     """Follows the job to its end and records what other teams need under well-known names."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, data: TrainingData) -> None:
         super().__init__(scope, construct_id)
         prefix = f"{config.parameter_prefix}/job"
         self.config = config
@@ -126,6 +145,10 @@ class JobTracker(Construct):
             "JOB_ID_PARAMETER": self.parameter_names["JobIdParameter"],
             "TOPIC_ARN": self.topic.topic_arn,
             "CREATE_DEPLOYMENT": "true" if create_deployment else "false",
+            # Whether the stack has settled: only then is a job that is not current unwanted.
+            "STACK_ID": Aws.STACK_ID,
+            "LEDGER_URI": data.ledger_uri,
+            "STATE_MACHINE_ARN": self.state_machine_arn,
         }
         if self.deployment is not None:
             environment["DEPLOYMENT_PARAMETER"] = self.parameter_names["DeploymentParameter"]
@@ -137,6 +160,9 @@ class JobTracker(Construct):
             environment=environment)
         self.function = self.python.function
 
+        _grant_ledger(self.python, data)
+        self.python.add_to_role_policy(iam.PolicyStatement(
+            sid="SeeWhetherTheStackSettled", actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID]))
         # The deployment ARN is written only when the tracker creates the deployment.
         written = [key for key in self.parameter_names
                    if key != "JobIdParameter" and (key != "DeploymentParameter" or create_deployment)]
@@ -149,9 +175,11 @@ class JobTracker(Construct):
         # principals publish through SNS: no KMS grant is needed.
         self.python.add_to_role_policy(iam.PolicyStatement(
             sid="NotifyJobEnd", actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+        # Stop: a job that is no longer the stack's current one (its Delete failed) is stopped by its tracker.
         if config.variant is Variant.NOVA:
             self.python.add_to_role_policy(iam.PolicyStatement(
-                sid="DescribeJob", actions=["bedrock:GetModelCustomizationJob"],
+                sid="DescribeAndStopJob",
+                actions=["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
                 resources=[_bedrock_arn("model-customization-job/*")]))
             if create_deployment:
                 self.python.add_to_role_policy(iam.PolicyStatement(
@@ -162,16 +190,26 @@ class JobTracker(Construct):
                     resources=[_bedrock_arn("custom-model-deployment/*")]))
         else:
             self.python.add_to_role_policy(iam.PolicyStatement(
-                sid="DescribeJob", actions=["bedrock-mantle:GetFineTuningJob"], resources=[_mantle_projects_arn()]))
+                sid="DescribeAndCancelJob",
+                actions=["bedrock-mantle:GetFineTuningJob", "bedrock-mantle:CancelFineTuningJob"],
+                resources=[_mantle_projects_arn()]))
         self._acknowledge_function_findings(create_deployment)
 
         self.state_machine = self._state_machine(config)
 
-    def _state_machine(self, config: StackConfig) -> sfn.StateMachine:
+    @property
+    def state_machine_name(self) -> str:
         # A literal name, so the machine can be granted StartExecution on itself without a cycle.
-        name = f"{config.name_prefix}-job-tracker"
-        itself = sfn.StateMachine.from_state_machine_arn(self, "Itself", Stack.of(self).format_arn(
-            service="states", resource="stateMachine", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME))
+        return f"{self.config.name_prefix}-job-tracker"
+
+    @property
+    def state_machine_arn(self) -> str:
+        return Stack.of(self).format_arn(service="states", resource="stateMachine", resource_name=self.state_machine_name,
+                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)
+
+    def _state_machine(self, config: StackConfig) -> sfn.StateMachine:
+        name = self.state_machine_name
+        itself = sfn.StateMachine.from_state_machine_arn(self, "Itself", self.state_machine_arn)
         polls_per_execution = min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // config.tracker_poll_minutes)
 
         plan = sfn.Pass(self, "Plan handover", result_path="$.handover",
@@ -191,9 +229,9 @@ class JobTracker(Construct):
         wait = sfn.Wait(self, "Wait before next poll",
                         time=sfn.WaitTime.duration(Duration.minutes(config.tracker_poll_minutes)))
         ended = sfn.Succeed(self, "Job ended")
-        failed = sfn.Fail(self, "Tracking failed", cause="The tracker Lambda kept failing; see the execution history",
-                          error="TrackerFailed")
-        poll.add_catch(failed, errors=["States.ALL"])
+        gave_up = sfn.Fail(self, "Tracking gave up", error="TrackerGaveUp",
+                           cause="The job's status was unknown for too long; the status parameter and the topic say so")
+        poll.add_catch(self._report_tracker_failure(), errors=["States.ALL"], result_path="$.error")
         handover = tasks.StepFunctionsStartExecution(
             self, "Continue in a new execution",
             state_machine=itself,
@@ -201,12 +239,14 @@ class JobTracker(Construct):
             input=sfn.TaskInput.from_object({"variant": sfn.JsonPath.string_at("$.variant"),
                                              "jobId": sfn.JsonPath.string_at("$.jobId"),
                                              "jobName": sfn.JsonPath.string_at("$.jobName"),
-                                             "polls": sfn.JsonPath.number_at("$.polls")}),
+                                             "polls": sfn.JsonPath.number_at("$.polls"),
+                                             "unknownSince": sfn.JsonPath.string_at("$.unknownSince")}),
         )
         handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
         definition = plan.next(poll).next(
             sfn.Choice(self, "Job ended?")
             .when(sfn.Condition.boolean_equals("$.terminal", True), ended)
+            .when(sfn.Condition.boolean_equals("$.gaveUp", True), gave_up)
             .when(sfn.Condition.number_greater_than_equals_json_path("$.polls", "$.handover.afterPolls"),
                   handover.next(sfn.Succeed(self, "Handed over")))
             .otherwise(wait.next(poll)))
@@ -232,6 +272,54 @@ class JobTracker(Construct):
                     reason="X-Ray tracing of the state machine: xray:PutTraceSegments and its siblings have no "
                            "resource-level permissions.")
         return machine
+
+    def _report_tracker_failure(self) -> sfn.IChainable:
+        """When the tracker Lambda keeps failing: say so in the status parameter and on the topic.
+
+        Done with Step Functions' own SSM and SNS integrations, not the Lambda that just failed.
+        The status is written only while the stack's job id parameter names this job (as the
+        tracker itself does); the notification always goes out. Then the execution fails.
+        """
+        failed = sfn.Fail(self, "Tracking failed", error="TrackerFailed",
+                          cause="The tracker Lambda kept failing; the status parameter and the topic say so")
+        status_name = self.parameter_names["StatusParameter"]
+        restart = sfn.Pass(self, "Prepare the failure report", result_path="$.restart", parameters={
+            "variant.$": "$.variant", "jobId.$": "$.jobId", "jobName.$": "$.jobName", "polls": 0})
+        read_current = tasks.CallAwsService(
+            self, "Read the current job id", service="ssm", action="getParameter",
+            parameters={"Name": self.parameter_names["JobIdParameter"]},
+            iam_resources=[self._parameter_arn("JobIdParameter")],
+            result_selector={"value.$": "$.Parameter.Value"}, result_path="$.currentJob")
+        write_status = tasks.CallAwsService(
+            self, "Record that tracking stopped", service="ssm", action="putParameter",
+            parameters={"Name": status_name, "Type": "String", "Overwrite": True,
+                        "Value": sfn.JsonPath.format(
+                            f"{TRACKER_GAVE_UP}: the tracker failed ({{}}) and stopped following the job; it may "
+                            "still be running (rftctl status)", sfn.JsonPath.string_at("$.error.Error"))},
+            iam_resources=[self._parameter_arn("StatusParameter")], result_path=sfn.JsonPath.DISCARD)
+        notify = tasks.SnsPublish(
+            self, "Notify that tracking stopped", topic=self.topic, subject="RFT job tracking stopped",
+            message=sfn.TaskInput.from_text(sfn.JsonPath.format(
+                "The tracker of the Bedrock RFT job {} ({}) kept failing ({}: {}) and stopped following it. The job "
+                "itself was not stopped and may still be running (and billing). Check it: rftctl status --job {}. "
+                "Track it again: start an execution of " + self.state_machine_arn + " with input {}",
+                sfn.JsonPath.string_at("$.jobName"), sfn.JsonPath.string_at("$.jobId"),
+                sfn.JsonPath.string_at("$.error.Error"), sfn.JsonPath.string_at("$.error.Cause"),
+                sfn.JsonPath.string_at("$.jobId"), sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.restart")))),
+            result_path=sfn.JsonPath.DISCARD)
+        for step in (read_current, write_status):
+            step.add_catch(notify, errors=["States.ALL"], result_path="$.reportError")
+        notify.add_retry(interval=Duration.seconds(10), max_attempts=3, backoff_rate=2.0)
+        notify.add_catch(failed, errors=["States.ALL"], result_path="$.reportError")
+        current = (sfn.Choice(self, "Still the stack's job?")
+                   .when(sfn.Condition.string_equals_json_path("$.currentJob.value", "$.jobId"), write_status.next(notify))
+                   .otherwise(notify))
+        notify.next(failed)
+        return restart.next(read_current).next(current)
+
+    def _parameter_arn(self, key: str) -> str:
+        return Stack.of(self).format_arn(service="ssm", resource="parameter",
+                                         resource_name=self.parameter_names[key].lstrip("/"))
 
     def _acknowledge_function_findings(self, create_deployment: bool) -> None:
         policy = self.python.default_policy
@@ -286,6 +374,7 @@ class JobLauncher(Construct):
             environment=environment)
         self.function = self.python.function
         tracker.state_machine.grant_start_execution(self.function)
+        _grant_ledger(self.python, data)
 
         # Validation data goes to the job only while its switch is on (rft:nova.sendValidationData,
         # rft:mantle.sendValidationFile); it is uploaded and validated either way, for the CLI.
@@ -305,6 +394,7 @@ class JobLauncher(Construct):
             "hyperParameters": dict(config.hyperparameters),
             "tags": {**config.tags, STACK_TAG: config.stack_name},
             "stateMachineArn": tracker.state_machine.state_machine_arn,
+            "ledgerUri": data.ledger_uri,
         }
         if config.variant is Variant.MANTLE:
             spec["sendMetadata"] = config.send_metadata

@@ -40,7 +40,7 @@ class RftStack(Stack):
         self.outputs = PublishedOutputs(self, "Outputs", parameter_prefix=config.parameter_prefix)
 
         self.service_role = self._grant_bedrock_access()
-        self.tracker = JobTracker(self, "JobTracker", config=config)
+        self.tracker = JobTracker(self, "JobTracker", config=config, data=self.data)
         self.launcher = (
             JobLauncher(self, "JobLauncher", config=config, data=self.data, grader=self.grader,
                         tracker=self.tracker, service_role=self.service_role)

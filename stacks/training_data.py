@@ -13,6 +13,9 @@ from stacks.dataset import DatasetSummary, read_dataset, validate_training_set
 
 TRAINING_PREFIX = "training-data/"
 OUTPUT_PREFIX = "output/"
+# The job ledger (rft_job/runtime/ledger.py): one object per launch, written by the launcher and
+# the tracker; Bedrock's service role has no access to it.
+LEDGER_PREFIX = "jobs/"
 
 
 def _secure_bucket_props() -> dict:
@@ -28,7 +31,7 @@ def _secure_bucket_props() -> dict:
 
 
 class TrainingData(Construct):
-    """Bucket holding the prompts (`training-data/`) and the job output (`output/`).
+    """Bucket holding the prompts (`training-data/`), the job output (`output/`) and the job ledger (`jobs/`).
 
     The dataset files are validated when the construct is built, so a bad file stops synth with
     an error naming the file, line and problem, before anything reaches AWS.
@@ -84,6 +87,7 @@ class TrainingData(Construct):
         self.training_uri = self.uri(TRAINING_PREFIX + dataset.training_file)
         self.validation_uri = self.uri(TRAINING_PREFIX + dataset.validation_file) if dataset.validation_file else None
         self.output_uri = self.uri(OUTPUT_PREFIX)
+        self.ledger_uri = self.uri(LEDGER_PREFIX)
 
     def _acknowledge_upload_findings(self) -> None:
         stack = Stack.of(self)

@@ -90,6 +90,21 @@ class LaunchFailure(Exception):
         super().__init__(clip_reason(reason))
 
 
+class CreateOutcomeUnknown(Exception):
+    """A create request got no definite answer, and looking the job up could not settle it.
+
+    The job may exist (and bill): the reason must name it and say how to find and stop it.
+    `lookup_error` is None when the lookup ran and found nothing, which after a lost answer is
+    likely but not certain proof that no job exists (the service may list it only later).
+    """
+
+    def __init__(self, job_name: str, cause: BaseException, lookup_error: BaseException | None) -> None:
+        super().__init__(f"job {job_name} may exist: {short_error(cause)}")
+        self.job_name = job_name
+        self.cause = cause
+        self.lookup_error = lookup_error
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What was being done, so the reason can say what to check."""
@@ -101,6 +116,25 @@ class CallContext:
     access_hint: str = ""
     not_found_hint: str = ""
     base_url: str | None = None
+    # Appended when the service rejects the request as invalid: which switch to flip for a
+    # request field AWS does not document.
+    rejection_hint: str = ""
+    # How to look a job up by hand, for a create whose outcome is unknown.
+    lookup_hint: str = ""
+
+
+def short_error(exc: BaseException) -> str:
+    """The error's code and status, or its type: enough to say what happened in one clause."""
+    if isinstance(exc, botocore_exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return f"{client_error_code(exc) or 'error'}{f' ({status})' if status else ''}"
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection lost"
+    return type(exc).__name__
 
 
 def clip_reason(text: str, limit: int = REASON_MAX_BYTES) -> str:
@@ -158,6 +192,8 @@ def reason_for(exc: BaseException, ctx: CallContext) -> str:
     """One short sentence: what failed and what to check."""
     if isinstance(exc, LaunchFailure):
         return str(exc)
+    if isinstance(exc, CreateOutcomeUnknown):
+        return clip_reason(_outcome_unknown_reason(exc, ctx))
     if isinstance(exc, JobSpecError):
         return clip_reason(f"Invalid JobSpec: {exc}")
     if isinstance(exc, botocore_exceptions.ClientError):
@@ -192,6 +228,21 @@ def reason_for(exc: BaseException, ctx: CallContext) -> str:
     return clip_reason(f"{ctx.operation} failed unexpectedly ({type(exc).__name__}): {_service_message(str(exc))}.")
 
 
+def _outcome_unknown_reason(exc: CreateOutcomeUnknown, ctx: CallContext) -> str:
+    stop = f"`rftctl stop --job {exc.job_name}`"
+    if exc.lookup_error is None:
+        # The lookup ran and found nothing: most likely no job, but the service may list it late.
+        return (
+            f"Most likely no job was started: job {exc.job_name} was not found after the error below; if it "
+            f"appears (`rftctl history`), stop it with {stop}. {reason_for(exc.cause, ctx)}"
+        )
+    return (
+        f"Job {exc.job_name} MAY EXIST and bill: {ctx.operation} got no definite answer ({short_error(exc.cause)}) "
+        f"and looking it up failed too ({short_error(exc.lookup_error)}). Check with `rftctl history`"
+        f"{ctx.lookup_hint}; stop it with {stop} before you redeploy, which starts a new job."
+    )
+
+
 def _client_error_reason(exc: botocore_exceptions.ClientError, ctx: CallContext) -> str:
     error = exc.response.get("Error", {})
     code = str(error.get("Code") or "Unknown")
@@ -214,7 +265,8 @@ def _client_error_reason(exc: botocore_exceptions.ClientError, ctx: CallContext)
             f"a higher quota in {ctx.region} (Service Quotas console)."
         )
     if code in ("ValidationException", "InvalidParameterValue", "InvalidParameterException", "InvalidRequest"):
-        return f"{ctx.operation} rejected the request ({code}): {message}. Check the JobSpec values it names."
+        return (f"{ctx.operation} rejected the request ({code}): {message}. Check the JobSpec values it names."
+                f"{ctx.rejection_hint}")
     if code in NOT_FOUND_CODES or status == 404:
         hint = ctx.not_found_hint or f" Check that the ARNs, ids and S3 URIs in the JobSpec exist in {ctx.region}"
         return f"{ctx.operation} could not find a resource ({code}): {message}.{hint}."
@@ -261,7 +313,7 @@ def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
             f"{ctx.access_hint}. Service said: {message}."
         )
     if status in (400, 422):
-        return f"{ctx.operation} was rejected ({status}): {message}. Check the JobSpec values it names."
+        return f"{ctx.operation} was rejected ({status}): {message}. Check the JobSpec values it names.{ctx.rejection_hint}"
     if status == 404:
         hint = ctx.not_found_hint or f" Check the base URL {base} ({BASE_URL_HINT})"
         return f"{ctx.operation} was not found (404): {message}.{hint}."

@@ -112,6 +112,8 @@ class JobSpec:
     grader_pinned: bool = True
     # False: the mantle job is created without `metadata` (rft:mantle.sendMetadata).
     send_metadata: bool = True
+    # s3://bucket/prefix/ of the job ledger (see ledger.py); None in a spec from before it.
+    ledger_uri: str | None = None
     ignored_fields: tuple[str, ...] = field(default=())
 
     @property
@@ -197,6 +199,11 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
                 f"JobSpec.outputDataUri must be an s3://bucket/prefix/ URI (required for variant nova) (got {output_data_uri!r})"
             )
 
+    ledger_uri = data.get("ledgerUri")
+    if ledger_uri is not None and (not isinstance(ledger_uri, str) or not _S3_PREFIX_URI.match(ledger_uri)
+                                   or not ledger_uri.endswith("/")):
+        raise JobSpecError(f"JobSpec.ledgerUri must be an s3://bucket/prefix/ URI (got {ledger_uri!r})")
+
     known = set(_KNOWN_FIELDS) | ({"roleArn", "outputDataUri"} if variant == NOVA else set())
     ignored = tuple(sorted(key for key in data if key not in known))
 
@@ -217,6 +224,7 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
         output_data_uri=output_data_uri,
         grader_pinned=grader_pinned,
         send_metadata=send_metadata,
+        ledger_uri=ledger_uri,
         ignored_fields=ignored,
     )
 
@@ -235,6 +243,7 @@ _KNOWN_FIELDS = (
     "stateMachineArn",
     "graderPinned",
     "sendMetadata",
+    "ledgerUri",
 )
 
 

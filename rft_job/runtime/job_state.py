@@ -45,6 +45,13 @@ class JobState:
         return not self.terminal and not (self.variant == "nova" and self.status in NOVA_STOPPING)
 
     @property
+    def known_status(self) -> bool:
+        """A status this code knows the meaning of (running, stopping or terminal)."""
+        if self.variant == "nova":
+            return self.status in NOVA_RUNNING | NOVA_STOPPING | NOVA_TERMINAL
+        return self.status in MANTLE_RUNNING | MANTLE_TERMINAL
+
+    @property
     def terminal(self) -> bool:
         return self.status in (NOVA_TERMINAL if self.variant == "nova" else MANTLE_TERMINAL)
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import posixpath
+import time
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, Iterator, Mapping
 
 import openai
@@ -19,7 +22,15 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from . import clients
-from .errors import CallContext, LaunchFailure, client_error_code, clip_utf8, error_detail, reason_for
+from .errors import (
+    CallContext,
+    CreateOutcomeUnknown,
+    LaunchFailure,
+    client_error_code,
+    clip_utf8,
+    error_detail,
+    reason_for,
+)
 from .job_spec import (
     MANTLE,
     MANTLE_CUSTOM_MODEL_NAME,
@@ -42,6 +53,7 @@ from .job_spec import (
     variant_of_raw,
 )
 from .job_state import JobState
+from .ledger import CREATED, REJECTED, UNKNOWN, JobLedger, LedgerEntry, utc_now
 from .mantle import MantleJobs, may_have_been_created
 from .nova import NovaJobs
 
@@ -97,6 +109,8 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
     current: JobState | None = None
     if is_job_id(spec.variant, physical_id):
         current, describe_error = _describe_for_update(spec.variant, physical_id, region)
+        if current is not None and current.fingerprint_hint is None:
+            current = _with_ledger_identity(spec, current, region)
         # The second test covers a rollback: CloudFormation sends the old properties back as
         # "new" and the failed ones as "old"; the job we hold still matches, so keep it.
         unchanged = old_fingerprint == job_fingerprint or (
@@ -127,12 +141,9 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
 def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
     region = clients.lambda_region()
     job_fingerprint = fingerprint(spec)
-    token = request_token(
-        str(event.get("StackId") or ""),
-        str(event.get("LogicalResourceId") or ""),
-        str(event.get("RequestId") or ""),
-        job_fingerprint,
-    )
+    stack_id = str(event.get("StackId") or "")
+    token = request_token(stack_id, str(event.get("LogicalResourceId") or ""), str(event.get("RequestId") or ""),
+                          job_fingerprint)
     names = launch_names(spec.name_prefix, job_fingerprint, token)
     if spec.ignored_fields:
         logger.warning("JobSpec has fields the launcher does not use", extra={"ignored": list(spec.ignored_fields)})
@@ -140,12 +151,15 @@ def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
         "launching RFT job",
         extra={"variant": spec.variant, "job_name": names.job_name, "fingerprint": job_fingerprint, "spec": _loggable(spec)},
     )
+    entry = LedgerEntry(job_name=names.job_name, variant=spec.variant, base_model=spec.base_model,
+                        fingerprint=job_fingerprint, request_token=token, stack_id=stack_id, launched_at=utc_now())
+    ledger = _ledger(spec, region)
 
     if spec.variant == NOVA:
-        job_id = _launch_nova(spec, names, token, region)
+        job_id = _launch_nova(spec, names, token, region, ledger, entry)
         custom_model_name = names.custom_model_name
     else:
-        job_id = _launch_mantle(spec, names, token, job_fingerprint, event, region)
+        job_id = _launch_mantle(spec, names, token, job_fingerprint, event, region, ledger, entry)
         custom_model_name = MANTLE_CUSTOM_MODEL_NAME
 
     _start_tracker(spec, job_id, names.job_name, region)
@@ -154,7 +168,66 @@ def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
     return _response(job_id, data)
 
 
-def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str) -> str:
+def _ledger(spec: JobSpec, region: str) -> JobLedger | None:
+    if spec.ledger_uri is None:
+        logger.warning("JobSpec has no ledgerUri: launches are not recorded (a stack from before the ledger)")
+        return None
+    return JobLedger(clients.aws_client("s3", region), spec.ledger_uri)
+
+
+def _record_launch(ledger: JobLedger | None, entry: LedgerEntry, region: str) -> None:
+    """Write the entry before the create request; a launch that cannot be recorded does not start."""
+    if ledger is None:
+        return
+    ctx = CallContext(
+        operation=f"Recording the launch in the job ledger {ledger.uri} (s3:PutObject, before any job was created)",
+        permission="s3:PutObject",
+        region=region,
+        access_hint=f" on {ledger.uri}*",
+    )
+    with _failing_as(ctx):
+        ledger.put(entry)
+
+
+def _record_outcome(ledger: JobLedger | None, entry: LedgerEntry) -> None:
+    """Best effort: the job exists (or not) whatever the ledger says; failing now would orphan it."""
+    if ledger is None:
+        return
+    try:
+        ledger.put(entry)
+    except Exception as exc:
+        logger.warning("could not record the launch outcome in the job ledger",
+                       extra={"entry": entry.to_json(), "detail": error_detail(exc)})
+
+
+def _create_failed(ledger: JobLedger | None, entry: LedgerEntry, failure: LaunchFailure) -> None:
+    unknown = isinstance(failure.__cause__, CreateOutcomeUnknown)
+    _record_outcome(ledger, replace(entry, request=UNKNOWN if unknown else REJECTED, note=str(failure)))
+
+
+def _nova_rejection_hint(spec: JobSpec) -> str:
+    if spec.validation_data_uri is None:
+        return ""
+    return (" If it is the validation data it rejects (AWS's Nova SDK sends none for Nova 2 Lite), leave it out "
+            "with -c rft:nova.sendValidationData=false.")
+
+
+def _mantle_rejection_hint(spec: JobSpec) -> str:
+    """The fields we send that no AWS example does, each with the switch that leaves it out."""
+    sent = []
+    if spec.validation_data_uri is not None:
+        sent.append("validation_file (rft:mantle.sendValidationFile=false)")
+    if spec.send_metadata:
+        sent.append("metadata (rft:mantle.sendMetadata=false)")
+    if spec.grader_pinned:
+        sent.append("a grader version ARN (rft:mantle.pinGraderVersion=false)")
+    if not sent:
+        return ""
+    return f" No AWS example sends {', '.join(sent)}; if the service rejects one, turn it off with -c."
+
+
+def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str, ledger: JobLedger | None,
+                 entry: LedgerEntry) -> str:
     jobs = NovaJobs(clients.aws_client("bedrock", region))
     ctx = CallContext(
         operation="CreateModelCustomizationJob",
@@ -165,9 +238,18 @@ def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str) -> 
             f" Check that {spec.base_model} supports reinforcement fine-tuning in {region}, and that the grader "
             f"version {spec.grader_arn}, the service role and the S3 objects exist"
         ),
+        rejection_hint=_nova_rejection_hint(spec),
+        lookup_hint=f" or `aws bedrock get-model-customization-job --job-identifier {names.job_name} --region {region}`",
     )
-    with _failing_as(ctx):
-        return jobs.create(spec, names, token)
+    _record_launch(ledger, entry, region)
+    try:
+        with _failing_as(ctx):
+            job_arn = jobs.create(spec, names, token)
+    except LaunchFailure as failure:
+        _create_failed(ledger, entry, failure)
+        raise
+    _record_outcome(ledger, replace(entry, request=CREATED, job_id=job_arn))
+    return job_arn
 
 
 def _launch_mantle(
@@ -177,18 +259,13 @@ def _launch_mantle(
     job_fingerprint: str,
     event: Mapping[str, Any],
     region: str,
+    ledger: JobLedger | None,
+    entry: LedgerEntry,
 ) -> str:
     jobs = MantleJobs(clients.mantle_client(region))
     base_url = jobs.base_url
 
-    lookup = CallContext(
-        operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
-        permission="bedrock-mantle:ListFineTuningJobs",
-        region=region,
-        base_url=base_url,
-    )
-    with _failing_as(lookup):
-        existing = jobs.find_by_request_token(token)
+    existing = _earlier_mantle_attempt(spec, jobs, token, ledger, names, region, base_url)
     if existing is not None:
         logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
         return existing.job_id
@@ -216,23 +293,34 @@ def _launch_mantle(
             validation_file = jobs.upload_jsonl(_file_name(spec.validation_data_uri), validation_bytes)
             uploaded.append(validation_file)
 
-    metadata, dropped_tags = mantle_metadata(
-        token=token,
-        names=names,
-        job_fingerprint=job_fingerprint,
-        stack_id=str(event.get("StackId") or ""),
-        logical_resource_id=str(event.get("LogicalResourceId") or ""),
-        tags=spec.tags,
-    )
-    if dropped_tags:
-        logger.warning("tags that did not fit the job metadata were left out", extra={"dropped": dropped_tags})
+    metadata: dict[str, str] | None = None
+    if spec.send_metadata:
+        metadata, dropped_tags = mantle_metadata(
+            token=token,
+            names=names,
+            job_fingerprint=job_fingerprint,
+            stack_id=str(event.get("StackId") or ""),
+            logical_resource_id=str(event.get("LogicalResourceId") or ""),
+            tags=spec.tags,
+        )
+        if dropped_tags:
+            logger.warning("tags that did not fit the job metadata were left out", extra={"dropped": dropped_tags})
 
+    entry = replace(entry, training_file=training_file)
+    try:
+        _record_launch(ledger, entry, region)
+    except LaunchFailure:
+        _delete_files_quietly(jobs, uploaded)
+        raise
     create = CallContext(
         operation="CreateFineTuningJob (POST /fine_tuning/jobs)",
         permission="bedrock-mantle:CreateFineTuningJob",
         region=region,
         base_url=base_url,
         access_hint=f" and that {spec.base_model} is enabled for fine-tuning in {region}",
+        rejection_hint=_mantle_rejection_hint(spec),
+        lookup_hint=(f" (the job's metadata.rft_job_name is {names.job_name})" if spec.send_metadata
+                     else f" (the job's training_file is {training_file})"),
     )
     try:
         with _failing_as(create):
@@ -243,12 +331,44 @@ def _launch_mantle(
                 metadata=metadata,
                 grader_arn=spec.grader_arn,
                 hyper_parameters=spec.hyper_parameters,
+                job_name=names.job_name,
+                token=token,
+                started_at=time.time(),
             )
     except LaunchFailure as failure:
         if _definitely_not_created(failure.__cause__):
             _delete_files_quietly(jobs, uploaded)
+        _create_failed(ledger, entry, failure)
         raise
+    _record_outcome(ledger, replace(entry, request=CREATED, job_id=state.job_id))
     return state.job_id
+
+
+def _earlier_mantle_attempt(spec: JobSpec, jobs: MantleJobs, token: str, ledger: JobLedger | None,
+                            names: LaunchNames, region: str, base_url: str) -> JobState | None:
+    """A job an earlier attempt of this same request created: by its ledger entry, or its metadata token."""
+    entry = None
+    if ledger is not None:
+        read = CallContext(operation=f"Reading the job ledger {ledger.uri} (s3:GetObject)",
+                           permission="s3:GetObject and s3:ListBucket", region=region, access_hint=f" on {ledger.uri}*")
+        with _failing_as(read):
+            entry = ledger.get(names.job_name)
+    lookup = CallContext(
+        operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
+        permission="bedrock-mantle:ListFineTuningJobs and bedrock-mantle:GetFineTuningJob",
+        region=region,
+        base_url=base_url,
+    )
+    with _failing_as(lookup):
+        if entry is not None and entry.job_id:
+            return jobs.describe(entry.job_id)
+        if spec.send_metadata:
+            return jobs.find_by_request_token(token)
+        if entry is not None and entry.training_file:
+            started = datetime.fromisoformat(entry.launched_at).timestamp()
+            return jobs.find_by_training_file(base_model=spec.base_model, training_file=entry.training_file,
+                                              created_after=started)
+    return None
 
 
 def _read_s3_object(s3: Any, uri: str, label: str, field: str, region: str) -> bytes:
@@ -428,6 +548,22 @@ def _describe_for_update(variant: str, job_id: str, region: str) -> tuple[JobSta
             "could not describe the current job", extra={"job_id": job_id, "reason": reason, "detail": error_detail(exc)}
         )
         return None, reason
+
+
+def _with_ledger_identity(spec: JobSpec, current: JobState, region: str) -> JobState:
+    """A job the service describes without our name and fingerprint (a mantle job created without
+    metadata), completed from its ledger entry; unchanged when there is none or it cannot be read."""
+    ledger = _ledger(spec, region)
+    if ledger is None:
+        return current
+    try:
+        entry = ledger.find_by_job_id(current.job_id)
+    except Exception as exc:
+        logger.warning("could not read the job ledger", extra={"job_id": current.job_id, "detail": error_detail(exc)})
+        return current
+    if entry is None:
+        return current
+    return replace(current, fingerprint_hint=entry.fingerprint, job_name=current.job_name or entry.job_name)
 
 
 def _data_for_existing(

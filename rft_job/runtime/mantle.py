@@ -7,21 +7,26 @@ any operator tooling. Build the client with clients.mantle_client().
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import openai
 from openai import OpenAI, omit
 
 from . import clients
+from .errors import CreateOutcomeUnknown
 from .job_spec import MANTLE, METADATA_FINGERPRINT, METADATA_JOB_NAME, METADATA_REQUEST_TOKEN
 from .job_state import JobState, stop_if_running
 
 FILE_PURPOSE = "fine-tune"
 JSONL_CONTENT_TYPE = "application/jsonl"
-# Bound on the idempotency scan when the service ignores the metadata filter: a retry comes
-# minutes after the first attempt, so its job is among the newest.
+# Bound on the idempotency scan when the service ignores the metadata filter (or the job has no
+# metadata): a retry comes minutes after the first attempt, so its job is among the newest.
 LOOKUP_MAX_JOBS = 500
 LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = LOOKUP_MAX_JOBS // LOOKUP_PAGE_SIZE
+# Without metadata a job is recognised by model, training file and creation time; the clocks of
+# this function and the service may differ by this much.
+CREATED_AT_SKEW_SECONDS = 300
 # Creating a job: attempts in all (the same budget as the SDK's retries elsewhere), the
 # time each may take, and the pause before attempt n+1 (n times this).
 CREATE_ATTEMPTS = clients.MANTLE_MAX_RETRIES + 1
@@ -84,17 +89,51 @@ class MantleJobs:
         jobs instead. Either way the token is checked here, so a service that ignores the
         filter cannot produce a false match.
         """
-        jobs = self._client.fine_tuning.jobs
         try:
-            page = jobs.list(metadata={METADATA_REQUEST_TOKEN: token}, limit=LOOKUP_PAGE_SIZE)
+            first = self._client.fine_tuning.jobs.list(metadata={METADATA_REQUEST_TOKEN: token}, limit=LOOKUP_PAGE_SIZE)
         except openai.BadRequestError:
-            page = jobs.list(limit=LOOKUP_PAGE_SIZE)
-        for seen, job in enumerate(page):
-            if seen >= LOOKUP_MAX_JOBS:
-                break
+            first = None
+        for job in self._recent_jobs(first):
             if (getattr(job, "metadata", None) or {}).get(METADATA_REQUEST_TOKEN) == token:
                 return job_state(job)
         return None
+
+    def find_by_training_file(self, *, base_model: str, training_file: str, created_after: float) -> JobState | None:
+        """The job created with this (freshly uploaded, so unique) training file, for a job without metadata.
+
+        Model, training file and a creation time no earlier than the launch (less clock skew)
+        must all match: the file id alone already names this launch's upload.
+        """
+        for job in self._recent_jobs(None):
+            created = getattr(job, "created_at", None)
+            if (
+                getattr(job, "model", None) == base_model
+                and getattr(job, "training_file", None) == training_file
+                and (not isinstance(created, (int, float)) or created >= created_after - CREATED_AT_SKEW_SECONDS)
+            ):
+                return job_state(job)
+        return None
+
+    def _recent_jobs(self, first: Any) -> Iterator[Any]:
+        """The newest jobs, page by page: at most LOOKUP_MAX_PAGES pages and LOOKUP_MAX_JOBS jobs.
+
+        Stops at a page that brings no job it has not seen (a service that repeats its cursor
+        would otherwise be followed page after page, each request signed and paid for in time).
+        """
+        page = first if first is not None else self._client.fine_tuning.jobs.list(limit=LOOKUP_PAGE_SIZE)
+        seen: set[str] = set()
+        for _ in range(LOOKUP_MAX_PAGES):
+            fresh = [job for job in page.data if str(getattr(job, "id", "")) not in seen]
+            if not fresh:
+                return
+            for job in fresh:
+                seen.add(str(getattr(job, "id", "")))
+                yield job
+                if len(seen) >= LOOKUP_MAX_JOBS:
+                    return
+            if not page.has_next_page():
+                return
+            page = page.get_next_page()
 
     def upload_jsonl(self, filename: str, content: bytes) -> str:
         uploaded = self._client.files.create(file=(filename, content, JSONL_CONTENT_TYPE), purpose=FILE_PURPOSE)
@@ -109,18 +148,22 @@ class MantleJobs:
         base_model: str,
         training_file: str,
         validation_file: str | None,
-        metadata: Mapping[str, str],
+        metadata: Mapping[str, str] | None,
         grader_arn: str,
         hyper_parameters: Mapping[str, Any],
+        job_name: str,
+        token: str,
+        started_at: float,
     ) -> JobState:
         """Create the job once, even when an attempt's answer is lost.
 
         POST /fine_tuning/jobs is not idempotent (the SDK sends no idempotency key), so the
         SDK's automatic retries are off for it: after a timeout, a connection error, 408, 409,
-        429 or 5xx the job may exist anyway, so it is looked up by the request token in
-        `metadata` before trying again. Other errors, and the last attempt's, are raised.
+        429 or 5xx the job may exist anyway, so it is looked up (by the request token in its
+        `metadata`, or without metadata by model, training file and creation time) before
+        trying again. A lookup that fails, or a last attempt whose answer is lost too, raises
+        CreateOutcomeUnknown: the job may exist. Other errors are raised as they are.
         """
-        token = metadata[METADATA_REQUEST_TOKEN]
         once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT_SECONDS)
         attempt = 1
         while True:
@@ -129,18 +172,26 @@ class MantleJobs:
                     model=base_model,
                     training_file=training_file,
                     validation_file=validation_file if validation_file is not None else omit,
-                    metadata=dict(metadata),
+                    metadata=dict(metadata) if metadata is not None else omit,
                     extra_body={"method": reinforcement_method(grader_arn, hyper_parameters)},
                 )
                 return job_state(job)
             except openai.OpenAIError as exc:
                 if not may_have_been_created(exc):
                     raise
-                existing = self.find_by_request_token(token)
+                try:
+                    existing = (
+                        self.find_by_request_token(token)
+                        if metadata is not None
+                        else self.find_by_training_file(
+                            base_model=base_model, training_file=training_file, created_after=started_at)
+                    )
+                except Exception as lookup_error:
+                    raise CreateOutcomeUnknown(job_name, exc, lookup_error) from exc
                 if existing is not None:
                     return existing
                 if attempt >= CREATE_ATTEMPTS:
-                    raise
+                    raise CreateOutcomeUnknown(job_name, exc, None) from exc
             time.sleep(CREATE_RETRY_DELAY_SECONDS * attempt)
             attempt += 1
 

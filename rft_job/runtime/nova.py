@@ -6,11 +6,13 @@ operator tooling.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from botocore import exceptions as botocore_exceptions
 from botocore.exceptions import ClientError
 
-from .errors import client_error_code, is_not_found
+from .errors import CreateOutcomeUnknown, client_error_code, is_not_found, is_transient
 from .job_spec import NOVA, JobSpec, LaunchNames, fingerprint_prefix_from_job_name
 from .job_state import JobState, stop_if_running
 
@@ -18,6 +20,26 @@ CUSTOMIZATION_TYPE = "REINFORCEMENT_FINE_TUNING"
 # Errors StopModelCustomizationJob returns when the job left InProgress between our describe
 # and the stop call.
 _STOP_RACE_CODES = frozenset({"ValidationException", "ConflictException"})
+# Create calls in all (each one already retried by botocore, standard mode) before an answer
+# that keeps getting lost is reported as "the job may exist"; the pause before the next.
+CREATE_ATTEMPTS = 2
+CREATE_RETRY_DELAY_SECONDS = 5.0
+
+
+def may_have_been_created(exc: BaseException) -> bool:
+    """True when a create failed in a way that leaves open whether Bedrock started the job.
+
+    Throttling and server errors after botocore's retries, timeouts and lost connections; and a
+    conflict, which is what a retry gets when an earlier attempt did create the job.
+    """
+    if isinstance(exc, ClientError):
+        code = client_error_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message") or "").lower()
+        if code == "ConflictException" or (code == "ValidationException" and "already exist" in message):
+            return True
+        return is_transient(exc)
+    return isinstance(exc, (botocore_exceptions.ConnectionError, botocore_exceptions.ReadTimeoutError,
+                            botocore_exceptions.ConnectTimeoutError, botocore_exceptions.EndpointConnectionError))
 
 
 def create_job_request(spec: JobSpec, names: LaunchNames, token: str) -> dict[str, Any]:
@@ -65,9 +87,49 @@ class NovaJobs:
         self._bedrock = bedrock
 
     def create(self, spec: JobSpec, names: LaunchNames, token: str) -> str:
-        """Start the job; returns its ARN. The same token returns the same job (idempotent retry)."""
-        response = self._bedrock.create_model_customization_job(**create_job_request(spec, names, token))
-        return str(response["jobArn"])
+        """Start the job once; returns its ARN, even when an attempt's answer was lost.
+
+        The request token makes a repeated create return the same job. After an answer that
+        leaves the outcome open (see may_have_been_created) the job is looked up by its name
+        and adopted when it carries this launch's token; otherwise the create is sent again.
+        If the lookup fails, or the last attempt's answer is lost too, CreateOutcomeUnknown
+        says that the job may exist.
+        """
+        request = create_job_request(spec, names, token)
+        attempt = 1
+        while True:
+            try:
+                return str(self._bedrock.create_model_customization_job(**request)["jobArn"])
+            except (ClientError, botocore_exceptions.BotoCoreError) as exc:
+                if not may_have_been_created(exc):
+                    raise
+                try:
+                    found = self.find_launch(names.job_name, token)
+                except Exception as lookup_error:
+                    raise CreateOutcomeUnknown(names.job_name, exc, lookup_error) from exc
+                if found is not None:
+                    return found
+                if attempt >= CREATE_ATTEMPTS:
+                    raise CreateOutcomeUnknown(names.job_name, exc, None) from exc
+            time.sleep(CREATE_RETRY_DELAY_SECONDS * attempt)
+            attempt += 1
+
+    def find_launch(self, job_name: str, token: str) -> str | None:
+        """The ARN of the job this launch created (its name, with this token), or None.
+
+        A job of that name with another token is not ours: our names end in the token's first
+        characters, so another launch could only take it by a collision; it is reported rather
+        than adopted.
+        """
+        try:
+            job = self._bedrock.get_model_customization_job(jobIdentifier=job_name)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        if job.get("clientRequestToken") not in (None, token):
+            raise RuntimeError(f"job name {job_name} is taken by a job with another request token")
+        return str(job["jobArn"])
 
     def describe(self, job_id: str) -> JobState | None:
         """The job's state, or None if Bedrock no longer knows it."""

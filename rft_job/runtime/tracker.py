@@ -8,6 +8,16 @@ SNS message, and for a completed Nova job it can create an on-demand deployment.
 Throttling and service errors are raised so the state machine's Retry handles them; a job the
 service no longer knows ends the loop with status "NotFound" (from the second poll on: the first
 runs right after the launch and may not see the new job yet).
+
+No job runs unwatched or unwanted:
+- A job that is no longer the stack's current job (an update replaced it, or launchJob went
+  off) is stopped by its own tracker once the stack has settled, should CloudFormation's own
+  cleanup Delete have failed. While the stack is still being updated a new job may not be
+  current yet, so nothing is stopped then.
+- The tracker never goes quiet: a status it does not know, for UNKNOWN_STATUS_GIVE_UP_HOURS,
+  makes it give up with a status and a notification saying so (the state machine does the same
+  when the tracker keeps failing).
+- Each status change and the outcome are recorded in the job ledger (see ledger.py).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -32,6 +43,7 @@ from .job_spec import (
     deployment_request_token,
 )
 from .job_state import NOT_FOUND_STATUS, JobState
+from .ledger import JobLedger, utc_now
 from .mantle import MantleJobs
 from .nova import NovaJobs
 
@@ -42,6 +54,15 @@ SSM_VALUE_MAX_BYTES = 4096
 SSM_TRUNCATED_MARKER = " ... (truncated: the SNS message has it all)"
 # SNS: "less than 100 characters", no line breaks or control characters.
 SUBJECT_MAX_CHARS = 99
+# A status the tracker cannot interpret (neither running nor ended) for this long means it can
+# no longer tell when the job ends: it stops tracking and says so rather than poll blindly.
+UNKNOWN_STATUS_GIVE_UP_HOURS = 12
+# Written to the status parameter when tracking stops before the job ended.
+GAVE_UP_STATUS = "TrackerGaveUp"
+# Stack states in which the job id parameter is final: no update is under way or rolling back.
+SETTLED_STACK_STATUSES = frozenset({
+    "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
+})
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,9 @@ class TrackerSettings:
     deployment_parameter: str | None
     topic_arn: str
     create_deployment: bool
+    stack_id: str | None = None  # the stack's ARN: whether it has settled
+    ledger_uri: str | None = None
+    state_machine_arn: str | None = None  # for the restart instructions when it gives up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "TrackerSettings":
@@ -77,6 +101,9 @@ class TrackerSettings:
             deployment_parameter=(source.get("DEPLOYMENT_PARAMETER") or "").strip() or None,
             topic_arn=required("TOPIC_ARN"),
             create_deployment=(source.get("CREATE_DEPLOYMENT") or "").strip().lower() == "true",
+            stack_id=(source.get("STACK_ID") or "").strip() or None,
+            ledger_uri=(source.get("LEDGER_URI") or "").strip() or None,
+            state_machine_arn=(source.get("STATE_MACHINE_ARN") or "").strip() or None,
         )
 
 
@@ -101,31 +128,135 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     region = clients.lambda_region()
     logger.append_keys(job_id=job_id, job_name=job_name, variant=variant)
 
+    def result(status: str, terminal: bool, *, unknown_since: float | None = None, gave_up: bool = False) -> dict:
+        # Every key the state machine reads is always there (a missing path fails the execution).
+        return {**event, "status": status, "terminal": terminal, "polls": polls + 1,
+                "unknownSince": unknown_since, "gaveUp": gave_up}
+
     state = _describe(variant, job_id, region)
     status = state.status if state is not None else NOT_FOUND_STATUS
     if state is None and polls == 0:
         # The launcher starts tracking the moment the job is created; a read that does not see
         # it yet is the service catching up, not the job's end. The next poll decides.
         logger.warning("job not visible yet on the first poll: polling again")
-        return {**event, "status": status, "terminal": False, "polls": polls + 1}
+        return result(status, False)
     terminal = state is None or state.terminal
     logger.info("job polled", extra={"status": status, "terminal": terminal, "polls": polls + 1})
 
     ssm = clients.aws_client("ssm", region)
     record = TerminalRecord()
-    if _is_current_job(ssm, settings.job_id_parameter, job_id):
+    current_job = _parameter_value(ssm, settings.job_id_parameter)
+    is_current = current_job == job_id
+    note: str | None = None
+    if is_current:
         _put_if_changed(ssm, settings.status_parameter, status)
         if terminal:
             _record_outcome(ssm, settings, variant, job_id, job_name, state, region, record)
             record.parameters_updated = True
     else:
         # An old job being cancelled after a replacement must not overwrite the new job's values.
-        logger.info("not the stack's current job: SSM parameters left alone")
+        logger.info("not the stack's current job: SSM parameters left alone", extra={"current_job": current_job})
+        if state is not None and state.running:
+            note = _stop_if_no_longer_wanted(settings, variant, job_id, current_job, region)
 
+    unknown_since = _unknown_since(event, state)
+    gave_up = unknown_since is not None and time.time() - unknown_since >= UNKNOWN_STATUS_GIVE_UP_HOURS * 3600
+    _record_in_ledger(settings, job_name, state, terminal, note, region)
+    if gave_up:
+        reason = (f"its status {status!r} has meant nothing to the tracker for {UNKNOWN_STATUS_GIVE_UP_HOURS} hours, "
+                  "so it cannot tell when the job ends")
+        give_up(settings, variant, job_id, job_name, reason, is_current, region)
+        return result(status, False, unknown_since=unknown_since, gave_up=True)
     if terminal:
         _notify(settings, variant, job_id, job_name, status, state, record, polls + 1, region)
+    return result(status, terminal, unknown_since=unknown_since)
 
-    return {**event, "status": status, "terminal": terminal, "polls": polls + 1}
+
+def _unknown_since(event: Mapping[str, Any], state: JobState | None) -> float | None:
+    """Since when the job's status has been one the tracker cannot interpret; None while it can."""
+    if state is None or state.known_status:
+        return None
+    since = event.get("unknownSince")
+    if isinstance(since, (int, float)) and not isinstance(since, bool):
+        return float(since)
+    logger.warning("the job reports a status the tracker does not know", extra={"status": state.status})
+    return time.time()
+
+
+def _stop_if_no_longer_wanted(settings: TrackerSettings, variant: str, job_id: str, current_job: str | None,
+                              region: str) -> str | None:
+    """Stop a running job that is no longer the stack's current job, once the stack has settled.
+
+    CloudFormation's Delete of a replaced job normally stops it; this covers a Delete that
+    failed. During an update a new job is not yet the current one, so the stack must have
+    settled first: then the job id parameter is final.
+    """
+    if settings.stack_id is None:
+        return None
+    cloudformation = clients.aws_client("cloudformation", region)
+    stacks = cloudformation.describe_stacks(StackName=settings.stack_id)["Stacks"]
+    stack_status = str(stacks[0].get("StackStatus")) if stacks else "missing"
+    if stack_status not in SETTLED_STACK_STATUSES:
+        logger.info("not the current job, but the stack has not settled: not stopping it",
+                    extra={"stack_status": stack_status})
+        return None
+    jobs = NovaJobs(clients.aws_client("bedrock", region)) if variant == NOVA else MantleJobs(_mantle(region))
+    outcome = jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)
+    note = (f"stopped by its tracker at {utc_now()}: no longer the stack's current job (the stack's job is "
+            f"{current_job or 'none'}, stack {stack_status}); outcome {outcome}")
+    logger.warning("stopped a job that is no longer the stack's current job", extra={"note": note})
+    return note
+
+
+def _record_in_ledger(settings: TrackerSettings, job_name: str, state: JobState | None, terminal: bool,
+                      note: str | None, region: str) -> None:
+    """Best effort: the SSM parameters and the notification are the tracker's duty; the ledger is the history."""
+    if settings.ledger_uri is None:
+        return
+    changes: dict[str, Any] = {"status": state.status if state is not None else NOT_FOUND_STATUS}
+    if state is not None and state.output_model:
+        changes["output_model"] = state.output_model
+    if note:
+        changes["note"] = note
+    try:
+        ledger = JobLedger(clients.aws_client("s3", region), settings.ledger_uri)
+        entry = ledger.get(job_name)
+        if entry is None:
+            return
+        if terminal and entry.ended_at is None:
+            changes["ended_at"] = utc_now()
+        ledger.update(job_name, **changes)
+    except Exception as exc:
+        logger.warning("could not record the job's status in the ledger", extra={"detail": error_detail(exc)})
+
+
+def give_up(settings: TrackerSettings, variant: str, job_id: str, job_name: str, reason: str, is_current: bool,
+            region: str) -> None:
+    """Stop tracking loudly: the status parameter (for the current job) and one notification say so."""
+    status = f"{GAVE_UP_STATUS}: {reason}; the job may still be running (rftctl status)"
+    if is_current:
+        _put_if_changed(clients.aws_client("ssm", region), settings.status_parameter, status)
+    restart = json.dumps({"variant": variant, "jobId": job_id, "jobName": job_name, "polls": 0})
+    lines = [
+        f"The tracker of the Bedrock RFT job {job_name} stopped following it: {reason}.",
+        "The job itself was not stopped and may still be running (and billing).",
+        "",
+        f"Job id: {job_id}",
+        f"Check it: rftctl status --job {job_id}",
+        f"Stop it: rftctl stop --job {job_id}",
+        "Track it again: start an execution of "
+        f"{settings.state_machine_arn or 'the stack tracker state machine'} with input {restart}",
+    ]
+    clients.aws_client("sns", region).publish(
+        TopicArn=settings.topic_arn,
+        Subject=notification_subject(job_name, GAVE_UP_STATUS),
+        Message="\n".join(lines),
+        MessageAttributes={
+            "status": {"DataType": "String", "StringValue": GAVE_UP_STATUS},
+            "variant": {"DataType": "String", "StringValue": variant},
+        },
+    )
+    logger.error("tracking gave up", extra={"reason": reason})
 
 
 def _variant(event: Mapping[str, Any], settings: TrackerSettings) -> str:
@@ -142,15 +273,18 @@ def _variant(event: Mapping[str, Any], settings: TrackerSettings) -> str:
     return str(variant)
 
 
-def _describe(variant: str, job_id: str, region: str) -> JobState | None:
-    if variant == NOVA:
-        return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id)
-    client = clients.mantle_client(
+def _mantle(region: str) -> Any:
+    return clients.mantle_client(
         region,
         timeout_seconds=clients.TRACKER_MANTLE_TIMEOUT_SECONDS,
         max_retries=clients.TRACKER_MANTLE_MAX_RETRIES,
     )
-    return MantleJobs(client).describe(job_id)
+
+
+def _describe(variant: str, job_id: str, region: str) -> JobState | None:
+    if variant == NOVA:
+        return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id)
+    return MantleJobs(_mantle(region)).describe(job_id)
 
 
 def _parameter_value(ssm: Any, name: str) -> str | None:
@@ -160,10 +294,6 @@ def _parameter_value(ssm: Any, name: str) -> str | None:
         if client_error_code(exc) == "ParameterNotFound":
             return None
         raise
-
-
-def _is_current_job(ssm: Any, job_id_parameter: str, job_id: str) -> bool:
-    return _parameter_value(ssm, job_id_parameter) == job_id
 
 
 def parameter_value(value: str) -> str:

@@ -35,6 +35,8 @@ VALIDATION_SHA = "b" * 64
 GRADER_CODE_SHA = "c" * 64
 PLACEHOLDER_PHYSICAL_ID = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+NOVA_LEDGER_URI = "s3://rft-data-bucket/jobs/"
+MANTLE_LEDGER_URI = "s3://rft-data-west/jobs/"
 
 ALL_NOVA_HYPERPARAMETERS = {
     "epochCount": 10,
@@ -63,6 +65,7 @@ def nova_spec(**overrides: Any) -> dict[str, Any]:
         "stateMachineArn": STATE_MACHINE_ARN,
         "roleArn": NOVA_ROLE_ARN,
         "outputDataUri": "s3://rft-data-bucket/output/",
+        "ledgerUri": NOVA_LEDGER_URI,
     }
     spec.update(copy.deepcopy(overrides))
     return spec
@@ -81,6 +84,7 @@ def mantle_spec(**overrides: Any) -> dict[str, Any]:
         "hyperParameters": {"n_epochs": 2, "batch_size": 4, "learning_rate_multiplier": 1.0},
         "tags": {"project": "char-limit"},
         "stateMachineArn": STATE_MACHINE_ARN.replace("us-east-1", "us-west-2"),
+        "ledgerUri": MANTLE_LEDGER_URI,
     }
     spec.update(copy.deepcopy(overrides))
     return spec
@@ -148,12 +152,17 @@ class StubbedAws:
         self._clients: dict[str, Any] = {}
         self._stubbers: dict[str, Stubber] = {}
         self.captured: list[tuple[str, str, dict[str, Any]]] = []
+        self.ledger_bucket = LedgerObjects()
 
     def client(self, service: str, region: str | None = None) -> Any:
         if service not in self._clients:
             client = boto3.client(service, region_name=region or self.region, config=clients.BOTO_CONFIG)
             client.meta.events.register("before-parameter-build", self._capture(service))
-            stubber = Stubber(client)
+            if service == "s3":
+                client.meta.events.register("before-call.s3", self.ledger_bucket.answer)
+                stubber: Stubber = LedgerPassingStubber(client)
+            else:
+                stubber = Stubber(client)
             stubber.activate()
             self._clients[service] = client
             self._stubbers[service] = stubber
@@ -221,3 +230,93 @@ def expect_tracker_start(aws: StubbedAws, state_machine_arn: str, *, already_exi
     else:
         execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + ":x"
         aws.stub("stepfunctions").add_response("start_execution", {"executionArn": execution_arn, "startDate": NOW}, params)
+
+
+def _ledger_key(operation: str, params: dict[str, Any]) -> bool:
+    key = params.get("Prefix", "") if operation == "ListObjectsV2" else params.get("Key")
+    return isinstance(key, str) and key.startswith(LedgerObjects.LEDGER_PREFIX)
+
+
+class LedgerPassingStubber(Stubber):
+    """A Stubber for S3 that lets calls on the job ledger's keys through to LedgerObjects."""
+
+    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> None:
+        if _ledger_key(model.name, params):
+            return
+        super()._assert_expected_params(model, params, context, **kwargs)
+
+    def _get_response_handler(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
+        if _ledger_key(model.name, (context or {}).get("input_params", {})):
+            return None
+        return super()._get_response_handler(model, params, context, **kwargs)
+
+
+class LedgerObjects:
+    """S3 objects under the job ledger prefix (jobs/), kept in memory: the ledger is read back.
+
+    Answers S3 calls on keys under LEDGER_PREFIX through botocore's before-call event, after
+    botocore has validated the parameters against the S3 model; every other S3 call goes on to
+    the Stubber. `fail` makes the next matching calls fail with an S3 error code.
+    """
+
+    LEDGER_PREFIX = "jobs/"
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.failures: list[tuple[str, str]] = []  # (operation, error code)
+
+    def fail(self, operation: str, code: str = "AccessDenied", times: int = 1) -> None:
+        self.failures.extend([(operation, code)] * times)
+
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """The ledger entries by key (the by-id pointers left out), decoded."""
+        return {key: json.loads(body) for (_, key), body in sorted(self.objects.items())
+                if key.startswith(self.LEDGER_PREFIX) and "/by-id/" not in key}
+
+    def answer(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        key = self._key(params, model.name)
+        if key is None or not key.startswith(self.LEDGER_PREFIX):
+            return None
+        for index, (operation, code) in enumerate(self.failures):
+            if operation == model.name:
+                del self.failures[index]
+                return self._error(code, 403 if code == "AccessDenied" else 500)
+        bucket = self._bucket(params)
+        if model.name == "PutObject":
+            body = params.get("body") or b""
+            data = body if isinstance(body, bytes) else body.read()
+            self.objects[(bucket, key)] = bytes(data)
+            return self._ok({"ETag": '"etag"'})
+        if model.name == "GetObject":
+            if (bucket, key) not in self.objects:
+                return self._error("NoSuchKey", 404)
+            data = self.objects[(bucket, key)]
+            return self._ok({"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)})
+        if model.name == "ListObjectsV2":
+            keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(key))
+            return self._ok({"Contents": [{"Key": k, "Size": len(self.objects[(bucket, k)])} for k in keys],
+                             "KeyCount": len(keys), "IsTruncated": False, "Name": bucket, "Prefix": key})
+        raise AssertionError(f"the ledger never calls {model.name}")
+
+    @staticmethod
+    def _bucket(params: dict[str, Any]) -> str:
+        return str(params["context"]["input_params"]["Bucket"])
+
+    @staticmethod
+    def _key(params: dict[str, Any], operation: str) -> str | None:
+        given = params["context"].get("input_params", {})
+        return given.get("Prefix", "") if operation == "ListObjectsV2" else given.get("Key")
+
+    @staticmethod
+    def _ok(parsed: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        from botocore.awsrequest import AWSResponse
+
+        parsed["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": "ledger", "HTTPHeaders": {}}
+        return AWSResponse("https://s3.amazonaws.com", 200, {}, None), parsed
+
+    @staticmethod
+    def _error(code: str, status: int) -> tuple[Any, dict[str, Any]]:
+        from botocore.awsrequest import AWSResponse
+
+        parsed = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return AWSResponse("https://s3.amazonaws.com", status, {}, None), parsed

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from rft_job.runtime import clients, mantle as mantle_jobs
+from rft_job.runtime import clients, mantle as mantle_jobs, nova as nova_jobs
 from tests.conftest import isolate_aws_env
 from tests.rft_job.builders import FakeLambdaContext, StubbedAws
 from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, FakeMantle
@@ -21,6 +21,7 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     clients.reset_client_caches()
     # No real pauses between job-create attempts (the attempts themselves are what is tested).
     monkeypatch.setattr(mantle_jobs, "CREATE_RETRY_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(nova_jobs, "CREATE_RETRY_DELAY_SECONDS", 0.0)
     yield
     clients.reset_client_caches()
 

@@ -141,7 +141,9 @@ class FakeMantle:
         self.files: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.supports_metadata_filter = True
-        self._failures: dict[tuple[str, str], list[QueuedFailure]] = {}
+        # A broken server that ignores `after` and always says there is more.
+        self.repeats_cursor = False
+        self._failures: dict[tuple[str, str], list[QueuedFailure | None]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -191,16 +193,18 @@ class FakeMantle:
         times: int = 1,
         headers: dict[str, str] | None = None,
         after_processing: bool = False,
+        skip: int = 0,
     ) -> None:
         """Answer the next `times` requests to METHOD route (a regex) with an error.
 
         With after_processing, each request is carried out first (e.g. the job is created) and
-        only its answer is replaced by the error.
+        only its answer is replaced by the error. `skip` lets that many matching requests through
+        first.
         """
         failure = QueuedFailure(
             status, {"error": {"message": message, "type": "error", "code": str(status)}}, headers or {}, after_processing
         )
-        self._failures.setdefault((method, route), []).extend([failure] * times)
+        self._failures.setdefault((method, route), []).extend([None] * skip + [failure] * times)
 
     def add_job(self, **fields: Any) -> dict[str, Any]:
         job_id = fields.pop("id", None) or f"ftjob-seed{next(self._ids)}"
@@ -323,6 +327,9 @@ class FakeMantle:
         if metadata_filter:
             jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in metadata_filter.items())]
         after = request.query.get("after", [None])[0]
+        if self.repeats_cursor:
+            limit = int(request.query.get("limit", ["20"])[0])
+            return 200, {"object": "list", "data": jobs[:limit], "has_more": True}
         if after is not None:
             ids = [j["id"] for j in jobs]
             jobs = jobs[ids.index(after) + 1 :] if after in ids else []

@@ -90,8 +90,21 @@ def test_nova_launcher_may_create_describe_stop_and_pass_only_the_service_role(t
         "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}}
     start = [s for s in statements.values() if s["Action"] == "states:StartExecution"]
     assert start and start[0]["Resource"] == {"Ref": logical_id(nova, "AWS::StepFunctions::StateMachine")}
+    assert_ledger_grants(nova, statements)
     assert set(statements) == {"WriteOwnLogs", "CreateJob", "TagJobAndModel", "DescribeAndStopJob",
-                               "PassServiceRoleToBedrock", "#1:states:StartExecution"}
+                               "PassServiceRoleToBedrock", "#1:states:StartExecution", "ReadWriteJobLedger",
+                               "ListJobLedger"}
+
+
+def assert_ledger_grants(template: Template, statements: dict[str, Any]) -> None:
+    """Read and write jobs/ of the stack's own bucket, list only that prefix."""
+    bucket = logical_id(template, "AWS::S3::Bucket", "TrainingDataBucket")
+    assert statements["ReadWriteJobLedger"] == {
+        "Sid": "ReadWriteJobLedger", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/jobs/*"]]}}
+    assert statements["ListJobLedger"] == {
+        "Sid": "ListJobLedger", "Effect": "Allow", "Action": "s3:ListBucket",
+        "Resource": {"Fn::GetAtt": [bucket, "Arn"]}, "Condition": {"StringLike": {"s3:prefix": ["jobs/*"]}}}
 
 
 def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> None:
@@ -109,6 +122,7 @@ def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> No
     assert statements["ReadTrainingData"]["Resource"] == {
         "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/training-data/*"]]}
     assert not any(s["Action"] == "iam:PassRole" for s in statements.values())
+    assert_ledger_grants(mantle, statements)
 
 
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
@@ -123,9 +137,20 @@ def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
     assert statements["ReadCurrentJobId"]["Action"] == "ssm:GetParameter"
     assert statements["NotifyJobEnd"] == {"Sid": "NotifyJobEnd", "Effect": "Allow", "Action": "sns:Publish",
                                           "Resource": {"Ref": logical_id(template, "AWS::SNS::Topic")}}
-    expected_read = "bedrock:GetModelCustomizationJob" if stack == NOVA else "bedrock-mantle:GetFineTuningJob"
-    assert statements["DescribeJob"]["Action"] == expected_read
-    assert set(statements) == {"WriteOwnLogs", "RecordJobState", "ReadCurrentJobId", "NotifyJobEnd", "DescribeJob"}
+    # It stops its job once the job is no longer the stack's (a replacement whose Delete failed).
+    if stack == NOVA:
+        described = ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"]
+        sid, resource_path = "DescribeAndStopJob", bedrock("model-customization-job/*")
+    else:
+        described = ["bedrock-mantle:CancelFineTuningJob", "bedrock-mantle:GetFineTuningJob"]
+        sid, resource_path = "DescribeAndCancelJob", mantle_projects()
+    assert statements[sid] == {"Sid": sid, "Effect": "Allow", "Action": described, "Resource": resource_path}
+    assert statements["SeeWhetherTheStackSettled"] == {
+        "Sid": "SeeWhetherTheStackSettled", "Effect": "Allow", "Action": "cloudformation:DescribeStacks",
+        "Resource": {"Ref": "AWS::StackId"}}
+    assert_ledger_grants(template, statements)
+    assert set(statements) == {"WriteOwnLogs", "RecordJobState", "ReadCurrentJobId", "NotifyJobEnd", sid,
+                               "SeeWhetherTheStackSettled", "ReadWriteJobLedger", "ListJobLedger"}
 
 
 def test_tracker_environment_names_the_parameters(templates) -> None:
@@ -137,6 +162,10 @@ def test_tracker_environment_names_the_parameters(templates) -> None:
     assert variables["DEPLOYMENT_PARAMETER"] == "/bedrock-rft/BedrockRft-Nova2Lite/job/deployment-arn"
     assert variables["VARIANT"] == "nova" and variables["CREATE_DEPLOYMENT"] == "false"
     assert variables["TOPIC_ARN"] == {"Ref": logical_id(nova, "AWS::SNS::Topic")}
+    assert variables["STACK_ID"] == {"Ref": "AWS::StackId"}
+    bucket = logical_id(nova, "AWS::S3::Bucket", "TrainingDataBucket")
+    assert variables["LEDGER_URI"] == {"Fn::Join": ["", ["s3://", {"Ref": bucket}, "/jobs/"]]}
+    assert ":stateMachine:bedrockrft-nova2lite-job-tracker" in json.dumps(variables["STATE_MACHINE_ARN"])
 
 
 def test_job_id_parameter_follows_the_launched_job(templates) -> None:
@@ -163,7 +192,11 @@ def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
     assert states["Job ended?"]["Choices"][0] == {"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}
     assert states["Job ended?"]["Default"] == "Wait before next poll"
     assert states["Wait before next poll"] == {"Type": "Wait", "Seconds": 300, "Next": "Poll job"}
-    assert states["Poll job"]["Catch"][0]["Next"] == "Tracking failed"
+    assert states["Poll job"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}]
+    assert states["Job ended?"]["Choices"][1] == {"Variable": "$.gaveUp", "BooleanEquals": True,
+                                                  "Next": "Tracking gave up"}
+    assert states["Tracking gave up"]["Type"] == "Fail"
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in states["Poll job"]["Retry"])
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
@@ -174,7 +207,7 @@ def test_long_jobs_continue_in_a_new_execution_before_the_history_fills(template
     machine, definition = state_machine_definition(nova)
     states = definition["States"]
     assert states["Plan handover"]["Parameters"] == {"afterPolls.$": "States.MathAdd($.polls, 1000)"}
-    assert states["Job ended?"]["Choices"][1] == {
+    assert states["Job ended?"]["Choices"][2] == {
         "Variable": "$.polls", "NumericGreaterThanEqualsPath": "$.handover.afterPolls",
         "Next": "Continue in a new execution"}
     handover = states["Continue in a new execution"]
@@ -182,7 +215,7 @@ def test_long_jobs_continue_in_a_new_execution_before_the_history_fills(template
     assert handover["Parameters"]["StateMachineArn"].endswith(":stateMachine:bedrockrft-nova2lite-job-tracker")
     assert handover["Parameters"]["Input"] == {
         "variant.$": "$.variant", "jobId.$": "$.jobId", "jobName.$": "$.jobName", "polls.$": "$.polls",
-        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}
+        "unknownSince.$": "$.unknownSince", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}
     assert machine["Properties"]["StateMachineName"] == "bedrockrft-nova2lite-job-tracker"
     # The machine may start itself, and nothing else.
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
@@ -343,3 +376,35 @@ def test_an_unpinned_mantle_grader_is_the_function_arn_with_grants_to_match(tmp_
     [permission] = [p for p in template.find_resources("AWS::Lambda::Permission").values()
                     if p["Properties"]["Principal"] == "bedrock.amazonaws.com"]
     assert permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [grader, "Arn"]}
+
+
+@pytest.mark.parametrize("stack", [NOVA, MANTLE])
+def test_a_tracker_that_keeps_failing_says_so_before_the_execution_fails(templates, stack) -> None:
+    """Step Functions' own SSM and SNS calls report it: the Lambda that failed is not asked to."""
+    template = templates[stack]
+    machine, definition = state_machine_definition(template)
+    states = definition["States"]
+    assert states["Prepare the failure report"]["Next"] == "Read the current job id"
+    read = states["Read the current job id"]
+    assert read["Resource"] == "arn:TOKEN:states:::aws-sdk:ssm:getParameter"  # TOKEN: the partition
+    assert read["Parameters"] == {"Name": f"/bedrock-rft/{stack}/job/id"}
+    assert read["Catch"][0]["Next"] == "Notify that tracking stopped"
+    choice = states["Still the stack's job?"]
+    assert choice["Choices"] == [{"Variable": "$.currentJob.value", "StringEqualsPath": "$.jobId",
+                                  "Next": "Record that tracking stopped"}]
+    assert choice["Default"] == "Notify that tracking stopped"
+    write = states["Record that tracking stopped"]
+    assert write["Resource"] == "arn:TOKEN:states:::aws-sdk:ssm:putParameter"
+    assert write["Parameters"]["Name"] == f"/bedrock-rft/{stack}/job/status"
+    assert write["Parameters"]["Value.$"].startswith("States.Format('TrackerGaveUp: the tracker failed ({})")
+    assert write["Next"] == "Notify that tracking stopped"
+    notify = states["Notify that tracking stopped"]
+    assert notify["Resource"] == "arn:TOKEN:states:::sns:publish" and notify["Next"] == "Tracking failed"
+    assert "rftctl status --job" in notify["Parameters"]["Message.$"]
+    assert states["Tracking failed"]["Type"] == "Fail"
+    # The machine's role may do exactly that: read the job id, write the status, publish.
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    actions = {json.dumps(s["Action"]): s["Resource"] for s in role_statements(template, role).values()}
+    assert ":parameter/bedrock-rft/" + stack + "/job/id" in json.dumps(actions['"ssm:getParameter"'])
+    assert ":parameter/bedrock-rft/" + stack + "/job/status" in json.dumps(actions['"ssm:putParameter"'])
+    assert actions['"sns:Publish"'] == {"Ref": logical_id(template, "AWS::SNS::Topic")}

@@ -4,6 +4,7 @@ local fake mantle server that verifies every signature; S3 and Step Functions vi
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -163,6 +164,7 @@ def test_retry_lookup_scans_when_the_metadata_filter_is_rejected(
     for i in range(3):  # other jobs in the account, newer than ours
         mantle.add_job(metadata={METADATA_REQUEST_TOKEN: f"someone-else-{i}"}, status="running")
     mantle.supports_metadata_filter = False
+    west_aws.ledger_bucket.objects.clear()  # no ledger entry to go by: the metadata lookup decides
 
     expect_tracker_start(west_aws, already_exists=True)
     second = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
@@ -214,7 +216,9 @@ def test_bad_request_reason_includes_the_service_message(
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     assert str(failure.value) == (
         "CreateFineTuningJob (POST /fine_tuning/jobs) was rejected (400): Model qwen.qwen3-32b-v1:0 does not support "
-        "reinforcement fine-tuning. Check the JobSpec values it names."
+        "reinforcement fine-tuning. Check the JobSpec values it names. No AWS example sends validation_file "
+        "(rft:mantle.sendValidationFile=false), metadata (rft:mantle.sendMetadata=false), a grader version ARN "
+        "(rft:mantle.pinGraderVersion=false); if the service rejects one, turn it off with -c."
     )
 
 
@@ -245,7 +249,13 @@ def test_server_errors_do_not_delete_the_uploaded_files(
     mantle.fail_next("POST", "/fine_tuning/jobs", 503, "Service unavailable", times=10, headers={"retry-after-ms": "5"})
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
-    assert "failed with a server error (503) after 4 retries" in str(failure.value)
+    reason = str(failure.value)
+    # No answer ever came back, and the lookups found nothing: the reason says so, names the job
+    # and how to stop it should it appear, then gives the service error's own advice.
+    assert re.match(
+        r"Most likely no job was started: job (bedrock-rft-gptoss20b-[0-9a-f]{8}-[0-9a-f]{8}) was not found after "
+        r"the error below; if it appears \(`rftctl history`\), stop it with `rftctl stop --job \1`\. "
+        r"CreateFineTuningJob \(POST /fine_tuning/jobs\) failed with a server error \(503\)", reason), reason
     # Five create attempts in all (the SDK's own retries are off for this call), each followed
     # by a lookup for a job the attempt may have created after all.
     routes = [(r.method, r.route) for r in mantle.requests]
@@ -407,3 +417,124 @@ def test_cancel_denied_fails_with_the_permission(mantle: FakeMantle, lambda_cont
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
     assert "bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob permission" in str(failure.value)
+
+
+# --- request fields AWS does not document, the ledger, and lookups that fail ---------------
+
+WITHOUT_METADATA = {"sendMetadata": False}
+UNQUALIFIED_GRADER = MANTLE_GRADER.rsplit(":", 1)[0]
+
+
+def test_without_metadata_the_create_sends_none(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
+    [create] = mantle.calls("POST", "/fine_tuning/jobs")
+    assert "metadata" not in create.json()
+    # No metadata to filter on: the first lookup (by the ledger) found nothing, so no list call.
+    assert [(r.method, r.route) for r in mantle.requests] == [
+        ("POST", "/files"), ("POST", "/files"), ("POST", "/fine_tuning/jobs")]
+    [entry] = west_aws.ledger_bucket.entries().values()
+    assert entry["trainingFile"] == create.json()["training_file"] and entry["jobId"] == next(iter(mantle.jobs))
+
+
+@pytest.mark.parametrize("status", [503, 409])
+def test_without_metadata_a_lost_answer_is_found_by_model_training_file_and_time(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context, status: int
+) -> None:
+    mantle.add_job(model="openai.gpt-oss-20b", training_file="file-someone-else", status="running")
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", status, "upstream timeout", after_processing=True)
+
+    result = launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
+
+    ours = [job for job in mantle.jobs.values() if job["training_file"] != "file-someone-else"]
+    assert len(ours) == 1 and len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+    assert result["PhysicalResourceId"] == ours[0]["id"]
+    [lookup] = mantle.calls("GET", "/fine_tuning/jobs")
+    assert not any(key.startswith("metadata[") for key in lookup.query)
+    mantle.assert_all_signed()
+
+
+def test_a_retried_invocation_finds_its_job_in_the_ledger(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """The same CloudFormation request again (a lost Lambda answer): no second upload, no second job."""
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    first = launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
+    before = len(mantle.requests)
+    expect_tracker_start(west_aws, already_exists=True)
+    second = launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
+    assert second == first
+    assert [(r.method, r.route) for r in mantle.requests[before:]] == [
+        ("GET", f"/fine_tuning/jobs/{first['PhysicalResourceId']}")]
+    west_aws.assert_done()
+
+
+def test_a_lookup_that_fails_after_a_lost_answer_says_the_job_may_exist(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 503, "upstream timeout", after_processing=True)
+    mantle.fail_next("GET", "/fine_tuning/jobs", 403, "not allowed", skip=1)  # the lookup after the create
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    reason = str(failure.value)
+    [entry] = west_aws.ledger_bucket.entries().values()
+    name = entry["jobName"]
+    assert reason == (
+        f"Job {name} MAY EXIST and bill: CreateFineTuningJob (POST /fine_tuning/jobs) got no definite answer "
+        f"(HTTP 503) and looking it up failed too (HTTP 403). Check with `rftctl history` (the job's "
+        f"metadata.rft_job_name is {name}); stop it with `rftctl stop --job {name}` before you redeploy, which "
+        "starts a new job.")
+    assert entry["request"] == "unknown" and entry["note"] == reason
+    # The job exists (the fake made it): its files stay, and nothing was cancelled blindly.
+    assert len(mantle.jobs) == 1 and mantle.calls("DELETE", "/files/[^/]+") == []
+    assert mantle.calls("POST", "/fine_tuning/jobs/[^/]+/cancel") == []
+
+
+def test_an_unpinned_grader_is_sent_as_the_function_arn(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    launcher.on_event(cfn_event("Create", mantle_spec(graderArn=UNQUALIFIED_GRADER, graderPinned=False)),
+                      lambda_context)
+    [create] = mantle.calls("POST", "/fine_tuning/jobs")
+    assert create.json()["method"]["reinforcement"]["grader"] == {"type": "lambda", "lambda": {"function": UNQUALIFIED_GRADER}}
+    # Pinned specs still refuse an unqualified ARN, and the other way round.
+    for bad in (mantle_spec(graderArn=UNQUALIFIED_GRADER), mantle_spec(graderPinned=False)):
+        with pytest.raises(LaunchFailure, match="Invalid JobSpec: JobSpec.graderArn must be"):
+            launcher.on_event(cfn_event("Create", bad), lambda_context)
+
+
+def test_a_rollback_keeps_a_job_without_metadata_by_its_ledger_fingerprint(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """An update whose launch failed rolls back: "new" is the old spec again, "old" the failed one."""
+    kept = mantle_spec(**WITHOUT_METADATA)
+    failed = mantle_spec(**WITHOUT_METADATA, hyperParameters={"n_epochs": 9})
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    job_id = launcher.on_event(cfn_event("Create", kept), lambda_context)["PhysicalResourceId"]
+    assert mantle.jobs[job_id].get("metadata") in (None, {})
+
+    result = launcher.on_event(
+        cfn_event("Update", kept, request_id="req-rollback", physical_id=job_id, old_spec=failed), lambda_context)
+
+    assert result["PhysicalResourceId"] == job_id and len(mantle.jobs) == 1
+    assert result["Data"]["JobName"] == next(iter(west_aws.ledger_bucket.entries().values()))["jobName"]
+
+
+def test_a_server_that_repeats_its_cursor_is_not_followed_forever(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    for i in range(3):
+        mantle.add_job(metadata={METADATA_REQUEST_TOKEN: f"someone-else-{i}"})
+    mantle.supports_metadata_filter = False
+    mantle.repeats_cursor = True
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    # One rejected filtered list, one unfiltered page, one repeat of it: then the scan stops.
+    assert len(mantle.calls("GET", "/fine_tuning/jobs")) == 3

@@ -10,7 +10,7 @@ from botocore.stub import ANY
 
 from rft_job.runtime import launcher
 from rft_job.runtime.errors import LaunchFailure
-from rft_job.runtime.job_spec import fingerprint, parse_job_spec
+from rft_job.runtime.job_spec import fingerprint, launch_names, parse_job_spec, request_token
 from tests.rft_job import builders
 from tests.rft_job.builders import (
     ALL_NOVA_HYPERPARAMETERS,
@@ -218,8 +218,14 @@ def test_validation_error_carries_the_service_message(nova_aws: StubbedAws, lamb
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
     assert str(failure.value) == (
         "CreateModelCustomizationJob rejected the request (ValidationException): The provided training data has 42 "
-        "records; at least 100 are required. Check the JobSpec values it names."
+        "records; at least 100 are required. Check the JobSpec values it names. If it is the validation data it "
+        "rejects (AWS's Nova SDK sends none for Nova 2 Lite), leave it out with -c rft:nova.sendValidationData=false."
     )
+    # Without validation data there is no such switch to name.
+    nova_aws.stub("bedrock").add_client_error("create_model_customization_job", "ValidationException", "No.", 400)
+    spec = nova_spec(validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None})
+    with pytest.raises(LaunchFailure, match=r"Check the JobSpec values it names\.$"):
+        launcher.on_event(cfn_event("Create", spec), lambda_context)
 
 
 @pytest.mark.parametrize("word", ["bad value ", "値が不正です。", "🙅‍♀️ "])
@@ -233,18 +239,26 @@ def test_long_service_messages_are_trimmed_to_a_short_reason(nova_aws: StubbedAw
     # Bytes, not characters: the whole custom resource response must fit 4096 bytes.
     assert len(reason.encode("utf-8")) <= 1000 and "\n" not in reason
     assert reason.startswith(f"CreateModelCustomizationJob rejected the request (ValidationException): {word.strip()}")
-    assert reason.endswith("Check the JobSpec values it names.")
+    assert reason.endswith("leave it out with -c rft:nova.sendValidationData=false.")
 
 
 def test_throttling_says_retries_were_exhausted(nova_aws: StubbedAws, lambda_context) -> None:
-    nova_aws.stub("bedrock").add_client_error(
-        "create_model_customization_job", "ThrottlingException", "Rate exceeded", 429
-    )
+    # botocore's earlier attempts may have hit a 5xx after Bedrock acted: the job is looked up
+    # by name after each attempt, and the create sent once more (the token keeps it one job).
+    bedrock = nova_aws.stub("bedrock")
+    for _ in range(2):
+        bedrock.add_client_error("create_model_customization_job", "ThrottlingException", "Rate exceeded", 429)
+        bedrock.add_client_error("get_model_customization_job", "ResourceNotFoundException", "No such job", 404)
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    nova_aws.assert_done()
     reason = str(failure.value)
+    assert reason.startswith("Most likely no job was started: job bedrock-rft-nova2lite-")
     assert "CreateModelCustomizationJob was throttled (ThrottlingException)" in reason
     assert "retries were exhausted (5 attempts, standard mode)" in reason
+    [first, second] = nova_aws.calls("CreateModelCustomizationJob")
+    assert first == second
+    assert [c["jobIdentifier"] for c in nova_aws.calls("GetModelCustomizationJob")] == [first["jobName"]] * 2
 
 
 def test_quota_exceeded_points_at_service_quotas(nova_aws: StubbedAws, lambda_context) -> None:
@@ -529,3 +543,91 @@ def test_a_job_starts_only_for_the_fingerprint_the_stack_showed(nova_aws: Stubbe
     expect_tracker_start(nova_aws)
     launcher.on_event(cfn_event("Create", nova_spec(), job_fingerprint=False), lambda_context)
     nova_aws.assert_done()
+
+
+# --- the job ledger, and creates whose answer was lost -----------------------------------
+
+
+def ledger_entry(aws: StubbedAws) -> dict:
+    [entry] = aws.ledger_bucket.entries().values()
+    return entry
+
+
+def test_every_launch_is_recorded_before_and_after_the_create(nova_aws: StubbedAws, lambda_context) -> None:
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws)
+    launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    sent = nova_aws.calls("CreateModelCustomizationJob")[0]
+    puts = [c["Key"] for c in nova_aws.calls("PutObject")]
+    # Recorded first (the create comes after it), then updated with the job, then indexed by id.
+    assert puts[0] == puts[1] == f"jobs/{sent['jobName']}.json" and puts[2].startswith("jobs/by-id/")
+    assert nova_aws.operations().index("PutObject") < nova_aws.operations().index("CreateModelCustomizationJob")
+    entry = ledger_entry(nova_aws)
+    assert entry["request"] == "created" and entry["jobId"] == NOVA_JOB_ARN
+    assert entry["fingerprint"] == fingerprint(parse_job_spec(nova_spec()))
+    assert entry["requestToken"] == sent["clientRequestToken"] and entry["variant"] == "nova"
+
+
+def test_a_launch_that_cannot_be_recorded_starts_nothing(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.ledger_bucket.fail("PutObject", "AccessDenied")
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    assert str(failure.value).startswith(
+        "Recording the launch in the job ledger s3://rft-data-bucket/jobs/ (s3:PutObject, before any job was "
+        "created) was denied (AccessDenied): check the launcher role's s3:PutObject permissions on "
+        "s3://rft-data-bucket/jobs/*.")
+    assert "CreateModelCustomizationJob" not in nova_aws.operations()
+
+
+def test_a_rejected_create_is_recorded_as_rejected(nova_aws: StubbedAws, lambda_context) -> None:
+    nova_aws.stub("bedrock").add_client_error("create_model_customization_job", "AccessDeniedException", "No.", 403)
+    with pytest.raises(LaunchFailure):
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    entry = ledger_entry(nova_aws)
+    assert entry["request"] == "rejected" and entry["jobId"] is None
+    assert entry["note"].startswith("CreateModelCustomizationJob was denied (AccessDeniedException)")
+
+
+@pytest.mark.parametrize("code,status,message", [
+    ("InternalServerException", 500, "Internal error"),  # Bedrock acted, then its answer failed
+    ("ConflictException", 409, "A job with this name already exists"),  # a retry after it acted
+    ("ValidationException", 400, "Job name bedrock-rft already exists in this account"),
+])
+def test_a_job_created_despite_an_error_is_found_by_name_and_adopted(
+    nova_aws: StubbedAws, lambda_context, code: str, status: int, message: str
+) -> None:
+    # The request's token and name are deterministic: what the lookup must find.
+    job_fingerprint = fingerprint(parse_job_spec(nova_spec()))
+    token = request_token(builders.STACK_ID, builders.LOGICAL_ID, "req-0001", job_fingerprint)
+    name = launch_names("bedrock-rft-nova2lite", job_fingerprint, token).job_name
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_client_error("create_model_customization_job", code, message, status)
+    bedrock.add_response("get_model_customization_job",
+                         {**job_description(NOVA_JOB_ARN, name, "InProgress"), "clientRequestToken": token},
+                         {"jobIdentifier": name})
+    expect_tracker_start(nova_aws)
+    result = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+
+    nova_aws.assert_done()
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN
+    assert len(nova_aws.calls("CreateModelCustomizationJob")) == 1
+    assert nova_aws.calls("CreateModelCustomizationJob")[0]["jobName"] == name
+    assert ledger_entry(nova_aws)["request"] == "created"
+
+
+def test_a_lost_answer_that_cannot_be_looked_up_says_the_job_may_exist(nova_aws: StubbedAws, lambda_context) -> None:
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_client_error("create_model_customization_job", "InternalServerException", "Internal error", 500)
+    bedrock.add_client_error("get_model_customization_job", "AccessDeniedException", "Not allowed", 403)
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    name = nova_aws.calls("CreateModelCustomizationJob")[0]["jobName"]
+    assert str(failure.value) == (
+        f"Job {name} MAY EXIST and bill: CreateModelCustomizationJob got no definite answer "
+        "(InternalServerException (500)) and looking it up failed too (AccessDeniedException (403)). Check with "
+        f"`rftctl history` or `aws bedrock get-model-customization-job --job-identifier {name} --region us-east-1`; "
+        f"stop it with `rftctl stop --job {name}` before you redeploy, which starts a new job.")
+    entry = ledger_entry(nova_aws)
+    assert entry["request"] == "unknown" and entry["note"] == str(failure.value)
+    # No tracker was started for a job nobody can name by id, and nothing was stopped blindly.
+    assert "StartExecution" not in nova_aws.operations() and "StopModelCustomizationJob" not in nova_aws.operations()

@@ -128,7 +128,8 @@ def test_running_job_with_unchanged_status_writes_nothing(nova_env, nova_aws: St
 
     result = tracker.handler(nova_event(polls=2), lambda_context)
 
-    assert result == {**nova_event(), "status": "InProgress", "terminal": False, "polls": 3}
+    assert result == {**nova_event(), "status": "InProgress", "terminal": False, "polls": 3,
+                      "unknownSince": None, "gaveUp": False}
     assert "PutParameter" not in nova_aws.operations() and "Publish" not in nova_aws.operations()
     nova_aws.assert_done()
 
@@ -292,7 +293,8 @@ def test_a_job_not_visible_on_the_first_poll_is_polled_again(nova_env, nova_aws:
         expected_params={"jobIdentifier": NOVA_JOB_ARN},
     )
     result = tracker.handler(nova_event(polls=0), lambda_context)
-    assert result == {**nova_event(polls=0), "status": "NotFound", "terminal": False, "polls": 1}
+    assert result == {**nova_event(polls=0), "status": "NotFound", "terminal": False, "polls": 1,
+                      "unknownSince": None, "gaveUp": False}
     assert nova_aws.operations() == ["GetModelCustomizationJob"]
     nova_aws.assert_done()
 
@@ -430,7 +432,10 @@ def test_mantle_running_states_are_not_terminal(
 
     result = tracker.handler(mantle_event(job["id"]), lambda_context)
 
-    assert result == {**mantle_event(job["id"]), "status": status, "terminal": False, "polls": 1}
+    assert result == {**mantle_event(job["id"]), "status": status, "terminal": False, "polls": 1,
+                      "unknownSince": result["unknownSince"], "gaveUp": False}
+    # An unknown status starts the clock towards giving up; a known one does not.
+    assert (result["unknownSince"] is not None) == (status == "paused")
     assert [(r.method, r.route) for r in mantle.requests] == [("GET", f"/fine_tuning/jobs/{job['id']}")]
     mantle.assert_all_signed()
     west_aws.assert_done()
@@ -503,3 +508,130 @@ def test_mantle_throttling_is_raised(mantle_env, mantle: FakeMantle, west_aws: S
     with pytest.raises(openai.RateLimitError):
         tracker.handler(mantle_event(job["id"]), lambda_context)
     assert len(mantle.calls("GET", "/fine_tuning/jobs/.+")) == 3  # short retry budget inside the task timeout
+
+
+# --- a job nobody wants any more is stopped; tracking never ends silently ----------------
+
+STACK_ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack/BedrockRft-Nova2Lite/0f3c5a10"
+
+
+def stack_is(aws: StubbedAws, status: str) -> None:
+    aws.stub("cloudformation").add_response("describe_stacks", {"Stacks": [
+        {"StackName": "BedrockRft-Nova2Lite", "StackId": STACK_ARN, "CreationTime": NOW, "StackStatus": status}]},
+        {"StackName": STACK_ARN})
+
+
+@pytest.fixture
+def nova_env_with_stack(nova_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STACK_ID", STACK_ARN)
+    monkeypatch.setenv("LEDGER_URI", "s3://rft-data-bucket/jobs/")
+    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:tracker")
+
+
+@pytest.mark.parametrize("stack_status", ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"])
+def test_a_replaced_job_still_running_is_stopped_once_the_stack_settled(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context, stack_status: str
+) -> None:
+    """CloudFormation's cleanup Delete of the replaced job failed: its own tracker stops it."""
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)  # the stack's job is another one now
+    stack_is(nova_aws, stack_status)
+    bedrock_returns(nova_aws, nova_job("InProgress"))  # NovaJobs.stop checks it still runs
+    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+
+    result = tracker.handler(nova_event(), lambda_context)
+
+    nova_aws.assert_done()
+    assert result["terminal"] is False  # tracked on until it reports Stopped, then notified
+    assert "PutParameter" not in nova_aws.operations()
+
+
+@pytest.mark.parametrize("stack_status", ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                                          "CREATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
+                                          "UPDATE_ROLLBACK_FAILED"])
+def test_a_job_that_is_not_current_yet_is_left_alone_while_the_stack_changes(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context, stack_status: str
+) -> None:
+    # A new job's first polls come before CloudFormation sets the job id parameter to it.
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    ssm_has(nova_aws, JOB_ID_PARAM, "NONE")
+    stack_is(nova_aws, stack_status)
+    tracker.handler(nova_event(), lambda_context)
+    nova_aws.assert_done()
+    assert "StopModelCustomizationJob" not in nova_aws.operations()
+
+
+def test_the_current_job_is_never_stopped_by_its_tracker(nova_env_with_stack, nova_aws: StubbedAws, lambda_context) -> None:
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
+    ssm_has(nova_aws, STATUS_PARAM, "InProgress")
+    tracker.handler(nova_event(), lambda_context)
+    nova_aws.assert_done()
+    assert "DescribeStacks" not in nova_aws.operations()
+
+
+def test_a_replaced_mantle_job_is_cancelled_once_the_stack_settled(
+    mantle_env, mantle: FakeMantle, west_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    west_stack = STACK_ARN.replace("us-east-1", "us-west-2")
+    monkeypatch.setenv("STACK_ID", west_stack)
+    job = mantle.add_job(status="running")
+    ssm_has(west_aws, JOB_ID_PARAM, "ftjob-the-new-one")
+    west_aws.stub("cloudformation").add_response("describe_stacks", {"Stacks": [
+        {"StackName": "S", "StackId": west_stack, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE"}]},
+        {"StackName": west_stack})
+    tracker.handler(mantle_event(job["id"], polls=3), lambda_context)
+    assert mantle.jobs[job["id"]]["status"] == "cancelled"
+    assert [(r.method, r.route) for r in mantle.requests][-1] == ("POST", f"/fine_tuning/jobs/{job['id']}/cancel")
+    west_aws.assert_done()
+
+
+def test_the_ledger_records_status_changes_and_the_end(nova_env_with_stack, nova_aws: StubbedAws, lambda_context) -> None:
+    from rft_job.runtime.ledger import JobLedger, LedgerEntry
+
+    ledger = JobLedger(nova_aws.client("s3"), "s3://rft-data-bucket/jobs/")
+    ledger.put(LedgerEntry(job_name=JOB_NAME, variant="nova", base_model="amazon.nova-2-lite-v1:0:256k",
+                           fingerprint="f" * 64, request_token="t" * 64, stack_id=STACK_ARN,
+                           launched_at="2026-12-01T08:00:00+00:00", request="created", job_id=NOVA_JOB_ARN))
+    bedrock_returns(nova_aws, nova_job("Completed", outputModelArn=NOVA_MODEL_ARN))
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)
+    sns_publish(nova_aws, TOPIC_ARN, f"RFT job {JOB_NAME} Completed", "Completed", "nova")
+    tracker.handler(nova_event(), lambda_context)
+    entry = ledger.get(JOB_NAME)
+    assert entry is not None and (entry.status, entry.output_model) == ("Completed", NOVA_MODEL_ARN)
+    assert entry.ended_at is not None
+
+
+def test_an_unknown_status_for_too_long_gives_up_loudly(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status the tracker cannot read must not turn into polling forever in silence."""
+    bedrock_returns(nova_aws, nova_job("Paused"))
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
+    ssm_has(nova_aws, STATUS_PARAM, "Paused")
+    ssm_has(nova_aws, STATUS_PARAM, "Paused")
+    expected = ("TrackerGaveUp: its status 'Paused' has meant nothing to the tracker for 12 hours, so it cannot "
+                "tell when the job ends; the job may still be running (rftctl status)")
+    ssm_put(nova_aws, STATUS_PARAM, expected)
+    sns_publish(nova_aws, TOPIC_ARN, f"RFT job {JOB_NAME} TrackerGaveUp", "TrackerGaveUp", "nova")
+    started = 1_800_000_000.0
+    monkeypatch.setattr(tracker.time, "time", lambda: started + 12 * 3600)
+
+    result = tracker.handler({**nova_event(), "unknownSince": started}, lambda_context)
+
+    nova_aws.assert_done()
+    assert result["gaveUp"] is True and result["terminal"] is False
+    message = nova_aws.calls("Publish")[0]["Message"]
+    assert "The job itself was not stopped and may still be running (and billing)." in message
+    assert 'with input {"variant": "nova", "jobId": "' + NOVA_JOB_ARN in message
+
+
+def test_an_unknown_status_is_tolerated_for_a_while(nova_env, nova_aws: StubbedAws, lambda_context,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bedrock_returns(nova_aws, nova_job("Paused"))
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
+    ssm_has(nova_aws, STATUS_PARAM, "Paused")
+    monkeypatch.setattr(tracker.time, "time", lambda: 1_800_000_000.0 + 11 * 3600)
+    result = tracker.handler({**nova_event(), "unknownSince": 1_800_000_000.0}, lambda_context)
+    assert result["gaveUp"] is False and result["unknownSince"] == 1_800_000_000.0
+    assert "Publish" not in nova_aws.operations()

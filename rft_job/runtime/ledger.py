@@ -1,0 +1,160 @@
+"""The job ledger: one S3 object per launch, so that no paid job is ever unaccounted for.
+
+The launcher writes an entry before it asks the service for a job (and stops if it cannot),
+then records what came of the request: the job id, a definite rejection, or an answer that was
+lost (the job may exist). The tracker records each status change and how the job ended; the
+operator CLI's `history` reads the entries. The ledger is what identifies a job when the
+service cannot: a mantle job created without `metadata` (rft:mantle.sendMetadata false)
+carries neither our name nor our fingerprint.
+
+Layout, in the stack's training bucket (retained, versioned, encrypted, SSL only; Bedrock's
+service role cannot read it):
+  <prefix><job name>.json            the entry
+  <prefix>by-id/<sha256(job id)>.json  {"jobName": ...}: finds the entry from a job id
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .errors import client_error_code
+from .job_spec import JobSpecError, split_s3_uri
+
+SCHEMA_VERSION = 1
+BY_ID_FOLDER = "by-id/"
+# A stack launches a handful of jobs; the CLI lists at most this many entries.
+MAX_ENTRIES = 1000
+
+# What came of the create request.
+CREATING = "creating"  # the request is about to be sent, or its answer never came back
+CREATED = "created"  # the service returned a job id
+UNKNOWN = "unknown"  # the answer was lost and no lookup could tell: a job may exist
+REJECTED = "rejected"  # the service refused: no job exists
+
+
+@dataclass
+class LedgerEntry:
+    job_name: str
+    variant: str
+    base_model: str
+    fingerprint: str
+    request_token: str
+    stack_id: str
+    launched_at: str  # ISO 8601, UTC
+    request: str = CREATING
+    job_id: str | None = None
+    training_file: str | None = None  # mantle: the file the job was created with
+    status: str | None = None  # the service's status, as the tracker last saw it
+    output_model: str | None = None
+    ended_at: str | None = None
+    note: str | None = None  # why the request is unknown or rejected; what the tracker did
+    schema: int = field(default=SCHEMA_VERSION)
+
+    def to_json(self) -> str:
+        data = {_camel(key): value for key, value in asdict(self).items()}
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "LedgerEntry":
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a ledger entry is a JSON object")
+        known = {_camel(f.name): f.name for f in fields(cls)}
+        return cls(**{known[key]: value for key, value in data.items() if key in known})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def id_key(job_id: str) -> str:
+    return hashlib.sha256(job_id.encode("utf-8")).hexdigest()
+
+
+class JobLedger:
+    """Reads and writes entries under `s3://bucket/prefix`."""
+
+    def __init__(self, s3: Any, uri: str) -> None:
+        self._s3 = s3
+        try:
+            self.bucket, prefix = split_s3_uri(uri)
+        except JobSpecError as exc:
+            raise JobSpecError(f"the job ledger location must be an s3://bucket/prefix/ URI (got {uri!r})") from exc
+        self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def key(self, job_name: str) -> str:
+        return f"{self.prefix}{job_name}.json"
+
+    def get(self, job_name: str) -> LedgerEntry | None:
+        body = self._get_object(self.key(job_name))
+        return LedgerEntry.from_json(body) if body is not None else None
+
+    def put(self, entry: LedgerEntry) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=self.key(entry.job_name), Body=entry.to_json().encode("utf-8"),
+                            ContentType="application/json")
+        if entry.job_id:
+            pointer = json.dumps({"jobName": entry.job_name, "jobId": entry.job_id}).encode("utf-8")
+            self._s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}{BY_ID_FOLDER}{id_key(entry.job_id)}.json",
+                                Body=pointer, ContentType="application/json")
+
+    def update(self, job_name: str, **changes: Any) -> LedgerEntry | None:
+        """Apply changes to an entry (None if it does not exist); writes only when something changed."""
+        entry = self.get(job_name)
+        if entry is None:
+            return None
+        changed = replace(entry, **changes)
+        if changed != entry:
+            self.put(changed)
+        return changed
+
+    def find_by_job_id(self, job_id: str) -> LedgerEntry | None:
+        body = self._get_object(f"{self.prefix}{BY_ID_FOLDER}{id_key(job_id)}.json")
+        if body is None:
+            return None
+        pointer = json.loads(body)
+        entry = self.get(str(pointer.get("jobName") or ""))
+        return entry if entry is not None and entry.job_id == job_id else None
+
+    def entries(self) -> tuple[list[LedgerEntry], list[str]]:
+        """Every entry (at most MAX_ENTRIES) in key order, and the keys of objects that do not parse."""
+        paginator = self._s3.get_paginator("list_objects_v2")
+        found: list[LedgerEntry] = []
+        unreadable: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                name = key[len(self.prefix):]
+                if "/" in name or not name.endswith(".json"):
+                    continue  # the by-id pointers
+                body = self._get_object(key)
+                try:
+                    if body is not None:
+                        found.append(LedgerEntry.from_json(body))
+                except (ValueError, TypeError):
+                    unreadable.append(key)
+                if len(found) + len(unreadable) >= MAX_ENTRIES:
+                    return found, unreadable
+        return found, unreadable
+
+    def _get_object(self, key: str) -> bytes | None:
+        try:
+            return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if client_error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
