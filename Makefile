@@ -18,7 +18,8 @@ CDK := npx --no-install cdk
 help:
 	@echo "make synth   - install everything, synthesize every stack into cdk.out/ (no AWS account needed)"
 	@echo "make test    - the whole test suite"
-	@echo "make deploy  - deploy every stack (needs AWS credentials; bootstrap us-east-1 and us-west-2 first)"
+	@echo "make deploy  - deploy every stack (needs AWS credentials; bootstrap us-east-1 and us-west-2 first);"
+	@echo "               asks before starting or stopping a paid RFT job (YES=1 to answer yes)"
 	@echo "make diff    - what a deploy would change"
 	@echo "make bench   - reward Lambda benchmark"
 
@@ -43,8 +44,11 @@ test: install
 lint-templates: synth
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
-deploy: install
-	$(CDK) deploy --all --no-notices
+# Deploys exactly the assembly `rftctl plan` checked; plan asks before a deploy that starts or
+# stops a paid RFT job (YES=1 answers yes, for scripts).
+deploy: synth
+	$(BIN)/python scripts/rftctl.py plan --confirm $(if $(YES),--yes,)
+	$(CDK) deploy --all --app cdk.out --no-notices
 
 diff: install
 	$(CDK) diff --all --no-notices

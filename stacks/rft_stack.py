@@ -92,6 +92,8 @@ class RftStack(Stack):
         if self.data.validation_uri:
             publish("ValidationDataUri", self.data.validation_uri, "S3 URI of the validation prompts (JSONL)")
         publish("OutputDataUri", self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
+        publish("JobLedgerUri", self.data.ledger_uri,
+                "S3 URI prefix of the job ledger: one JSON entry per RFT job the stack launched (rftctl history)")
         publish("GraderFunctionArn", self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
         publish("GraderVersionArn", self.grader.version.function_arn,
                 "Published grader version the RFT job calls (pinned: new grader code never changes a running job)")

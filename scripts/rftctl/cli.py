@@ -10,11 +10,11 @@ from typing import Any
 from stacks.config import Variant
 
 from .aws import AwsClients, ClientFactory
-from .commands import compare, deploy_model, grade, metrics, preflight, status, validate
+from .commands import compare, deploy_model, grade, history, metrics, plan, preflight, status, stop, validate
 from .context import CommandContext
 from .errors import EXIT_INTERRUPTED, explain
 
-COMMANDS = (validate, grade, preflight, status, metrics, deploy_model, compare)
+COMMANDS = (validate, grade, preflight, plan, status, history, stop, metrics, deploy_model, compare)
 PROG = "rftctl"
 
 DESCRIPTION = """\

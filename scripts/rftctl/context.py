@@ -16,6 +16,16 @@ from .errors import ErrorHint
 from .stack import DeployedStack, find_stack
 
 
+def ask_on_terminal(question: str) -> str | None:
+    """The operator's answer, or None when nobody can answer (stdin is not a terminal)."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(question)
+    except EOFError:
+        return None
+
+
 @dataclass
 class CommandContext:
     clients: ClientFactory
@@ -28,6 +38,8 @@ class CommandContext:
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     utc_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Injected so tests can answer confirmations (None: no terminal to ask on).
+    ask: Callable[[str], str | None] = ask_on_terminal
     hint: ErrorHint = field(default_factory=ErrorHint)
     _stack: DeployedStack | None = None
 
@@ -46,3 +58,10 @@ class CommandContext:
     def note(self, text: str) -> None:
         """Progress and warnings go to stderr so stdout stays a clean result."""
         print(text, file=self.err)
+
+    def confirm(self, question: str, *, word: str, assume_yes: bool) -> bool:
+        """True when the operator typed `word` (or passed --yes); never true without a terminal."""
+        if assume_yes:
+            return True
+        answer = self.ask(f"{question} Type {word!r} to go on: ")
+        return answer is not None and answer.strip().lower() == word

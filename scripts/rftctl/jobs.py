@@ -9,6 +9,8 @@ from typing import Any
 from rft_job.runtime import mantle as mantle_jobs
 from rft_job.runtime.job_spec import is_job_id
 from rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
+from rft_job.runtime.ledger import JobLedger
+from rft_job.runtime.nova import NovaJobs
 from rft_job.runtime.nova import job_state as nova_job_state
 from stacks.config import Variant
 
@@ -180,3 +182,41 @@ def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> 
     if state.failure_message:
         lines.append(f"failure    {' '.join(state.failure_message.split())}")
     return lines
+
+
+def job_ledger(ctx: CommandContext, stack: DeployedStack) -> JobLedger:
+    """The stack's job ledger (JobLedgerUri output): one entry per job the stack launched."""
+    return JobLedger(ctx.clients.client("s3", stack.region), stack.output("JobLedgerUri"))
+
+
+def job_adapter(ctx: CommandContext, stack: DeployedStack) -> NovaJobs | mantle_jobs.MantleJobs:
+    if stack.variant is Variant.NOVA:
+        return NovaJobs(ctx.clients.client("bedrock", stack.region))
+    return mantle_jobs.MantleJobs(ctx.clients.mantle(stack.region))
+
+
+def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) -> str:
+    """The job to act on: --job as an id, ARN or job name, else the stack's current job.
+
+    A Nova job name is an identifier the API takes as it is. A mantle job has no name on the
+    service side, so a name is looked up in the stack's job ledger.
+    """
+    if given is None:
+        return job_id_for(ctx, stack, None)
+    if stack.variant is Variant.NOVA or stack.optional_output("JobLedgerUri") is None:
+        return given
+    entry = job_ledger(ctx, stack).get(given)
+    if entry is None:
+        return given  # not one of our names: a job id
+    if not entry.job_id:
+        raise CliError(
+            f"job {given} has no id on record: its create request got no definite answer ({entry.request}). "
+            "Look for it with rftctl history, or among the fine-tuning jobs of the account, and pass its id"
+        )
+    return entry.job_id
+
+
+def stop_job(ctx: CommandContext, stack: DeployedStack, job_id: str) -> str:
+    """Stop (Nova) or cancel (mantle) the job unless it already ended; the adapters' outcome."""
+    jobs = job_adapter(ctx, stack)
+    return jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)

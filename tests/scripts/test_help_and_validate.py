@@ -14,7 +14,8 @@ from scripts.rftctl.cli import COMMANDS, build_parser, main
 REPO = Path(__file__).resolve().parents[2]
 TRAINING = REPO / "training-data" / "char-limit-training.jsonl"
 VALIDATION = REPO / "training-data" / "char-limit-validation.jsonl"
-COMMAND_NAMES = ["validate", "grade", "preflight", "status", "watch", "metrics", "deploy-model", "compare"]
+COMMAND_NAMES = ["validate", "grade", "preflight", "plan", "status", "watch", "history", "stop", "metrics",
+                 "deploy-model", "compare"]
 
 
 def record_count(path: Path) -> int:
@@ -24,7 +25,7 @@ def record_count(path: Path) -> int:
 def test_every_command_is_registered() -> None:
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     assert sorted(subparsers.choices) == sorted(COMMAND_NAMES)
-    assert len(COMMANDS) == 7  # status and watch share a module
+    assert len(COMMANDS) == 10  # status and watch share a module
 
 
 @pytest.mark.parametrize("command", COMMAND_NAMES)

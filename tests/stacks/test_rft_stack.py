@@ -15,7 +15,7 @@ from tests.conftest import role_statements, synth, synth_stacks
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 
 COMMON_OUTPUTS = [
-    "RftVariant", "BaseModel", "TrainingBucketName", "TrainingDataUri", "ValidationDataUri", "OutputDataUri",
+    "RftVariant", "BaseModel", "TrainingBucketName", "TrainingDataUri", "ValidationDataUri", "OutputDataUri", "JobLedgerUri",
     "GraderFunctionArn", "GraderVersionArn", "NotificationTopicArn", "JobStatusParameterName",
     "JobModelParameterName", "JobFailureParameterName", "JobIdParameterName", "TrackerStateMachineArn",
     "JobId", "JobName", "CustomModelName", "JobConsoleUrl",

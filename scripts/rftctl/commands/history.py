@@ -1,0 +1,72 @@
+"""rftctl history: every RFT job the stack launched, from its job ledger, with live status."""
+
+from __future__ import annotations
+
+import argparse
+
+from rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN, LedgerEntry
+from stacks.config import Variant
+
+from ..console import format_table
+from ..context import CommandContext
+from ..errors import EXIT_OK
+from ..jobs import job_adapter, job_ledger
+from ..stack import read_live_value
+
+HELP = "list every RFT job the stack launched: name, status, fingerprint, models and times"
+# A status after which nothing changes: the ledger's copy is final, no need to ask the service.
+_FINAL = frozenset({"Completed", "Failed", "Stopped", "succeeded", "failed", "cancelled", "NotFound"})
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help=HELP,
+        description=(
+            "Read the stack's job ledger (the JobLedgerUri output: one entry per launch, written before the "
+            "create request and updated by the tracker) and ask the service for the status of every job that "
+            "has not ended. '*' marks the stack's current job. A launch whose create got no definite answer is "
+            "listed as 'may exist': look for it and stop it (rftctl stop --job NAME) if it runs."
+        ),
+    )
+    parser.add_argument("--no-refresh", action="store_true", help="show the ledger as recorded, without asking the service")
+    parser.set_defaults(run=run)
+
+
+def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    stack = ctx.stack()
+    ledger = job_ledger(ctx, stack)
+    entries, unreadable = ledger.entries()
+    current = read_live_value(ctx.clients, stack, "JobIdParameterName")
+    adapter = job_adapter(ctx, stack)
+    rows = []
+    for entry in sorted(entries, key=lambda e: e.launched_at):
+        status, trained = _status(entry), entry.output_model
+        # A Nova job is found by its name too: so is one whose create answer was lost.
+        identifier = entry.job_id or (entry.job_name if stack.variant is Variant.NOVA else None)
+        settled = entry.request == REJECTED or (entry.status or "").split(":")[0] in _FINAL
+        if identifier and not settled and not args.no_refresh:
+            state = adapter.describe(identifier)
+            if state is not None:
+                status, trained = state.status, state.output_model or trained
+        rows.append(["*" if current and entry.job_id == current else "", entry.job_name, status,
+                     entry.fingerprint[:12], entry.base_model, trained or "-", entry.launched_at,
+                     entry.ended_at or "-"])
+    if not rows:
+        ctx.print(f"{stack.describe()} has launched no job (its ledger {ledger.uri} is empty)")
+    else:
+        ctx.print(format_table(["", "job", "status", "fingerprint", "base model", "trained model", "launched",
+                                "ended"], rows))
+    for key in unreadable:
+        ctx.note(f"warning: ledger entry s3://{ledger.bucket}/{key} is not readable JSON; look at it by hand")
+    return EXIT_OK
+
+
+def _status(entry: LedgerEntry) -> str:
+    if entry.request == UNKNOWN:
+        return "may exist (create answer lost)"
+    if entry.request == REJECTED:
+        return "not created (rejected)"
+    if entry.request != CREATED:
+        return "may exist (launch interrupted)"
+    return entry.status or "created"

@@ -1,0 +1,26 @@
+"""The Makefile's deploy: the paid-job check runs first, and the deploy takes what it checked."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+@pytest.mark.parametrize("yes,flag", [("", "--confirm"), ("1", "--confirm --yes")])
+def test_deploy_asks_before_it_deploys_the_checked_assembly(yes: str, flag: str) -> None:
+    result = subprocess.run(["make", "-n", "deploy", f"YES={yes}"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    commands = [line.strip() for line in result.stdout.splitlines()]
+    plan = next(i for i, line in enumerate(commands) if "scripts/rftctl.py plan" in line)
+    deploy = next(i for i, line in enumerate(commands) if " cdk deploy " in f" {line} ")
+    synth = next(i for i, line in enumerate(commands) if " cdk synth " in f" {line} ")
+    assert synth < plan < deploy
+    assert commands[plan].endswith(f"plan {flag}")
+    assert "--app cdk.out" in commands[deploy]
