@@ -45,9 +45,9 @@ lint-templates: synth
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
 # Deploys exactly the assembly `rftctl plan` checked; plan asks before a deploy that starts or
-# stops a paid RFT job (YES=1 answers yes, for scripts).
+# stops a paid RFT job (YES=1 answers yes, for scripts; YES=0 or no YES asks).
 deploy: synth
-	$(BIN)/python scripts/rftctl.py plan --confirm $(if $(YES),--yes,)
+	$(BIN)/python scripts/rftctl.py plan --confirm $(if $(filter 1 yes true,$(YES)),--yes,)
 	$(CDK) deploy --all --app cdk.out --no-notices
 
 diff: install

@@ -231,7 +231,8 @@ class JobTracker(Construct):
         ended = sfn.Succeed(self, "Job ended")
         gave_up = sfn.Fail(self, "Tracking gave up", error="TrackerGaveUp",
                            cause="The job's status was unknown for too long; the status parameter and the topic say so")
-        poll.add_catch(self._report_tracker_failure(), errors=["States.ALL"], result_path="$.error")
+        report_failure = self._report_tracker_failure()
+        poll.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         handover = tasks.StepFunctionsStartExecution(
             self, "Continue in a new execution",
             state_machine=itself,
@@ -243,10 +244,13 @@ class JobTracker(Construct):
                                              "unknownSince": sfn.JsonPath.string_at("$.unknownSince")}),
         )
         handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
+        handover.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         definition = plan.next(poll).next(
             sfn.Choice(self, "Job ended?")
-            .when(sfn.Condition.boolean_equals("$.terminal", True), ended)
+            # Gave up first: the tracker also says terminal then, so that an execution still running
+            # an older definition (no gaveUp branch) ends instead of giving up again every poll.
             .when(sfn.Condition.boolean_equals("$.gaveUp", True), gave_up)
+            .when(sfn.Condition.boolean_equals("$.terminal", True), ended)
             .when(sfn.Condition.number_greater_than_equals_json_path("$.polls", "$.handover.afterPolls"),
                   handover.next(sfn.Succeed(self, "Handed over")))
             .otherwise(wait.next(poll)))
@@ -299,12 +303,14 @@ class JobTracker(Construct):
             iam_resources=[self._parameter_arn("StatusParameter")], result_path=sfn.JsonPath.DISCARD)
         notify = tasks.SnsPublish(
             self, "Notify that tracking stopped", topic=self.topic, subject="RFT job tracking stopped",
+            # The whole error object, not $.error.Cause: a path that is missing fails the execution
+            # with States.Runtime, which no Catch catches, and the notification would be lost.
             message=sfn.TaskInput.from_text(sfn.JsonPath.format(
-                "The tracker of the Bedrock RFT job {} ({}) kept failing ({}: {}) and stopped following it. The job "
+                "The tracker of the Bedrock RFT job {} ({}) kept failing and stopped following it: {}. The job "
                 "itself was not stopped and may still be running (and billing). Check it: rftctl status --job {}. "
                 "Track it again: start an execution of " + self.state_machine_arn + " with input {}",
                 sfn.JsonPath.string_at("$.jobName"), sfn.JsonPath.string_at("$.jobId"),
-                sfn.JsonPath.string_at("$.error.Error"), sfn.JsonPath.string_at("$.error.Cause"),
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error")),
                 sfn.JsonPath.string_at("$.jobId"), sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.restart")))),
             result_path=sfn.JsonPath.DISCARD)
         for step in (read_current, write_status):
@@ -403,7 +409,7 @@ class JobLauncher(Construct):
         self.fingerprint = job_fingerprint(
             variant=config.variant.value, base_model=config.base_model,
             training_sha256=data.training.sha256, validation_sha256=validation.sha256 if validation else None,
-            grader_code_sha256=grader.code_sha256, hyper_parameters=config.hyperparameters)
+            grader_code_sha256=grader.code_sha256, hyper_parameters=config.hyperparameters, grader_pinned=pinned)
         if config.variant is Variant.NOVA:
             assert service_role is not None
             spec.update(roleArn=service_role.role.role_arn, outputDataUri=data.output_uri)

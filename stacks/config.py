@@ -423,6 +423,7 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
 
 # The top-level rft: keys. Object-valued ones merge -c over cdk.json and take dotted sub-keys.
 OBJECT_KEYS = ("tags", "dataset", "grader", "nova", "mantle")
+_MISTYPED_PREFIX = re.compile(r"^rft[:._-]", re.IGNORECASE)
 VALUE_KEYS = ("appPrefix", "launchJob", "notificationEmails", "trackerPollMinutes")
 KNOWN_KEYS = VALUE_KEYS + OBJECT_KEYS
 
@@ -479,6 +480,11 @@ def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, An
     project = project_context or {}
     settings: dict[str, Any] = {}
     dotted: list[tuple[str, str, Any]] = []
+    for key in sorted(context):
+        # `-c RFT:launchJob=false` or `-c rft.launchJob=false` is meant for us too: never ignore it.
+        if not key.startswith(CONTEXT_PREFIX) and _MISTYPED_PREFIX.match(key):
+            problems.add(key, f"context keys of this app start with {CONTEXT_PREFIX!r} exactly; did you mean "
+                              f"{CONTEXT_PREFIX}{_MISTYPED_PREFIX.sub('', key)}?")
     for full_key in sorted(key for key in context if key.startswith(CONTEXT_PREFIX)):
         name = full_key[len(CONTEXT_PREFIX):]
         top, dot, rest = name.partition(".")
@@ -517,7 +523,8 @@ def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, An
                 break
             node = child
         else:
-            value = _decode(raw)
+            # A tag value stays the text given: -c rft:tags.build=123 is the tag "123".
+            value = raw if path[-2:-1] == ["tags"] or (top == "tags" and len(path) == 1) else _decode(raw)
             leaf = node.get(path[-1])
             node[path[-1]] = merge_objects(leaf, value) if isinstance(leaf, Mapping) and isinstance(value, Mapping) \
                 else value

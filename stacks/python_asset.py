@@ -22,33 +22,38 @@ from stacks.checkout import normalized_text
 _PIP_PLATFORM = ["--platform", "manylinux2014_aarch64", "--implementation", "cp",
                  "--python-version", "3.13", "--only-binary=:all:"]
 
-# What a component's Lambda is made of: its Python modules and the data files they read. An
-# allow-list, so that nothing else in the folder (editor backups and swap files, .DS_Store,
-# tool caches, notes) reaches the zip or changes the code's fingerprint.
-RUNTIME_SUFFIXES = (".py", ".json", ".txt")
-# Files that match but are not runtime code: the CDK construct beside the runtime and the pins
-# (installed by pip, not copied).
-NOT_RUNTIME_NAMES = ("infrastructure.py", "requirements.txt")
+# What a component's Lambda is made of: its Python modules, plus the data files the component
+# names (glob patterns relative to its folder). An allow-list, so that nothing else in the folder
+# (editor backups and swap files, .DS_Store, tool caches, notes, scratch .json or .txt files)
+# reaches the zip or changes the code's fingerprint, and so starts a new paid job.
+RUNTIME_SUFFIXES = (".py",)
+# Python files that are not runtime code: the CDK construct beside the runtime.
+NOT_RUNTIME_NAMES = ("infrastructure.py",)
 
 
-def is_runtime_file(relative: Path) -> bool:
-    return (
-        relative.suffix in RUNTIME_SUFFIXES
-        and relative.name not in NOT_RUNTIME_NAMES
-        # Hidden files and folders (.mypy_cache/, .ruff_cache/, .foo.py.swp) and byte code.
-        and not any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
-    )
+def _hidden_or_cache(relative: Path) -> bool:
+    # Hidden files and folders (.mypy_cache/, .ruff_cache/, .foo.py.swp) and byte code.
+    return any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
 
 
-def runtime_files(package_dir: Path) -> list[Path]:
+def is_runtime_file(relative: Path, data: tuple[str, ...] = ()) -> bool:
+    if _hidden_or_cache(relative):
+        return False
+    if relative.suffix in RUNTIME_SUFFIXES and relative.name not in NOT_RUNTIME_NAMES:
+        return True
+    return any(relative.match(pattern) for pattern in data)
+
+
+def runtime_files(package_dir: Path, data: tuple[str, ...] = ()) -> list[Path]:
     """The files of a component that end up in its Lambda, in a stable order."""
     return sorted(
-        (path for path in package_dir.rglob("*") if path.is_file() and is_runtime_file(path.relative_to(package_dir))),
+        (path for path in package_dir.rglob("*")
+         if path.is_file() and is_runtime_file(path.relative_to(package_dir), data)),
         key=lambda path: path.relative_to(package_dir).as_posix(),
     )
 
 
-def code_fingerprint(package_dir: Path, requirements: Path) -> str:
+def code_fingerprint(package_dir: Path, requirements: Path, data: tuple[str, ...] = ()) -> str:
     """SHA-256 of exactly what defines the Lambda's behaviour: runtime files and pinned deps.
 
     Used as the grader's identity for deciding whether a job must be relaunched; unlike the
@@ -56,16 +61,16 @@ def code_fingerprint(package_dir: Path, requirements: Path) -> str:
     hashed in POSIX form and contents normalised (stacks.checkout).
     """
     digest = hashlib.sha256()
-    for path in [*runtime_files(package_dir), requirements]:
+    for path in [*runtime_files(package_dir, data), requirements]:
         digest.update(path.relative_to(package_dir.parent).as_posix().encode() + b"\0")
         digest.update(normalized_text(path.read_bytes()) + b"\0")
     return digest.hexdigest()
 
 
-def asset_hash(package_dir: Path, requirements: Path) -> str:
+def asset_hash(package_dir: Path, requirements: Path, data: tuple[str, ...] = ()) -> str:
     """The Lambda asset's identity: the code fingerprint plus how pip builds the dependencies."""
     build = " ".join(_PIP_PLATFORM)
-    return hashlib.sha256(f"{code_fingerprint(package_dir, requirements)}|{build}".encode()).hexdigest()
+    return hashlib.sha256(f"{code_fingerprint(package_dir, requirements, data)}|{build}".encode()).hexdigest()
 
 
 class BundlingError(RuntimeError):
@@ -74,9 +79,10 @@ class BundlingError(RuntimeError):
 
 @jsii.implements(ILocalBundling)
 class _PipLocalBundling:
-    def __init__(self, package_dir: Path, requirements: Path):
+    def __init__(self, package_dir: Path, requirements: Path, data: tuple[str, ...] = ()):
         self._package_dir = package_dir
         self._requirements = requirements
+        self._data = data
 
     # jsii calls this positionally: (output_dir, options).
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002
@@ -89,7 +95,7 @@ class _PipLocalBundling:
             raise BundlingError(
                 f"pip could not build the Lambda asset for {self._package_dir.name} from "
                 f"{self._requirements}:\n{result.stderr.strip() or result.stdout.strip()}")
-        for path in runtime_files(self._package_dir):
+        for path in runtime_files(self._package_dir, self._data):
             target = out / self._package_dir.name / path.relative_to(self._package_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             # The bytes the fingerprint describes: normalised line endings, whatever the checkout.
@@ -97,8 +103,12 @@ class _PipLocalBundling:
         return True
 
 
-def python_package_code(package_dir: Path, requirements: Path | None = None) -> lambda_.Code:
-    """Code asset: the package's runtime files (importable by its name) plus its pinned deps."""
+def python_package_code(package_dir: Path, requirements: Path | None = None,
+                        data: tuple[str, ...] = ()) -> lambda_.Code:
+    """Code asset: the package's runtime files (importable by its name) plus its pinned deps.
+
+    `data`: glob patterns (relative to the package) of the data files the runtime reads.
+    """
     requirements = requirements or package_dir / "requirements.txt"
     return lambda_.Code.from_asset(
         str(package_dir),
@@ -106,10 +116,10 @@ def python_package_code(package_dir: Path, requirements: Path | None = None) -> 
         # output is not byte-for-byte reproducible): a stray file, a CRLF checkout or an edit of
         # the construct beside the runtime builds no new asset and publishes no new version.
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_hash(package_dir, requirements),
+        asset_hash=asset_hash(package_dir, requirements, data),
         bundling=BundlingOptions(
             # Required by the API but never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13:latest-arm64"),
-            local=_PipLocalBundling(package_dir, requirements),
+            local=_PipLocalBundling(package_dir, requirements, data),
         ),
     )

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from lambda_reward.infrastructure import RewardFunction
 from rft_job.infrastructure import JobLauncher, JobTracker
+from rft_job.runtime.job_spec import default_mantle_base_url
 from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
 from stacks.config import APP_TAG, VARIANT_TAG, StackConfig, Variant
 from stacks.models import rft_model
@@ -94,6 +95,9 @@ class RftStack(Stack):
         publish("OutputDataUri", self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
         publish("JobLedgerUri", self.data.ledger_uri,
                 "S3 URI prefix of the job ledger: one JSON entry per RFT job the stack launched (rftctl history)")
+        if self.config.variant is Variant.MANTLE:
+            publish("MantleBaseUrl", self.config.mantle_base_url or default_mantle_base_url(self.config.region),
+                    "Bedrock mantle endpoint the stack's functions call (OpenAI-compatible fine-tuning API)")
         publish("GraderFunctionArn", self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
         publish("GraderVersionArn", self.grader.version.function_arn,
                 "Published grader version the RFT job calls (pinned: new grader code never changes a running job)")

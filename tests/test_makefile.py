@@ -12,7 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
-@pytest.mark.parametrize("yes,flag", [("", "--confirm"), ("1", "--confirm --yes")])
+@pytest.mark.parametrize("yes,flag", [("", "--confirm"), ("0", "--confirm"), ("no", "--confirm"),
+                                      ("1", "--confirm --yes"), ("yes", "--confirm --yes")])
 def test_deploy_asks_before_it_deploys_the_checked_assembly(yes: str, flag: str) -> None:
     result = subprocess.run(["make", "-n", "deploy", f"YES={yes}"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=60)

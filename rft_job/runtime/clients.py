@@ -12,6 +12,8 @@ from botocore.config import Config
 from openai import OpenAI
 from openai.providers import bedrock
 
+from .job_spec import default_mantle_base_url
+
 # botocore "standard" retry mode backs off on throttling and transient errors; five attempts
 # ride out a burst without pushing the custom resource toward its one-hour limit.
 BOTO_MAX_ATTEMPTS = 5
@@ -30,14 +32,6 @@ MANTLE_TIMEOUT_SECONDS = 120.0
 TRACKER_MANTLE_MAX_RETRIES = 2
 TRACKER_MANTLE_TIMEOUT_SECONDS = 10.0
 MANTLE_BASE_URL_ENV = "MANTLE_BASE_URL"
-# Every fine-tuning and Files example in AWS's user guide and RFT notebooks uses /v1; the SDK
-# provider's own default, /openai/v1, is the prefix of other model families, and a wrong prefix
-# is rejected (sometimes as a misleading 401).
-MANTLE_API_PATH = "/v1"
-
-
-def default_mantle_base_url(region: str) -> str:
-    return f"https://bedrock-mantle.{region}.api.aws{MANTLE_API_PATH}"
 
 
 def lambda_region() -> str:
@@ -78,9 +72,10 @@ class BufferedBodyOpenAI(OpenAI):
         super()._prepare_request(request)
 
 
-def mantle_base_url(region: str) -> str:
-    """The mantle endpoint for `region`: MANTLE_BASE_URL when set, else AWS's documented /v1 URL."""
-    return mantle_base_url_override() or default_mantle_base_url(region)
+def mantle_base_url(region: str, configured: str | None = None) -> str:
+    """The mantle endpoint for `region`: MANTLE_BASE_URL when set, else `configured` (a stack's
+    rft:mantle.baseUrl, as the operator CLI reads it), else AWS's documented /v1 URL."""
+    return mantle_base_url_override() or configured or default_mantle_base_url(region)
 
 
 def mantle_client(
@@ -89,6 +84,7 @@ def mantle_client(
     timeout_seconds: float = MANTLE_TIMEOUT_SECONDS,
     max_retries: int = MANTLE_MAX_RETRIES,
     profile: str | None = None,
+    base_url: str | None = None,
 ) -> OpenAI:
     """OpenAI SDK client for Bedrock mantle, signed with SigV4 (service bedrock-mantle).
 
@@ -96,11 +92,12 @@ def mantle_client(
     operator CLI's --profile). `api_key=None` makes the provider ignore AWS_BEARER_TOKEN_BEDROCK,
     so no stored key is ever used. The base URL is https://bedrock-mantle.<region>.api.aws/v1
     unless MANTLE_BASE_URL overrides it (VPC endpoint, tests); it is always passed explicitly,
-    so neither the provider's /openai/v1 default nor AWS_BEDROCK_BASE_URL applies.
+    so neither the provider's /openai/v1 default nor AWS_BEDROCK_BASE_URL applies. `base_url`
+    is the endpoint a stack was configured with, used when MANTLE_BASE_URL is not set.
     """
     resolved_region = region or lambda_region()
-    return _cached_mantle_client(resolved_region, mantle_base_url(resolved_region), timeout_seconds, max_retries,
-                                 profile)
+    return _cached_mantle_client(resolved_region, mantle_base_url(resolved_region, base_url), timeout_seconds,
+                                 max_retries, profile)
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ import openai
 from botocore import exceptions as botocore_exceptions
 
 from . import clients
-from .job_spec import JobSpecError
+from .job_spec import MANTLE_API_PATH, JobSpecError
 
 # Limits are in UTF-8 bytes: the whole custom resource response (Reason, Data and the Provider
 # framework's own fields) must fit 4096 bytes, and a service message may be multi-byte text.
@@ -78,7 +78,7 @@ SERVER_ERROR_CODES = frozenset(
 
 # Where the mantle endpoint comes from, for reasons about a wrong one.
 BASE_URL_HINT = (
-    f"AWS documents https://bedrock-mantle.<region>.api.aws{clients.MANTLE_API_PATH}; rft:mantle.baseUrl "
+    f"AWS documents https://bedrock-mantle.<region>.api.aws{MANTLE_API_PATH}; rft:mantle.baseUrl "
     f"(the functions' {clients.MANTLE_BASE_URL_ENV}) overrides it"
 )
 
@@ -103,6 +103,15 @@ class CreateOutcomeUnknown(Exception):
         self.job_name = job_name
         self.cause = cause
         self.lookup_error = lookup_error
+
+
+class JobNameTaken(Exception):
+    """The launch's job name belongs to a job another request started: no job of ours exists."""
+
+    def __init__(self, job_name: str, job_arn: str) -> None:
+        super().__init__(f"job name {job_name} is taken by {job_arn}, started with another request token")
+        self.job_name = job_name
+        self.job_arn = job_arn
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,11 @@ def reason_for(exc: BaseException, ctx: CallContext) -> str:
         return str(exc)
     if isinstance(exc, CreateOutcomeUnknown):
         return clip_reason(_outcome_unknown_reason(exc, ctx))
+    if isinstance(exc, JobNameTaken):
+        return clip_reason(
+            f"{ctx.operation} started no job: the job name {exc.job_name} is already used by {exc.job_arn}, which "
+            "another request started (its request token differs). Redeploy: a new request gets a new name."
+        )
     if isinstance(exc, JobSpecError):
         return clip_reason(f"Invalid JobSpec: {exc}")
     if isinstance(exc, botocore_exceptions.ClientError):

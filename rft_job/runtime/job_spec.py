@@ -21,6 +21,15 @@ NOVA = "nova"
 MANTLE = "mantle"
 VARIANTS = (NOVA, MANTLE)
 
+# Every fine-tuning and Files example in AWS's user guide and RFT notebooks uses /v1; the SDK
+# provider's own default, /openai/v1, is the prefix of other model families, and a wrong prefix
+# is rejected (sometimes as a misleading 401).
+MANTLE_API_PATH = "/v1"
+
+
+def default_mantle_base_url(region: str) -> str:
+    return f"https://bedrock-mantle.{region}.api.aws{MANTLE_API_PATH}"
+
 # Values of the stack's live SSM parameters before the tracker first writes them (an SSM
 # String parameter cannot be empty). The stack creates them; operator tools read them as "unset".
 PARAMETER_NOT_STARTED = "NOT_STARTED"
@@ -256,6 +265,7 @@ def fingerprint(spec: JobSpec) -> str:
         validation_sha256=spec.validation_sha256,
         grader_code_sha256=spec.grader_code_sha256,
         hyper_parameters=spec.hyper_parameters,
+        grader_pinned=spec.grader_pinned,
     )
 
 
@@ -267,14 +277,17 @@ def job_fingerprint(
     validation_sha256: str | None,
     grader_code_sha256: str,
     hyper_parameters: Mapping[str, Any],
+    grader_pinned: bool = True,
 ) -> str:
     """SHA-256 over the fields that define what the job trains.
 
     The stack computes it at synth (the job resource's JobFingerprint property, which `cdk diff`
     shows) and the launcher recomputes it from the JobSpec; both normalise the hyperparameters
-    the same way, so "10" and 10 are one value. Where the data lives (URIs), which published
-    grader version runs the same code, the service role, the output prefix, tags and the
-    tracker are deliberately left out: changing them must not retrain.
+    the same way, so "10", 10 and 10.0 are one value (a number's JSON spelling may change on
+    its way through the template). Whether the grader is pinned to a version is in it: a job
+    keeps its grader grants only as long as it is the stack's job. Where the data lives (URIs),
+    which published grader version runs the same code, the service role, the output prefix,
+    tags and the tracker are deliberately left out: changing them must not retrain.
     """
     job_defining = {
         "variant": variant,
@@ -283,9 +296,15 @@ def job_fingerprint(
                           "validation": validation_sha256.lower() if validation_sha256 else None},
         "hasValidation": validation_sha256 is not None,
         "graderCodeSha256": grader_code_sha256,
-        "hyperParameters": _hyper_parameters(variant, dict(hyper_parameters)),
+        "graderPinned": grader_pinned,
+        "hyperParameters": {name: _whole_numbers_as_int(value)
+                            for name, value in _hyper_parameters(variant, dict(hyper_parameters)).items()},
     }
     return hashlib.sha256(canonical_json(job_defining).encode("utf-8")).hexdigest()
+
+
+def _whole_numbers_as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def fingerprint_of_raw(raw: str | Mapping[str, Any] | None) -> str | None:

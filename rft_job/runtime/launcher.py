@@ -19,12 +19,13 @@ from typing import Any, Iterator, Mapping
 
 import openai
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import clients
 from .errors import (
     CallContext,
     CreateOutcomeUnknown,
+    JobNameTaken,
     LaunchFailure,
     client_error_code,
     clip_utf8,
@@ -53,9 +54,10 @@ from .job_spec import (
     variant_of_raw,
 )
 from .job_state import JobState
-from .ledger import CREATED, REJECTED, UNKNOWN, JobLedger, LedgerEntry, utc_now
+from .ledger import CREATED, CREATING, REJECTED, UNKNOWN, JobLedger, LedgerEntry, utc_now
 from .mantle import MantleJobs, may_have_been_created
 from .nova import NovaJobs
+from .nova import may_have_been_created as nova_may_have_been_created
 
 logger = Logger(service="rft-job-launcher")
 
@@ -175,18 +177,26 @@ def _ledger(spec: JobSpec, region: str) -> JobLedger | None:
     return JobLedger(clients.aws_client("s3", region), spec.ledger_uri)
 
 
-def _record_launch(ledger: JobLedger | None, entry: LedgerEntry, region: str) -> None:
-    """Write the entry before the create request; a launch that cannot be recorded does not start."""
+def _record_launch(ledger: JobLedger | None, entry: LedgerEntry, region: str) -> LedgerEntry:
+    """Write the entry before the create request; a launch that cannot be recorded does not start.
+
+    A re-invoked launcher (the same request) keeps the first attempt's launch time, so the record
+    of when the request first went out is never lost.
+    """
     if ledger is None:
-        return
+        return entry
     ctx = CallContext(
         operation=f"Recording the launch in the job ledger {ledger.uri} (s3:PutObject, before any job was created)",
-        permission="s3:PutObject",
+        permission="s3:GetObject, s3:ListBucket and s3:PutObject",
         region=region,
         access_hint=f" on {ledger.uri}*",
     )
     with _failing_as(ctx):
+        earlier = ledger.get(entry.job_name)
+        if earlier is not None and earlier.request != REJECTED:
+            entry = replace(entry, launched_at=earlier.launched_at)
         ledger.put(entry)
+    return entry
 
 
 def _record_outcome(ledger: JobLedger | None, entry: LedgerEntry) -> None:
@@ -201,8 +211,20 @@ def _record_outcome(ledger: JobLedger | None, entry: LedgerEntry) -> None:
 
 
 def _create_failed(ledger: JobLedger | None, entry: LedgerEntry, failure: LaunchFailure) -> None:
-    unknown = isinstance(failure.__cause__, CreateOutcomeUnknown)
-    _record_outcome(ledger, replace(entry, request=UNKNOWN if unknown else REJECTED, note=str(failure)))
+    """Record a failed create: `rejected` only for a definite refusal, else `unknown` (may exist)."""
+    rejected = _definitely_rejected(failure.__cause__)
+    _record_outcome(ledger, replace(entry, request=REJECTED if rejected else UNKNOWN, note=str(failure)))
+
+
+def _definitely_rejected(cause: BaseException | None) -> bool:
+    """The create certainly started no job: the service refused it (4xx), or it was never sent."""
+    if isinstance(cause, ClientError):
+        return not nova_may_have_been_created(cause)
+    if isinstance(cause, openai.APIStatusError):
+        return not may_have_been_created(cause)
+    if isinstance(cause, (JobNameTaken, JobSpecError)):
+        return True
+    return isinstance(cause, BotoCoreError) and not nova_may_have_been_created(cause)
 
 
 def _nova_rejection_hint(spec: JobSpec) -> str:
@@ -241,7 +263,7 @@ def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str, led
         rejection_hint=_nova_rejection_hint(spec),
         lookup_hint=f" or `aws bedrock get-model-customization-job --job-identifier {names.job_name} --region {region}`",
     )
-    _record_launch(ledger, entry, region)
+    entry = _record_launch(ledger, entry, region)
     try:
         with _failing_as(ctx):
             job_arn = jobs.create(spec, names, token)
@@ -265,7 +287,7 @@ def _launch_mantle(
     jobs = MantleJobs(clients.mantle_client(region))
     base_url = jobs.base_url
 
-    existing = _earlier_mantle_attempt(spec, jobs, token, ledger, names, region, base_url)
+    existing = _earlier_mantle_attempt(spec, jobs, token, ledger, entry, region, base_url)
     if existing is not None:
         logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
         return existing.job_id
@@ -308,7 +330,7 @@ def _launch_mantle(
 
     entry = replace(entry, training_file=training_file)
     try:
-        _record_launch(ledger, entry, region)
+        entry = _record_launch(ledger, entry, region)
     except LaunchFailure:
         _delete_files_quietly(jobs, uploaded)
         raise
@@ -345,29 +367,45 @@ def _launch_mantle(
 
 
 def _earlier_mantle_attempt(spec: JobSpec, jobs: MantleJobs, token: str, ledger: JobLedger | None,
-                            names: LaunchNames, region: str, base_url: str) -> JobState | None:
-    """A job an earlier attempt of this same request created: by its ledger entry, or its metadata token."""
+                            launch: LedgerEntry, region: str, base_url: str) -> JobState | None:
+    """A job an earlier attempt of this same request created (a re-invoked launcher), or None.
+
+    Found by its ledger entry (its job id, or the file it was created with) or by the request
+    token in its metadata, and then recorded. An earlier attempt whose create got no definite
+    answer, and whose job is not found now, stops this one: its job may still appear, and a
+    second create would be a second paid job.
+    """
     entry = None
     if ledger is not None:
         read = CallContext(operation=f"Reading the job ledger {ledger.uri} (s3:GetObject)",
                            permission="s3:GetObject and s3:ListBucket", region=region, access_hint=f" on {ledger.uri}*")
         with _failing_as(read):
-            entry = ledger.get(names.job_name)
+            entry = ledger.get(launch.job_name)
     lookup = CallContext(
         operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
         permission="bedrock-mantle:ListFineTuningJobs and bedrock-mantle:GetFineTuningJob",
         region=region,
         base_url=base_url,
     )
+    training_file = entry.training_file if entry is not None else None
+    found: JobState | None = None
     with _failing_as(lookup):
         if entry is not None and entry.job_id:
-            return jobs.describe(entry.job_id)
-        if spec.send_metadata:
-            return jobs.find_by_request_token(token)
-        if entry is not None and entry.training_file:
-            started = datetime.fromisoformat(entry.launched_at).timestamp()
-            return jobs.find_by_training_file(base_model=spec.base_model, training_file=entry.training_file,
-                                              created_after=started)
+            found = jobs.describe(entry.job_id)
+        elif spec.send_metadata or training_file is not None:
+            started = datetime.fromisoformat(entry.launched_at).timestamp() if entry is not None else None
+            found = jobs.find_launch(token=token if spec.send_metadata else None, training_file=training_file,
+                                     created_after=started)
+    if found is not None:
+        _record_outcome(ledger, replace(entry or launch, request=CREATED, job_id=found.job_id))
+        return found
+    if entry is not None and entry.request in (CREATING, UNKNOWN):
+        raise LaunchFailure(
+            f"No second job was started: an earlier attempt of this same request may have created job "
+            f"{entry.job_name} (its create got no definite answer; ledger {ledger.key(entry.job_name) if ledger else ''}) "
+            f"and no such job was found. Check with `rftctl history`; if it appears, stop it with "
+            f"`rftctl stop --job {entry.job_name}`. Then deploy again: a new request launches a new job."
+        )
     return None
 
 
@@ -513,8 +551,8 @@ def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
     if declared is not None and declared != fingerprint(spec):
         raise LaunchFailure(
             f"No job was started: the JobFingerprint property ({str(declared)[:64]}) differs from the fingerprint "
-            f"of the JobSpec ({fingerprint(spec)}); the stack and the launcher disagree on what the job trains. "
-            "Synthesize and deploy both from the same checkout."
+            f"of the JobSpec ({fingerprint(spec)}): the template and the launcher disagree on what the job trains "
+            "(a template edited by hand, or a bug); nothing starts until they agree."
         )
     return spec
 

@@ -152,9 +152,20 @@ class JobLedger:
         return found, unreadable
 
     def _get_object(self, key: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist.
+
+        S3 answers a missing key with 403 instead of 404 unless the caller may list the bucket,
+        and whether a ListBucket grant limited by `s3:prefix` counts for that is not documented:
+        a 403 is settled by listing the key itself (a prefix the grant covers).
+        """
         try:
             return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except ClientError as exc:
-            if client_error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            code = client_error_code(exc)
+            if code in ("NoSuchKey", "404", "NotFound"):
                 return None
+            if code in ("AccessDenied", "403"):
+                listed = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+                if not any(item.get("Key") == key for item in listed):
+                    return None
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator, Mapping
 
+import httpx2
 import openai
 from openai import OpenAI, omit
 
@@ -24,23 +25,51 @@ JSONL_CONTENT_TYPE = "application/jsonl"
 LOOKUP_MAX_JOBS = 500
 LOOKUP_PAGE_SIZE = 100
 LOOKUP_MAX_PAGES = LOOKUP_MAX_JOBS // LOOKUP_PAGE_SIZE
-# Without metadata a job is recognised by model, training file and creation time; the clocks of
-# this function and the service may differ by this much.
+# Right after a create the job is among the very newest: two pages are plenty, and keep the
+# lookups inside the launcher's time.
+RECENT_LOOKUP_MAX_PAGES = 2
+# Each lookup request: short, with a small retry budget (it runs inside the launcher's 14 min).
+LOOKUP_TIMEOUT_SECONDS = 15.0
+LOOKUP_MAX_RETRIES = 2
+# A job found by its training file must not predate the launch by more than this (clock skew).
 CREATED_AT_SKEW_SECONDS = 300
 # Creating a job: attempts in all (the same budget as the SDK's retries elsewhere), the
-# time each may take, and the pause before attempt n+1 (n times this).
+# time each may take, and the pause before attempt n+1 (n times this). An attempt is sent again
+# only when the previous one certainly never reached the service (see never_reached_service).
 CREATE_ATTEMPTS = clients.MANTLE_MAX_RETRIES + 1
 CREATE_TIMEOUT_SECONDS = 30.0
 CREATE_RETRY_DELAY_SECONDS = 2.0
+# After an answer that was lost once the request was sent, the job is looked for after each of
+# these pauses (a job still being created, or listed late, shows up in the later lookups) and
+# the create is never sent again: the API has no idempotency key, and a second create is a
+# second paid job.
+LOST_ANSWER_LOOKUP_DELAYS_SECONDS = (2.0, 8.0, 20.0)
 # Errors a cancel returns when the job finished between our describe and the cancel call.
 _CANCEL_RACE_ERRORS = (openai.BadRequestError, openai.ConflictError, openai.UnprocessableEntityError)
 
 
 def may_have_been_created(exc: BaseException) -> bool:
-    """True when a create call failed in a way that leaves open whether the service acted on it."""
-    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+    """True when a create call failed in a way that leaves open whether the service acted on it.
+
+    Timeouts and connection errors, 408, 409, 429 and 5xx; and a 2xx answer the SDK could not
+    read (APIResponseValidationError): then the job certainly exists.
+    """
+    if isinstance(exc, (openai.APIConnectionError, openai.APIResponseValidationError)):  # includes timeouts
         return True
     return isinstance(exc, openai.APIStatusError) and (exc.status_code in (408, 409, 429) or exc.status_code >= 500)
+
+
+def never_reached_service(exc: BaseException) -> bool:
+    """True when the request certainly started no work: throttled (429), or no connection was made.
+
+    Only then may a create be sent again. A read timeout, a connection lost after sending, 408,
+    409 or 5xx may all come after the service created the job.
+    """
+    if isinstance(exc, openai.RateLimitError):
+        return True
+    if isinstance(exc, openai.APIConnectionError):
+        return isinstance(exc.__cause__, (httpx2.ConnectError, httpx2.ConnectTimeout))
+    return False
 
 
 def reinforcement_method(grader_arn: str, hyper_parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,46 +112,58 @@ class MantleJobs:
         return str(self._client.base_url)
 
     def find_by_request_token(self, token: str) -> JobState | None:
-        """A job an earlier attempt of the same launch created, found by its metadata token.
+        """A job an earlier attempt of the same launch created, found by its metadata token."""
+        return self.find_launch(token=token, training_file=None)
 
-        Asks the service to filter by metadata; if it rejects the filter, scans the newest
-        jobs instead. Either way the token is checked here, so a service that ignores the
-        filter cannot produce a false match.
+    def find_launch(self, *, token: str | None, training_file: str | None, created_after: float | None = None,
+                    max_pages: int = LOOKUP_MAX_PAGES, quick: bool = False) -> JobState | None:
+        """The job this launch created: its metadata carries `token`, or it trains on `training_file`.
+
+        The training file is the launch's own fresh upload, so its id names this launch whatever
+        the service kept of the metadata (and whatever model id it reports); a job on it must not
+        predate the launch (`created_after`, less clock skew). With a token the service is first
+        asked to filter by metadata; whether it filters, rejects or ignores the filter, every
+        match is checked here, and the newest jobs are scanned when the filtered list has none.
+        `quick` lookups (after a create) use short timeouts and few retries, to stay within the
+        launcher's time.
         """
-        try:
-            first = self._client.fine_tuning.jobs.list(metadata={METADATA_REQUEST_TOKEN: token}, limit=LOOKUP_PAGE_SIZE)
-        except openai.BadRequestError:
-            first = None
-        for job in self._recent_jobs(first):
-            if (getattr(job, "metadata", None) or {}).get(METADATA_REQUEST_TOKEN) == token:
-                return job_state(job)
-        return None
+        lookup = (self._client.with_options(timeout=LOOKUP_TIMEOUT_SECONDS, max_retries=LOOKUP_MAX_RETRIES)
+                  if quick else self._client)
 
-    def find_by_training_file(self, *, base_model: str, training_file: str, created_after: float) -> JobState | None:
-        """The job created with this (freshly uploaded, so unique) training file, for a job without metadata.
-
-        Model, training file and a creation time no earlier than the launch (less clock skew)
-        must all match: the file id alone already names this launch's upload.
-        """
-        for job in self._recent_jobs(None):
+        def ours(job: Any) -> bool:
+            if token is not None and (getattr(job, "metadata", None) or {}).get(METADATA_REQUEST_TOKEN) == token:
+                return True
+            if training_file is None or getattr(job, "training_file", None) != training_file:
+                return False
             created = getattr(job, "created_at", None)
-            if (
-                getattr(job, "model", None) == base_model
-                and getattr(job, "training_file", None) == training_file
-                and (not isinstance(created, (int, float)) or created >= created_after - CREATED_AT_SKEW_SECONDS)
-            ):
-                return job_state(job)
-        return None
+            return created_after is None or not isinstance(created, (int, float)) or \
+                created >= created_after - CREATED_AT_SKEW_SECONDS
 
-    def _recent_jobs(self, first: Any) -> Iterator[Any]:
-        """The newest jobs, page by page: at most LOOKUP_MAX_PAGES pages and LOOKUP_MAX_JOBS jobs.
+        if token is not None:
+            try:
+                filtered = lookup.fine_tuning.jobs.list(metadata={METADATA_REQUEST_TOKEN: token}, limit=LOOKUP_PAGE_SIZE)
+            except openai.BadRequestError:
+                filtered = None
+            if filtered is not None:
+                match = next((job for job in self._recent_jobs(filtered, max_pages) if ours(job)), None)
+                if match is not None:
+                    return job_state(match)
+                if training_file is None:
+                    # Filtered, or the filter ignored and so every recent job scanned already.
+                    return None
+        unfiltered = lookup.fine_tuning.jobs.list(limit=LOOKUP_PAGE_SIZE)
+        match = next((job for job in self._recent_jobs(unfiltered, max_pages) if ours(job)), None)
+        return job_state(match) if match is not None else None
+
+    @staticmethod
+    def _recent_jobs(page: Any, max_pages: int) -> Iterator[Any]:
+        """The jobs of `page` and the pages after it: at most `max_pages` pages and LOOKUP_MAX_JOBS jobs.
 
         Stops at a page that brings no job it has not seen (a service that repeats its cursor
         would otherwise be followed page after page, each request signed and paid for in time).
         """
-        page = first if first is not None else self._client.fine_tuning.jobs.list(limit=LOOKUP_PAGE_SIZE)
         seen: set[str] = set()
-        for _ in range(LOOKUP_MAX_PAGES):
+        for _ in range(max_pages):
             fresh = [job for job in page.data if str(getattr(job, "id", "")) not in seen]
             if not fresh:
                 return
@@ -158,13 +199,15 @@ class MantleJobs:
         """Create the job once, even when an attempt's answer is lost.
 
         POST /fine_tuning/jobs is not idempotent (the SDK sends no idempotency key), so the
-        SDK's automatic retries are off for it: after a timeout, a connection error, 408, 409,
-        429 or 5xx the job may exist anyway, so it is looked up (by the request token in its
-        `metadata`, or without metadata by model, training file and creation time) before
-        trying again. A lookup that fails, or a last attempt whose answer is lost too, raises
-        CreateOutcomeUnknown: the job may exist. Other errors are raised as they are.
+        SDK's automatic retries are off for it. After a timeout, a connection error, 408, 409,
+        429 or 5xx the job may exist anyway: it is looked for (by its training file, a fresh
+        upload of this launch, and by the request token in its `metadata`). The create is sent
+        again only when the request certainly never reached the service (429, no connection);
+        otherwise the job is looked for a few more times and, not found, CreateOutcomeUnknown
+        says so. A lookup that fails raises CreateOutcomeUnknown too: the job may exist.
         """
         once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT_SECONDS)
+        token_if_sent = token if metadata is not None else None
         attempt = 1
         while True:
             try:
@@ -179,18 +222,18 @@ class MantleJobs:
             except openai.OpenAIError as exc:
                 if not may_have_been_created(exc):
                     raise
-                try:
-                    existing = (
-                        self.find_by_request_token(token)
-                        if metadata is not None
-                        else self.find_by_training_file(
-                            base_model=base_model, training_file=training_file, created_after=started_at)
-                    )
-                except Exception as lookup_error:
-                    raise CreateOutcomeUnknown(job_name, exc, lookup_error) from exc
-                if existing is not None:
-                    return existing
-                if attempt >= CREATE_ATTEMPTS:
+                send_again = never_reached_service(exc) and attempt < CREATE_ATTEMPTS
+                for delay in (0.0,) if send_again else LOST_ANSWER_LOOKUP_DELAYS_SECONDS:
+                    time.sleep(delay)
+                    try:
+                        existing = self.find_launch(token=token_if_sent, training_file=training_file,
+                                                    created_after=started_at, max_pages=RECENT_LOOKUP_MAX_PAGES,
+                                                    quick=True)
+                    except Exception as lookup_error:
+                        raise CreateOutcomeUnknown(job_name, exc, lookup_error) from exc
+                    if existing is not None:
+                        return existing
+                if not send_again:
                     raise CreateOutcomeUnknown(job_name, exc, None) from exc
             time.sleep(CREATE_RETRY_DELAY_SECONDS * attempt)
             attempt += 1

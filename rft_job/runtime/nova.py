@@ -12,7 +12,7 @@ from typing import Any
 from botocore import exceptions as botocore_exceptions
 from botocore.exceptions import ClientError
 
-from .errors import CreateOutcomeUnknown, client_error_code, is_not_found, is_transient
+from .errors import CreateOutcomeUnknown, JobNameTaken, client_error_code, is_not_found, is_transient
 from .job_spec import NOVA, JobSpec, LaunchNames, fingerprint_prefix_from_job_name
 from .job_state import JobState, stop_if_running
 
@@ -26,11 +26,19 @@ CREATE_ATTEMPTS = 2
 CREATE_RETRY_DELAY_SECONDS = 5.0
 
 
+# botocore errors raised before a request is sent: no job can have been started.
+_NOT_SENT = (botocore_exceptions.ParamValidationError, botocore_exceptions.NoCredentialsError,
+             botocore_exceptions.PartialCredentialsError, botocore_exceptions.NoRegionError,
+             botocore_exceptions.ProfileNotFound, botocore_exceptions.UnknownServiceError)
+
+
 def may_have_been_created(exc: BaseException) -> bool:
     """True when a create failed in a way that leaves open whether Bedrock started the job.
 
-    Throttling and server errors after botocore's retries, timeouts and lost connections; and a
-    conflict, which is what a retry gets when an earlier attempt did create the job.
+    Throttling and server errors after botocore's retries (an earlier attempt may have been
+    answered with a 5xx after Bedrock acted); a conflict, which is what a retry gets when an
+    earlier attempt did create the job; and any failure of the transport (timeouts, a connection
+    closed or reset mid-answer, an unreadable response), except errors raised before sending.
     """
     if isinstance(exc, ClientError):
         code = client_error_code(exc)
@@ -38,8 +46,7 @@ def may_have_been_created(exc: BaseException) -> bool:
         if code == "ConflictException" or (code == "ValidationException" and "already exist" in message):
             return True
         return is_transient(exc)
-    return isinstance(exc, (botocore_exceptions.ConnectionError, botocore_exceptions.ReadTimeoutError,
-                            botocore_exceptions.ConnectTimeoutError, botocore_exceptions.EndpointConnectionError))
+    return isinstance(exc, botocore_exceptions.BotoCoreError) and not isinstance(exc, _NOT_SENT)
 
 
 def create_job_request(spec: JobSpec, names: LaunchNames, token: str) -> dict[str, Any]:
@@ -105,6 +112,8 @@ class NovaJobs:
                     raise
                 try:
                     found = self.find_launch(names.job_name, token)
+                except JobNameTaken:
+                    raise
                 except Exception as lookup_error:
                     raise CreateOutcomeUnknown(names.job_name, exc, lookup_error) from exc
                 if found is not None:
@@ -128,7 +137,7 @@ class NovaJobs:
                 return None
             raise
         if job.get("clientRequestToken") not in (None, token):
-            raise RuntimeError(f"job name {job_name} is taken by a job with another request token")
+            raise JobNameTaken(job_name, str(job.get("jobArn")))
         return str(job["jobArn"])
 
     def describe(self, job_id: str) -> JobState | None:

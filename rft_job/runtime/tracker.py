@@ -60,8 +60,11 @@ UNKNOWN_STATUS_GIVE_UP_HOURS = 12
 # Written to the status parameter when tracking stops before the job ended.
 GAVE_UP_STATUS = "TrackerGaveUp"
 # Stack states in which the job id parameter is final: no update is under way or rolling back.
+# DELETE_FAILED too: the stack was meant to go, and CloudFormation deletes the job id parameter
+# (it depends on the job) before the job resource, whose failed Delete left the job running.
 SETTLED_STACK_STATUSES = frozenset({
     "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
+    "DELETE_FAILED",
 })
 
 
@@ -157,7 +160,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # An old job being cancelled after a replacement must not overwrite the new job's values.
         logger.info("not the stack's current job: SSM parameters left alone", extra={"current_job": current_job})
         if state is not None and state.running:
-            note = _stop_if_no_longer_wanted(settings, variant, job_id, current_job, region)
+            note = _stop_if_no_longer_wanted(settings, ssm, variant, job_id, region)
 
     unknown_since = _unknown_since(event, state)
     gave_up = unknown_since is not None and time.time() - unknown_since >= UNKNOWN_STATUS_GIVE_UP_HOURS * 3600
@@ -166,7 +169,9 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         reason = (f"its status {status!r} has meant nothing to the tracker for {UNKNOWN_STATUS_GIVE_UP_HOURS} hours, "
                   "so it cannot tell when the job ends")
         give_up(settings, variant, job_id, job_name, reason, is_current, region)
-        return result(status, False, unknown_since=unknown_since, gave_up=True)
+        # terminal too: an execution of an older definition (no gaveUp branch) must end, not give up
+        # again on every poll.
+        return result(status, True, unknown_since=unknown_since, gave_up=True)
     if terminal:
         _notify(settings, variant, job_id, job_name, status, state, record, polls + 1, region)
     return result(status, terminal, unknown_since=unknown_since)
@@ -183,13 +188,14 @@ def _unknown_since(event: Mapping[str, Any], state: JobState | None) -> float | 
     return time.time()
 
 
-def _stop_if_no_longer_wanted(settings: TrackerSettings, variant: str, job_id: str, current_job: str | None,
+def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, variant: str, job_id: str,
                               region: str) -> str | None:
     """Stop a running job that is no longer the stack's current job, once the stack has settled.
 
     CloudFormation's Delete of a replaced job normally stops it; this covers a Delete that
     failed. During an update a new job is not yet the current one, so the stack must have
-    settled first: then the job id parameter is final.
+    settled first, and the job id parameter is read again after that: read before, it may
+    predate the update that just made this job the current one.
     """
     if settings.stack_id is None:
         return None
@@ -199,6 +205,10 @@ def _stop_if_no_longer_wanted(settings: TrackerSettings, variant: str, job_id: s
     if stack_status not in SETTLED_STACK_STATUSES:
         logger.info("not the current job, but the stack has not settled: not stopping it",
                     extra={"stack_status": stack_status})
+        return None
+    current_job = _parameter_value(ssm, settings.job_id_parameter)
+    if current_job == job_id:
+        logger.info("the stack settled with this job as its current job: tracking on")
         return None
     jobs = NovaJobs(clients.aws_client("bedrock", region)) if variant == NOVA else MantleJobs(_mantle(region))
     outcome = jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)

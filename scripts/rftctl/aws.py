@@ -26,8 +26,8 @@ class ClientFactory(Protocol):
     def client(self, service: str, region: str) -> Any:
         """A boto3 client for ``service`` in ``region``."""
 
-    def mantle(self, region: str) -> OpenAI:
-        """An OpenAI SDK client for the Bedrock mantle endpoint in ``region``."""
+    def mantle(self, region: str, base_url: str | None = None) -> OpenAI:
+        """An OpenAI SDK client for the Bedrock mantle endpoint in ``region`` (or at ``base_url``)."""
 
 
 class AwsClients:
@@ -37,7 +37,7 @@ class AwsClients:
         self._profile = profile
         self._session: boto3.Session | None = None
         self._clients: dict[tuple[str, str], Any] = {}
-        self._mantle_clients: dict[str, OpenAI] = {}
+        self._mantle_clients: dict[tuple[str, str | None], OpenAI] = {}
 
     def _boto_session(self) -> boto3.Session:
         # Created on first use so `--profile typo` fails inside the command, where the
@@ -52,13 +52,11 @@ class AwsClients:
             self._clients[key] = self._boto_session().client(service, region_name=region, config=CLI_BOTO_CONFIG)
         return self._clients[key]
 
-    def mantle(self, region: str) -> OpenAI:
-        if region not in self._mantle_clients:
-            self._mantle_clients[region] = self._build_mantle_client(region)
-        return self._mantle_clients[region]
-
-    def _build_mantle_client(self, region: str) -> OpenAI:
-        # The stack's own runtime client: SigV4 for bedrock-mantle (never a stored key), the
-        # documented /v1 base URL or MANTLE_BASE_URL, the same retries and timeout; with the
-        # named profile when --profile is given.
-        return runtime_clients.mantle_client(region, profile=self._profile)
+    def mantle(self, region: str, base_url: str | None = None) -> OpenAI:
+        key = (region, base_url)
+        if key not in self._mantle_clients:
+            # The stack's own runtime client: SigV4 for bedrock-mantle (never a stored key),
+            # MANTLE_BASE_URL, else the stack's configured endpoint, else the documented /v1
+            # URL; the same retries and timeout; with the named profile when --profile is given.
+            self._mantle_clients[key] = runtime_clients.mantle_client(region, profile=self._profile, base_url=base_url)
+        return self._mantle_clients[key]

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from stacks.config import Variant
 
@@ -51,6 +51,10 @@ class CommandContext:
                 self.clients, stack_name=self.stack_name, region=self.region, variant=variant, hint=self.hint
             )
         return self._stack
+
+    def mantle(self, stack: DeployedStack) -> Any:
+        """The mantle client for the stack: at the endpoint it was deployed with (MantleBaseUrl)."""
+        return self.clients.mantle(stack.region, base_url=stack.optional_output("MantleBaseUrl"))
 
     def print(self, text: str = "") -> None:
         print(text, file=self.out)

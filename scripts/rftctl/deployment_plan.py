@@ -37,13 +37,18 @@ class SynthesizedStack:
     fingerprint: str | None  # None: the stack has no job resource (rft:launchJob false)
 
 
+# A stack in one of these has no resources a deploy would keep: cdk deploy creates it anew.
+RECREATED_STACK_STATUSES = frozenset({"ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"})
+
+
 @dataclass(frozen=True)
 class DeployedJob:
-    exists: bool  # the stack is deployed
+    exists: bool  # the stack is deployed (and a deploy would update it, not create it anew)
     has_job_resource: bool
     fingerprint: str | None  # None with a job resource: the template predates JobFingerprint
     job_id: str | None
     status: str | None
+    stack_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,14 @@ class StackPlan:
         where = f"{stack.name} ({stack.region})"
         new = f"fingerprint {_short(stack.fingerprint)}"
         old = _job(deployed)
+        settling = (f" (the stack is {deployed.stack_status}: plan again once it has settled)"
+                    if deployed.stack_status and deployed.stack_status.endswith("_IN_PROGRESS") else "")
+        return self._line(where, new, old, deployed) + settling
+
+    def _line(self, where: str, new: str, old: str | None, deployed: DeployedJob) -> str:
         if self.action == STARTS:
+            if not deployed.exists and deployed.stack_status:
+                return f"{where}: starts a new paid job ({new}; the stack is {deployed.stack_status}, so the deploy creates it anew)"
             if not deployed.exists:
                 return f"{where}: starts a new paid job ({new}; new stack)"
             if deployed.has_job_resource and deployed.fingerprint is None:
@@ -148,13 +160,16 @@ def deployed_job(clients: ClientFactory, name: str, region: str) -> DeployedJob:
         if details.get("Code") == "ValidationError" and "does not exist" in str(details.get("Message", "")):
             return DeployedJob(False, False, None, None, None)
         raise
+    stack_status = str(stacks[0].get("StackStatus") or "") if stacks else ""
+    if stack_status in RECREATED_STACK_STATUSES:
+        return DeployedJob(False, False, None, None, None, stack_status)
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in (stacks[0].get("Outputs") or [])} if stacks else {}
     body = cloudformation.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
     template = json.loads(body) if isinstance(body, str) else body
     has_job, fingerprint = job_fingerprint_of(template)
     job_id = _live(clients, region, outputs.get("JobIdParameterName")) or outputs.get("JobId") or None
     status = _live(clients, region, outputs.get("JobStatusParameterName")) if job_id else None
-    return DeployedJob(True, has_job, fingerprint, job_id, status)
+    return DeployedJob(True, has_job, fingerprint, job_id, status, stack_status)
 
 
 def _live(clients: ClientFactory, region: str, parameter: str | None) -> str | None:

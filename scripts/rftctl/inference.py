@@ -12,6 +12,7 @@ from stacks.config import Variant
 
 from .console import ProgressBar
 from .context import CommandContext
+from .stack import DeployedStack
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,10 @@ class MantleChatModel:
         return completion.choices[0].message.content or ""
 
 
-def chat_model(ctx: CommandContext, variant: Variant, region: str, model_id: str) -> ChatModel:
-    if variant is Variant.NOVA:
-        return ConverseModel(ctx.clients.client("bedrock-runtime", region), model_id)
-    return MantleChatModel(ctx.clients.mantle(region), model_id)
+def chat_model(ctx: CommandContext, stack: DeployedStack, model_id: str) -> ChatModel:
+    if stack.variant is Variant.NOVA:
+        return ConverseModel(ctx.clients.client("bedrock-runtime", stack.region), model_id)
+    return MantleChatModel(ctx.mantle(stack), model_id)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from typing import Any
 from rft_job.runtime import mantle as mantle_jobs
 from rft_job.runtime.job_spec import is_job_id
 from rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
-from rft_job.runtime.ledger import JobLedger
+from rft_job.runtime.ledger import JobLedger, LedgerEntry
 from rft_job.runtime.nova import NovaJobs
 from rft_job.runtime.nova import job_state as nova_job_state
 from stacks.config import Variant
 
 from .console import bar, format_duration, format_number
 from .context import CommandContext
-from .errors import CliError
+from .errors import EXIT_CHECK_FAILED, CliError
 from .stack import DeployedStack, read_live_value
 
 # Nova reports three stages in statusDetails, in this order.
@@ -128,7 +128,7 @@ def metric_events(events: Any) -> list[dict[str, Any]]:
 
 
 def _mantle_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
-    client = ctx.clients.mantle(stack.region)
+    client = ctx.mantle(stack)
     job = client.fine_tuning.jobs.retrieve(job_id)
     state = mantle_jobs.job_state(job)
     recent = client.fine_tuning.jobs.list_events(job_id, limit=RECENT_EVENTS).data
@@ -192,14 +192,15 @@ def job_ledger(ctx: CommandContext, stack: DeployedStack) -> JobLedger:
 def job_adapter(ctx: CommandContext, stack: DeployedStack) -> NovaJobs | mantle_jobs.MantleJobs:
     if stack.variant is Variant.NOVA:
         return NovaJobs(ctx.clients.client("bedrock", stack.region))
-    return mantle_jobs.MantleJobs(ctx.clients.mantle(stack.region))
+    return mantle_jobs.MantleJobs(ctx.mantle(stack))
 
 
 def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) -> str:
     """The job to act on: --job as an id, ARN or job name, else the stack's current job.
 
     A Nova job name is an identifier the API takes as it is. A mantle job has no name on the
-    service side, so a name is looked up in the stack's job ledger.
+    service side, so a name is looked up in the stack's job ledger; an entry without a job id
+    (its create got no definite answer) is looked for by its request token and training file.
     """
     if given is None:
         return job_id_for(ctx, stack, None)
@@ -208,12 +209,23 @@ def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) ->
     entry = job_ledger(ctx, stack).get(given)
     if entry is None:
         return given  # not one of our names: a job id
-    if not entry.job_id:
+    if entry.job_id:
+        return entry.job_id
+    found = find_unrecorded_mantle_job(ctx, stack, entry)
+    if found is None:
         raise CliError(
-            f"job {given} has no id on record: its create request got no definite answer ({entry.request}). "
-            "Look for it with rftctl history, or among the fine-tuning jobs of the account, and pass its id"
+            f"job {given} has no id on record (its create got no definite answer) and no job with its request "
+            "token or training file was found among the newest jobs: most likely it was never created",
+            EXIT_CHECK_FAILED,
         )
-    return entry.job_id
+    return found.job_id
+
+
+def find_unrecorded_mantle_job(ctx: CommandContext, stack: DeployedStack, entry: LedgerEntry) -> JobState | None:
+    """The mantle job of a ledger entry whose create answer was lost, found as the launcher would."""
+    jobs = mantle_jobs.MantleJobs(ctx.mantle(stack))
+    started = datetime.fromisoformat(entry.launched_at).timestamp() if entry.launched_at else None
+    return jobs.find_launch(token=entry.request_token, training_file=entry.training_file, created_after=started)
 
 
 def stop_job(ctx: CommandContext, stack: DeployedStack, job_id: str) -> str:

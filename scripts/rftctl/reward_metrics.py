@@ -184,7 +184,7 @@ def _mantle_table(
 
 def mantle_metrics(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobMetrics:
     """Reward curves from the job's metrics events, plus each checkpoint's metrics."""
-    client = ctx.clients.mantle(stack.region)
+    client = ctx.mantle(stack)
     result = JobMetrics()
 
     events = metric_events(client.fine_tuning.jobs.list_events(job_id, limit=100))

@@ -22,6 +22,7 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     # No real pauses between job-create attempts (the attempts themselves are what is tested).
     monkeypatch.setattr(mantle_jobs, "CREATE_RETRY_DELAY_SECONDS", 0.0)
     monkeypatch.setattr(nova_jobs, "CREATE_RETRY_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(mantle_jobs, "LOST_ANSWER_LOOKUP_DELAYS_SECONDS", (0.0, 0.0, 0.0))
     yield
     clients.reset_client_caches()
 

@@ -143,6 +143,11 @@ class FakeMantle:
         self.supports_metadata_filter = True
         # A broken server that ignores `after` and always says there is more.
         self.repeats_cursor = False
+        # A new job shows up in this many list calls only after the first (eventual consistency).
+        self.list_lag_calls = 0
+        # A server that accepts `metadata` and keeps none of it.
+        self.drops_metadata = False
+        self._hidden: dict[str, int] = {}
         self._failures: dict[tuple[str, str], list[QueuedFailure | None]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -324,6 +329,9 @@ class FakeMantle:
         if metadata_filter and not self.supports_metadata_filter:
             return 400, {"error": {"message": "Unrecognized request argument supplied: metadata"}}
         jobs = sorted(self.jobs.values(), key=lambda job: job["created_at"], reverse=True)
+        lagging = {job_id for job_id, calls in self._hidden.items() if calls > 0}
+        self._hidden = {job_id: calls - 1 for job_id, calls in self._hidden.items() if calls > 1}
+        jobs = [job for job in jobs if job["id"] not in lagging]
         if metadata_filter:
             jobs = [j for j in jobs if all((j.get("metadata") or {}).get(k) == v for k, v in metadata_filter.items())]
         after = request.query.get("after", [None])[0]
@@ -354,8 +362,11 @@ class FakeMantle:
         assert (grader.get("lambda") or {}).get("function"), "grader.lambda.function is required"
         job_id = f"ftjob-{next(self._ids)}"
         job = self._job_object(job_id, body["model"], body["training_file"])
-        job.update(validation_file=body.get("validation_file"), metadata=metadata, method=method)
+        job.update(validation_file=body.get("validation_file"), metadata=None if self.drops_metadata else metadata,
+                   method=method)
         self.jobs[job_id] = job
+        if self.list_lag_calls:
+            self._hidden[job_id] = self.list_lag_calls
         return 200, job
 
     def _job_object(self, job_id: str, model: str, training_file: str) -> dict[str, Any]:

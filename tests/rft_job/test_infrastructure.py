@@ -189,12 +189,12 @@ def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
     states = definition["States"]
     assert states["Plan handover"]["Next"] == "Poll job"
     assert states["Poll job"]["Next"] == "Job ended?"
-    assert states["Job ended?"]["Choices"][0] == {"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}
+    assert states["Job ended?"]["Choices"][1] == {"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}
     assert states["Job ended?"]["Default"] == "Wait before next poll"
     assert states["Wait before next poll"] == {"Type": "Wait", "Seconds": 300, "Next": "Poll job"}
     assert states["Poll job"]["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}]
-    assert states["Job ended?"]["Choices"][1] == {"Variable": "$.gaveUp", "BooleanEquals": True,
+    assert states["Job ended?"]["Choices"][0] == {"Variable": "$.gaveUp", "BooleanEquals": True,
                                                   "Next": "Tracking gave up"}
     assert states["Tracking gave up"]["Type"] == "Fail"
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in states["Poll job"]["Retry"])
@@ -212,6 +212,9 @@ def test_long_jobs_continue_in_a_new_execution_before_the_history_fills(template
         "Next": "Continue in a new execution"}
     handover = states["Continue in a new execution"]
     assert handover["Resource"].endswith(":states:::states:startExecution") and handover["Next"] == "Handed over"
+    # A handover that keeps failing ends tracking loudly, as a failing poll does.
+    assert handover["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}]
     assert handover["Parameters"]["StateMachineArn"].endswith(":stateMachine:bedrockrft-nova2lite-job-tracker")
     assert handover["Parameters"]["Input"] == {
         "variant.$": "$.variant", "jobId.$": "$.jobId", "jobName.$": "$.jobName", "polls.$": "$.polls",
@@ -293,8 +296,8 @@ def test_job_fingerprint_property_is_what_the_launcher_computes(templates, stack
     spec = rendered_job_spec(template)
     expected = job_fingerprint(
         variant=spec["variant"], base_model=spec["baseModel"], training_sha256=spec["datasetSha256"]["training"],
-        validation_sha256=spec["datasetSha256"]["validation"], grader_code_sha256=spec["graderCodeSha256"],
-        hyper_parameters=spec["hyperParameters"])
+        validation_sha256=spec["datasetSha256"].get("validation"), grader_code_sha256=spec["graderCodeSha256"],
+        hyper_parameters=spec["hyperParameters"], grader_pinned=spec["graderPinned"])
     assert job["Properties"]["JobFingerprint"] == expected
     assert len(expected) == 64
 
@@ -315,6 +318,8 @@ def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> Non
         assert changed[name].job_fingerprint == stack.job_fingerprint, name
     retrained = synth_stacks(tmp_path / "c", {"rft:nova.hyperParameters.epochCount": "3",
                                               "rft:mantle.sendValidationFile": "false"}, nag=False)
+    unpinned = synth_stacks(tmp_path / "d", {"rft:mantle.pinGraderVersion": "false"}, nag=False)
+    assert unpinned["BedrockRft-GptOss20b"].job_fingerprint != baseline["BedrockRft-GptOss20b"].job_fingerprint
     for name, stack in baseline.items():
         assert retrained[name].job_fingerprint != stack.job_fingerprint, name
 
@@ -408,3 +413,18 @@ def test_a_tracker_that_keeps_failing_says_so_before_the_execution_fails(templat
     assert ":parameter/bedrock-rft/" + stack + "/job/id" in json.dumps(actions['"ssm:getParameter"'])
     assert ":parameter/bedrock-rft/" + stack + "/job/status" in json.dumps(actions['"ssm:putParameter"'])
     assert actions['"sns:Publish"'] == {"Ref": logical_id(template, "AWS::SNS::Topic")}
+
+
+def test_a_whole_number_hyperparameter_fingerprints_the_same_at_synth_and_at_launch(tmp_path: Path) -> None:
+    """compute_multiplier 2 is 2.0 in the config and 2 in the template's JSON: one value."""
+    from rft_job.runtime.job_spec import fingerprint, parse_job_spec
+
+    template = synth(tmp_path, {"rft:mantle.hyperParameters.compute_multiplier": "2"}, nag=False)[MANTLE]
+    job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
+    spec = rendered_job_spec(template)
+    assert spec["hyperParameters"]["compute_multiplier"] == 2
+    runnable = {**spec, "trainingDataUri": "s3://bucket-a/training-data/t.jsonl",
+                "validationDataUri": "s3://bucket-a/training-data/v.jsonl", "ledgerUri": "s3://bucket-a/jobs/",
+                "graderArn": "arn:aws:lambda:us-west-2:123456789012:function:grader:1",
+                "stateMachineArn": "arn:aws:states:us-west-2:123456789012:stateMachine:tracker"}
+    assert fingerprint(parse_job_spec(runnable)) == job["Properties"]["JobFingerprint"]

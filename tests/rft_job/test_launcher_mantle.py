@@ -256,12 +256,13 @@ def test_server_errors_do_not_delete_the_uploaded_files(
         r"Most likely no job was started: job (bedrock-rft-gptoss20b-[0-9a-f]{8}-[0-9a-f]{8}) was not found after "
         r"the error below; if it appears \(`rftctl history`\), stop it with `rftctl stop --job \1`\. "
         r"CreateFineTuningJob \(POST /fine_tuning/jobs\) failed with a server error \(503\)", reason), reason
-    # Five create attempts in all (the SDK's own retries are off for this call), each followed
-    # by a lookup for a job the attempt may have created after all.
+    # One create only: a 503 may come after the service created the job, and the API has no
+    # idempotency key, so it is never sent again. Three lookups follow (each by token, then by
+    # the training file among the newest jobs), in case the job shows up late.
     routes = [(r.method, r.route) for r in mantle.requests]
-    assert routes.count(("POST", "/fine_tuning/jobs")) == 5
-    assert routes[-2:] == [("POST", "/fine_tuning/jobs"), ("GET", "/fine_tuning/jobs")]
-    assert routes.count(("GET", "/fine_tuning/jobs")) == 1 + 5
+    assert routes.count(("POST", "/fine_tuning/jobs")) == 1
+    after = routes[routes.index(("POST", "/fine_tuning/jobs")) + 1:]
+    assert after == [("GET", "/fine_tuning/jobs")] * 6
     # The job may exist despite the errors; its files must stay.
     assert mantle.calls("DELETE", "/files/[^/]+") == [] and len(mantle.files) == 2
     mantle.assert_all_signed()
@@ -291,9 +292,10 @@ def test_a_create_whose_answer_is_lost_starts_no_second_job(
 def test_a_create_that_failed_before_reaching_the_service_is_tried_again(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context
 ) -> None:
+    # 429: throttled, so no work started; after a lookup that finds nothing it is sent again.
     expect_s3_reads(west_aws)
     expect_tracker_start(west_aws)
-    mantle.fail_next("POST", "/fine_tuning/jobs", 503, "Service unavailable", times=2)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 429, "Slow down", times=2, headers={"retry-after-ms": "5"})
 
     result = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
 
@@ -538,3 +540,85 @@ def test_a_server_that_repeats_its_cursor_is_not_followed_forever(
     launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     # One rejected filtered list, one unfiltered page, one repeat of it: then the scan stops.
     assert len(mantle.calls("GET", "/fine_tuning/jobs")) == 3
+
+
+def test_a_lost_answer_whose_job_is_listed_late_still_makes_one_job(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """504 after the service created the job, and the job is missing from the first lookups."""
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    mantle.list_lag_calls = 3  # the first lookup (filtered, then unfiltered) and the next one miss it
+    mantle.fail_next("POST", "/fine_tuning/jobs", 504, "gateway timeout", after_processing=True)
+    result = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert len(mantle.jobs) == 1 and len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+    assert result["PhysicalResourceId"] == next(iter(mantle.jobs))
+
+
+def test_a_service_that_keeps_no_metadata_is_matched_by_the_training_file(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """It accepts `metadata` and stores none: the lookup by token alone would miss the job."""
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    mantle.drops_metadata = True
+    mantle.fail_next("POST", "/fine_tuning/jobs", 503, "upstream", after_processing=True)
+    launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert len(mantle.jobs) == 1 and len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+
+
+def test_only_a_request_that_never_reached_the_service_is_sent_again() -> None:
+    import httpx2
+    import openai
+
+    from rft_job.runtime.mantle import never_reached_service
+
+    request = httpx2.Request("POST", "https://bedrock-mantle.us-west-2.api.aws/v1/fine_tuning/jobs")
+
+    def connection_error(cause: Exception, kind=openai.APIConnectionError) -> Exception:
+        error = kind(request=request)
+        error.__cause__ = cause
+        return error
+
+    assert never_reached_service(connection_error(httpx2.ConnectError("refused")))
+    assert never_reached_service(connection_error(httpx2.ConnectTimeout("slow"), openai.APITimeoutError))
+    assert not never_reached_service(connection_error(httpx2.ReadTimeout("no answer"), openai.APITimeoutError))
+    assert not never_reached_service(connection_error(httpx2.RemoteProtocolError("closed mid-answer")))
+    throttled = openai.RateLimitError("slow down", response=httpx2.Response(429, request=request), body=None)
+    unavailable = openai.InternalServerError("down", response=httpx2.Response(503, request=request), body=None)
+    assert never_reached_service(throttled) and not never_reached_service(unavailable)
+
+
+def test_a_reinvoked_launch_whose_earlier_create_was_lost_starts_no_second_job(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """The same request again after its create got no answer and its job is nowhere to be seen yet."""
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 503, "upstream")  # nothing created, but nobody can tell
+    with pytest.raises(LaunchFailure):
+        launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
+    [entry] = west_aws.ledger_bucket.entries().values()
+    assert entry["request"] == "unknown"
+    posts = len(mantle.calls("POST", "/fine_tuning/jobs"))
+
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
+    assert str(failure.value).startswith(
+        f"No second job was started: an earlier attempt of this same request may have created job {entry['jobName']}")
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == posts and len(mantle.calls("POST", "/files")) == 2
+    # The first attempt's launch time is what the ledger keeps.
+    [kept] = west_aws.ledger_bucket.entries().values()
+    assert kept["launchedAt"] == entry["launchedAt"]
+
+
+def test_a_job_adopted_from_an_earlier_attempt_is_recorded(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    first = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    west_aws.ledger_bucket.objects.clear()  # as if the first attempt died before recording anything
+    expect_tracker_start(west_aws, already_exists=True)
+    launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    [entry] = west_aws.ledger_bucket.entries().values()
+    assert (entry["request"], entry["jobId"]) == ("created", first["PhysicalResourceId"])

@@ -574,8 +574,8 @@ def test_a_launch_that_cannot_be_recorded_starts_nothing(nova_aws: StubbedAws, l
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
     assert str(failure.value).startswith(
         "Recording the launch in the job ledger s3://rft-data-bucket/jobs/ (s3:PutObject, before any job was "
-        "created) was denied (AccessDenied): check the launcher role's s3:PutObject permissions on "
-        "s3://rft-data-bucket/jobs/*.")
+        "created) was denied (AccessDenied): check the launcher role's s3:GetObject, s3:ListBucket and "
+        "s3:PutObject permissions on s3://rft-data-bucket/jobs/*.")
     assert "CreateModelCustomizationJob" not in nova_aws.operations()
 
 
@@ -631,3 +631,59 @@ def test_a_lost_answer_that_cannot_be_looked_up_says_the_job_may_exist(nova_aws:
     assert entry["request"] == "unknown" and entry["note"] == str(failure.value)
     # No tracker was started for a job nobody can name by id, and nothing was stopped blindly.
     assert "StartExecution" not in nova_aws.operations() and "StopModelCustomizationJob" not in nova_aws.operations()
+
+
+class CreateFailsFirst:
+    """The stubbed bedrock client, whose first create fails in the transport (no Stubber can raise that)."""
+
+    def __init__(self, client, error: Exception) -> None:
+        self._client, self._error = client, error
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def create_model_customization_job(self, **params):
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return self._client.create_model_customization_job(**params)
+
+
+def test_a_connection_closed_mid_answer_is_looked_up_not_called_rejected(
+    nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    from rft_job.runtime import clients
+
+    flaky = CreateFailsFirst(nova_aws.client("bedrock"), ConnectionClosedError(endpoint_url="https://bedrock"))
+    monkeypatch.setattr(clients, "aws_client", lambda service, region=None: flaky if service == "bedrock"
+                        else nova_aws.client(service, region))
+    job_fingerprint = fingerprint(parse_job_spec(nova_spec()))
+    token = request_token(builders.STACK_ID, builders.LOGICAL_ID, "req-0001", job_fingerprint)
+    name = launch_names("bedrock-rft-nova2lite", job_fingerprint, token).job_name
+    nova_aws.stub("bedrock").add_client_error("get_model_customization_job", "ResourceNotFoundException", "no", 404,
+                                              expected_params={"jobIdentifier": name})
+    expect_create(nova_aws)  # sent again with the same token: Bedrock answers with the one job
+    expect_tracker_start(nova_aws)
+    result = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    assert result["PhysicalResourceId"] == NOVA_JOB_ARN
+    assert ledger_entry(nova_aws)["request"] == "created"
+
+
+def test_a_name_taken_by_another_request_is_a_definite_refusal(nova_aws: StubbedAws, lambda_context) -> None:
+    job_fingerprint = fingerprint(parse_job_spec(nova_spec()))
+    token = request_token(builders.STACK_ID, builders.LOGICAL_ID, "req-0001", job_fingerprint)
+    name = launch_names("bedrock-rft-nova2lite", job_fingerprint, token).job_name
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_client_error("create_model_customization_job", "ConflictException", "name exists", 409)
+    bedrock.add_response("get_model_customization_job",
+                         {**job_description(NOVA_JOB_ARN_2, name, "InProgress"), "clientRequestToken": "f" * 64},
+                         {"jobIdentifier": name})
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    assert str(failure.value) == (
+        f"CreateModelCustomizationJob started no job: the job name {name} is already used by {NOVA_JOB_ARN_2}, "
+        "which another request started (its request token differs). Redeploy: a new request gets a new name.")
+    assert ledger_entry(nova_aws)["request"] == "rejected"
+    assert "StopModelCustomizationJob" not in nova_aws.operations()  # not ours: never stopped

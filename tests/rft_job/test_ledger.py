@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from rft_job.runtime.job_spec import JobSpecError
 from rft_job.runtime.ledger import CREATED, CREATING, JobLedger, LedgerEntry
@@ -54,3 +55,18 @@ def test_an_update_that_changes_nothing_writes_nothing() -> None:
 def test_the_location_must_be_an_s3_prefix() -> None:
     with pytest.raises(JobSpecError, match="must be an s3://bucket/prefix/ URI"):
         JobLedger(object(), "https://example.com/jobs/")
+
+
+def test_a_missing_entry_answered_with_403_is_settled_by_listing_it() -> None:
+    """S3 says 403 for a missing key when it does not count the prefix-limited ListBucket grant."""
+    aws = StubbedAws("us-west-2")
+    ledger = JobLedger(aws.client("s3"), URI)
+    aws.ledger_bucket.fail("GetObject", "AccessDenied")
+    assert ledger.get("never-launched") is None
+    [listed] = aws.calls("ListObjectsV2")
+    assert (listed["Prefix"], listed["MaxKeys"]) == ("jobs/never-launched.json", 1)
+    # An entry that is there and cannot be read is a real denial.
+    ledger.put(entry())
+    aws.ledger_bucket.fail("GetObject", "AccessDenied")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        ledger.get(entry().job_name)

@@ -528,7 +528,7 @@ def nova_env_with_stack(nova_env, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:tracker")
 
 
-@pytest.mark.parametrize("stack_status", ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"])
+@pytest.mark.parametrize("stack_status", ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "DELETE_FAILED"])
 def test_a_replaced_job_still_running_is_stopped_once_the_stack_settled(
     nova_env_with_stack, nova_aws: StubbedAws, lambda_context, stack_status: str
 ) -> None:
@@ -536,6 +536,7 @@ def test_a_replaced_job_still_running_is_stopped_once_the_stack_settled(
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)  # the stack's job is another one now
     stack_is(nova_aws, stack_status)
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)  # read again once the stack has settled
     bedrock_returns(nova_aws, nova_job("InProgress"))  # NovaJobs.stop checks it still runs
     nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
 
@@ -561,6 +562,19 @@ def test_a_job_that_is_not_current_yet_is_left_alone_while_the_stack_changes(
     assert "StopModelCustomizationJob" not in nova_aws.operations()
 
 
+def test_a_job_that_became_current_while_the_stack_settled_is_not_stopped(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context
+) -> None:
+    """The parameter read before the stack check predates the update that made this job current."""
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    ssm_has(nova_aws, JOB_ID_PARAM, "NONE")  # a first deploy: not set yet
+    stack_is(nova_aws, "CREATE_COMPLETE")  # ...and meanwhile CloudFormation set it and finished
+    ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
+    tracker.handler(nova_event(), lambda_context)
+    nova_aws.assert_done()
+    assert "StopModelCustomizationJob" not in nova_aws.operations()
+
+
 def test_the_current_job_is_never_stopped_by_its_tracker(nova_env_with_stack, nova_aws: StubbedAws, lambda_context) -> None:
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
@@ -580,6 +594,7 @@ def test_a_replaced_mantle_job_is_cancelled_once_the_stack_settled(
     west_aws.stub("cloudformation").add_response("describe_stacks", {"Stacks": [
         {"StackName": "S", "StackId": west_stack, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE"}]},
         {"StackName": west_stack})
+    ssm_has(west_aws, JOB_ID_PARAM, "ftjob-the-new-one")
     tracker.handler(mantle_event(job["id"], polls=3), lambda_context)
     assert mantle.jobs[job["id"]]["status"] == "cancelled"
     assert [(r.method, r.route) for r in mantle.requests][-1] == ("POST", f"/fine_tuning/jobs/{job['id']}/cancel")
@@ -620,7 +635,7 @@ def test_an_unknown_status_for_too_long_gives_up_loudly(
     result = tracker.handler({**nova_event(), "unknownSince": started}, lambda_context)
 
     nova_aws.assert_done()
-    assert result["gaveUp"] is True and result["terminal"] is False
+    assert result["gaveUp"] is True and result["terminal"] is True
     message = nova_aws.calls("Publish")[0]["Message"]
     assert "The job itself was not stopped and may still be running (and billing)." in message
     assert 'with input {"variant": "nova", "jobId": "' + NOVA_JOB_ARN in message

@@ -71,8 +71,8 @@ class StubbedClients:
         self.stub(service, region)
         return self._clients[(service, region)]
 
-    def mantle(self, region: str) -> Any:
-        return self._mantle_factory.mantle(region)
+    def mantle(self, region: str, base_url: str | None = None) -> Any:
+        return self._mantle_factory.mantle(region, base_url)
 
     def assert_all_used(self) -> None:
         for stubber in self._stubbers.values():

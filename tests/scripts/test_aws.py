@@ -37,3 +37,17 @@ def test_a_named_profile_reaches_v1_signed_with_its_credentials(
     AwsClients("operator").mantle("us-west-2").fine_tuning.jobs.retrieve("ftjob-cli1")
     assert endpoint.paths() == ["GET /v1/fine_tuning/jobs/ftjob-cli1"]
     assert endpoint.signature_failures == [] and endpoint.requests[0].signature_ok
+
+
+def test_commands_reach_the_endpoint_the_stack_was_deployed_with(rftctl, aws, mantle_server, monkeypatch) -> None:
+    """A stack deployed with rft:mantle.baseUrl publishes it (MantleBaseUrl); rftctl calls it there."""
+    from tests.scripts.fakes import MANTLE_JOB_ID, MANTLE_REGION, MANTLE_STACK, expect_mantle_stack, expect_parameter
+
+    monkeypatch.delenv("MANTLE_BASE_URL")
+    mantle_server.add_job(id=MANTLE_JOB_ID, status="running")
+    expect_mantle_stack(aws, MantleBaseUrl=mantle_server.base_url)
+    expect_parameter(aws, MANTLE_REGION, f"/bedrock-rft/{MANTLE_STACK}/job/id", MANTLE_JOB_ID)
+    result = rftctl("status", "--stack", MANTLE_STACK, "--region", MANTLE_REGION)
+    assert result.code == 0, result.err
+    assert ("GET", f"/fine_tuning/jobs/{MANTLE_JOB_ID}") in [(r.method, r.route) for r in mantle_server.requests]
+    mantle_server.assert_all_signed()

@@ -102,14 +102,36 @@ def test_stop_a_mantle_job_by_its_name_from_the_ledger(rftctl, aws, mantle_serve
     mantle_server.assert_all_signed()
 
 
-def test_a_name_whose_create_answer_was_lost_cannot_be_stopped_blindly(rftctl, aws) -> None:
+def expect_mantle_entry(aws, item: LedgerEntry) -> None:
+    body = item.to_json().encode()
+    aws.stub("s3", MANTLE_REGION).add_response("get_object", {"Body": streaming(body), "ContentLength": len(body)},
+                                               {"Bucket": "rft-data-west", "Key": f"jobs/{item.job_name}.json"})
+
+
+def test_a_job_whose_create_answer_was_lost_is_found_by_its_training_file(rftctl, aws, mantle_server) -> None:
+    """The ledger has no job id for it; the job exists, created with the launch's own upload."""
+    mantle_server.add_job(id="ftjob-unrecorded", status="running", training_file="file-launch-7")
+    mantle_server.add_job(id="ftjob-someone-else", status="running", training_file="file-other")
     expect_mantle_stack(aws)
     name = "bedrock-rft-gptoss20b-9f8e7d6c-0003"
-    body = entry(name, variant="mantle", request="unknown").to_json().encode()
-    aws.stub("s3", MANTLE_REGION).add_response("get_object", {"Body": streaming(body), "ContentLength": len(body)},
-                                               {"Bucket": "rft-data-west", "Key": f"jobs/{name}.json"})
+    expect_mantle_entry(aws, entry(name, variant="mantle", request="unknown", training_file="file-launch-7",
+                                   launched_at="2000-01-01T00:00:00+00:00"))
+    expect_parameter(aws, MANTLE_REGION, MANTLE_JOB_ID_PARAMETER, MANTLE_JOB_ID)
     result = rftctl("stop", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--job", name, "--yes")
-    assert result.code == 2 and f"job {name} has no id on record" in result.err
+    assert result.code == 0, result.err
+    assert mantle_server.jobs["ftjob-unrecorded"]["status"] == "cancelled"
+    assert mantle_server.jobs["ftjob-someone-else"]["status"] == "running"
+
+
+def test_a_job_whose_create_answer_was_lost_and_that_is_nowhere_is_not_stopped(rftctl, aws, mantle_server) -> None:
+    mantle_server.add_job(id="ftjob-someone-else", status="running", training_file="file-other")
+    expect_mantle_stack(aws)
+    name = "bedrock-rft-gptoss20b-9f8e7d6c-0004"
+    expect_mantle_entry(aws, entry(name, variant="mantle", request="unknown", training_file="file-launch-8"))
+    result = rftctl("stop", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--job", name, "--yes")
+    assert result.code == 1
+    assert f"job {name} has no id on record" in result.err and "most likely it was never created" in result.err
+    assert mantle_server.jobs["ftjob-someone-else"]["status"] == "running"
 
 
 # --- history -----------------------------------------------------------------------------------

@@ -166,3 +166,18 @@ def test_a_deployed_template_without_a_fingerprint_counts_as_a_new_job(rftctl, a
 def test_an_assembly_is_required(rftctl, tmp_path: Path) -> None:
     result = rftctl("plan", "--cdk-out", str(tmp_path / "missing"))
     assert result.code == 1 and "manifest.json not found: synthesize first (make synth)" in result.err
+
+
+def test_a_stack_that_failed_its_first_create_is_recreated_with_a_new_job(rftctl, aws, assembly: Path) -> None:
+    """ROLLBACK_COMPLETE keeps its template (with the same fingerprint), but cdk deploy recreates it."""
+    description = stack_description(NOVA_STACK, "nova", nova_outputs(), NOVA_REGION)
+    aws.stub("cloudformation", NOVA_REGION).add_response(
+        "describe_stacks", {"Stacks": [{**description, "StackStatus": "ROLLBACK_COMPLETE"}]}, {"StackName": NOVA_STACK})
+    result = rftctl("plan", "--cdk-out", str(assembly), "--stack", NOVA_STACK, "--confirm", ask=lambda q: None)
+    assert result.code == 1
+    assert result.out.strip().endswith("the stack is ROLLBACK_COMPLETE, so the deploy creates it anew)")
+
+
+def test_a_stack_name_not_in_the_assembly_is_an_error(rftctl, assembly: Path) -> None:
+    result = rftctl("plan", "--cdk-out", str(assembly), "--stack", "BedrockRft-Typo")
+    assert result.code == 1 and "has no stack BedrockRft-Typo; it has BedrockRft-GptOss20b, BedrockRft-Nova2Lite" in result.err

@@ -239,3 +239,14 @@ def test_models_come_from_the_model_table() -> None:
     assert merged_problems(**{"rft:mantle.models": '["amazon.nova-2-lite-v1:0:256k"]'})[0].startswith(
         "rft:mantle.models: 'amazon.nova-2-lite-v1:0:256k' is not an RFT model of the mantle API; allowed: "
         "openai.gpt-oss-20b, qwen.qwen3-32b, nvidia.nemotron-nano-3-30b")
+
+
+@pytest.mark.parametrize("key", ["RFT:launchJob", "rft.launchJob", "Rft_launchJob", "rft-launchJob"])
+def test_a_mistyped_prefix_is_not_ignored(key: str) -> None:
+    problems = merged_problems(**{key: "false"})
+    assert problems == [f"{key}: context keys of this app start with 'rft:' exactly; did you mean rft:launchJob?"]
+
+
+def test_a_tag_set_by_a_dotted_key_keeps_its_text() -> None:
+    nova = merged_config(**{"rft:tags.build": "123", "rft:nova.tags.release": "true"}).stacks[0]
+    assert nova.tags["build"] == "123" and nova.tags["release"] == "true"

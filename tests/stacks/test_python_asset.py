@@ -99,7 +99,10 @@ def test_a_missing_wheel_fails_loudly_instead_of_falling_back_to_docker(tmp_path
 
 # Litter a checkout collects: OS and editor files, tool caches, notes. None of it is runtime code.
 STRAY_FILES = (".DS_Store", "handler.py~", ".handler.py.swp", "#handler.py#", "handler.py.orig", "notes.md",
-               "Thumbs.db", ".mypy_cache/3.11/handler.data.json", ".ruff_cache/content", "__pycache__/x.pyc")
+               "notes.txt", "scratch.json", "rules/old.json.bak", "Thumbs.db", ".mypy_cache/3.11/handler.data.json",
+               ".ruff_cache/content", "__pycache__/x.pyc")
+# The data files the test component declares (as a component passes `data` to its asset).
+DATA = ("rules/*.json",)
 
 
 def component(root: Path, *, crlf: bool = False) -> Path:
@@ -117,17 +120,20 @@ def component(root: Path, *, crlf: bool = False) -> Path:
 
 def test_stray_files_and_a_windows_checkout_leave_the_fingerprint_alone(tmp_path: Path) -> None:
     clean = component(tmp_path / "clean")
-    expected = code_fingerprint(clean, clean / "requirements.txt")
+    expected = code_fingerprint(clean, clean / "requirements.txt", DATA)
     littered = component(tmp_path / "littered")
     for name in STRAY_FILES:
         (littered / name).parent.mkdir(parents=True, exist_ok=True)
         (littered / name).write_text("scratch")
-    assert code_fingerprint(littered, littered / "requirements.txt") == expected
+    assert code_fingerprint(littered, littered / "requirements.txt", DATA) == expected
     windows = component(tmp_path / "windows", crlf=True)
     (windows / "handler.py").write_bytes(b"\xef\xbb\xbf" + (windows / "handler.py").read_bytes())
-    assert code_fingerprint(windows, windows / "requirements.txt") == expected
-    assert [p.relative_to(littered).as_posix() for p in runtime_files(littered)] == [
+    assert code_fingerprint(windows, windows / "requirements.txt", DATA) == expected
+    assert [p.relative_to(littered).as_posix() for p in runtime_files(littered, DATA)] == [
         "__init__.py", "handler.py", "rules/limits.json"]
+    # A declared data file is part of the code: editing it is a new grader.
+    (littered / "rules" / "limits.json").write_text('{"max": 31}\n')
+    assert code_fingerprint(littered, littered / "requirements.txt", DATA) != expected
 
 
 def test_the_real_grader_fingerprint_ignores_litter_and_line_endings(tmp_path: Path) -> None:
@@ -149,7 +155,7 @@ def test_only_runtime_files_reach_the_asset_and_litter_builds_no_new_one(tmp_pat
         app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
         stack = cdk.Stack(app, "Bare")
         lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13, handler="component.handler.handler",
-                         code=python_package_code(package))
+                         code=python_package_code(package, data=DATA))
         assembly = app.synth()
         template = assembly.get_stack_by_name("Bare").template
         [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]

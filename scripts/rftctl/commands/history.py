@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from rft_job.runtime.job_state import JobState
 from rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN, LedgerEntry
 from stacks.config import Variant
 
 from ..console import format_table
 from ..context import CommandContext
 from ..errors import EXIT_OK
-from ..jobs import job_adapter, job_ledger
-from ..stack import read_live_value
+from ..jobs import find_unrecorded_mantle_job, job_adapter, job_ledger
+from ..stack import DeployedStack, read_live_value
 
 HELP = "list every RFT job the stack launched: name, status, fingerprint, models and times"
 # A status after which nothing changes: the ledger's copy is final, no need to ask the service.
@@ -42,11 +44,9 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     rows = []
     for entry in sorted(entries, key=lambda e: e.launched_at):
         status, trained = _status(entry), entry.output_model
-        # A Nova job is found by its name too: so is one whose create answer was lost.
-        identifier = entry.job_id or (entry.job_name if stack.variant is Variant.NOVA else None)
         settled = entry.request == REJECTED or (entry.status or "").split(":")[0] in _FINAL
-        if identifier and not settled and not args.no_refresh:
-            state = adapter.describe(identifier)
+        if not settled and not args.no_refresh:
+            state = _live_state(ctx, stack, adapter, entry)
             if state is not None:
                 status, trained = state.status, state.output_model or trained
         rows.append(["*" if current and entry.job_id == current else "", entry.job_name, status,
@@ -60,6 +60,16 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     for key in unreadable:
         ctx.note(f"warning: ledger entry s3://{ledger.bucket}/{key} is not readable JSON; look at it by hand")
     return EXIT_OK
+
+
+def _live_state(ctx: CommandContext, stack: DeployedStack, adapter: Any, entry: LedgerEntry) -> JobState | None:
+    """The job as the service reports it now. One whose create answer was lost is looked for:
+    a Nova job by its name, a mantle job by its request token and training file."""
+    if entry.job_id:
+        return adapter.describe(entry.job_id)
+    if stack.variant is Variant.NOVA:
+        return adapter.describe(entry.job_name)
+    return find_unrecorded_mantle_job(ctx, stack, entry)
 
 
 def _status(entry: LedgerEntry) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..context import CommandContext
 from ..deployment_plan import STARTS, deployed_job, plan_stack, synthesized_stacks
-from ..errors import EXIT_CHECK_FAILED, EXIT_OK
+from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 
 HELP = "say, per stack, whether deploying the synthesized app starts a new paid job or keeps the running one"
 
@@ -35,7 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     stacks = synthesized_stacks(args.cdk_out)
     if ctx.stack_name:
+        names = [stack.name for stack in stacks]
         stacks = [stack for stack in stacks if stack.name == ctx.stack_name]
+        if not stacks:
+            raise CliError(f"{args.cdk_out} has no stack {ctx.stack_name}; it has {', '.join(names)}",
+                           EXIT_CHECK_FAILED)
     plans = []
     for stack in stacks:
         ctx.hint.stack_name, ctx.hint.region = stack.name, stack.region

@@ -148,7 +148,7 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
     stack = ctx.stack()
     model_id = args.model_id or inference_model_id(stack.base_model)
-    model = chat_model(ctx, stack.variant, stack.region, model_id)
+    model = chat_model(ctx, stack, model_id)
     ctx.note(f"{stack.describe()}: sampling {model_id} {args.samples}x on {len(records)} prompts from {source}")
 
     requests = [Request(model, record.messages) for record in records for _ in range(args.samples)]
