@@ -245,7 +245,13 @@ class JobTracker(Construct):
         )
         handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
         handover.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
-        definition = plan.next(poll).next(
+        # An execution started by hand may carry just {"jobId": ...}; every path the machine reads
+        # later (a missing one is a States.Runtime error no Catch catches) gets a value here.
+        defaults = sfn.Pass(self, "Fill in defaults", parameters={
+            "variant": config.variant.value, "jobName.$": "$.jobId", "polls": 0, "given.$": "$"})
+        apply_input = sfn.Pass(self, "Apply the input", output_path="$.state",
+                               parameters={"state.$": "States.JsonMerge($, $.given, false)"})
+        definition = defaults.next(apply_input).next(plan).next(poll).next(
             sfn.Choice(self, "Job ended?")
             # Gave up first: the tracker also says terminal then, so that an execution still running
             # an older definition (no gaveUp branch) ends instead of giving up again every poll.

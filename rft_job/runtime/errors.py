@@ -130,6 +130,14 @@ class CallContext:
     rejection_hint: str = ""
     # How to look a job up by hand, for a create whose outcome is unknown.
     lookup_hint: str = ""
+    # How often the mantle client retries this call (None: the default client's budget).
+    retries: int | None = None
+
+    @property
+    def retry_note(self) -> str:
+        """' after N retries', or '' for a call that is sent once."""
+        retries = clients.MANTLE_MAX_RETRIES if self.retries is None else self.retries
+        return f" after {retries} retries" if retries else ""
 
 
 def short_error(exc: BaseException) -> str:
@@ -216,9 +224,9 @@ def reason_for(exc: BaseException, ctx: CallContext) -> str:
         return clip_reason(_mantle_status_reason(exc, ctx))
     if isinstance(exc, openai.APITimeoutError):
         return clip_reason(
-            f"{ctx.operation} timed out reaching {ctx.base_url or 'the Bedrock mantle endpoint'} after "
-            f"{clients.MANTLE_MAX_RETRIES} retries: check the function's network path to bedrock-mantle in "
-            f"{ctx.region} (NAT gateway or VPC endpoint) and the base URL."
+            f"{ctx.operation} timed out reaching {ctx.base_url or 'the Bedrock mantle endpoint'}{ctx.retry_note}: "
+            f"check the function's network path to bedrock-mantle in {ctx.region} (NAT gateway or VPC endpoint) "
+            "and the base URL."
         )
     if isinstance(exc, openai.APIConnectionError):
         return clip_reason(
@@ -335,12 +343,12 @@ def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
         return f"{ctx.operation} conflicts with an existing resource (409): {message}."
     if status == 429:
         return (
-            f"{ctx.operation} was throttled (429) and the OpenAI SDK's {clients.MANTLE_MAX_RETRIES} retries were "
-            f"exhausted: redeploy in a few minutes, or raise the Bedrock quota in {ctx.region}."
+            f"{ctx.operation} was throttled (429){ctx.retry_note}: redeploy in a few minutes, or raise the Bedrock "
+            f"quota in {ctx.region}."
         )
     if status >= 500:
         return (
-            f"{ctx.operation} failed with a server error ({status}) after {clients.MANTLE_MAX_RETRIES} retries: "
+            f"{ctx.operation} failed with a server error ({status}){ctx.retry_note}: "
             f"redeploy later; if it persists, check the AWS Health Dashboard for Bedrock in {ctx.region}. "
             f"Service said: {message}."
         )

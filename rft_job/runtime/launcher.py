@@ -54,8 +54,8 @@ from .job_spec import (
     variant_of_raw,
 )
 from .job_state import JobState
-from .ledger import CREATED, CREATING, REJECTED, UNKNOWN, JobLedger, LedgerEntry, utc_now
-from .mantle import MantleJobs, may_have_been_created
+from .ledger import CREATED, CREATING, REJECTED, UNKNOWN, JobLedger, LedgerConflict, LedgerEntry, utc_now
+from .mantle import LOOKUP_MAX_RETRIES, MantleJobs, NotEnoughTime, may_have_been_created, never_reached_service
 from .nova import NovaJobs
 from .nova import may_have_been_created as nova_may_have_been_created
 
@@ -70,6 +70,7 @@ UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: the job could not be described, see th
 @logger.inject_lambda_context(clear_state=True)
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     request_type = event.get("RequestType")
+    _set_deadline(context)
     logger.append_keys(
         request_type=request_type,
         logical_resource_id=event.get("LogicalResourceId"),
@@ -92,6 +93,21 @@ def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         raise LaunchFailure(reason) from exc
 
 
+# --- time -------------------------------------------------------------------------------
+
+# Stop starting slow work this long before Lambda ends the invocation, so the last words are
+# ours (a reason, a ledger entry), not "Task timed out".
+DEADLINE_MARGIN_SECONDS = 30.0
+_deadline: float | None = None
+
+
+def _set_deadline(context: Any) -> None:
+    """When this invocation must be done by (time.monotonic), from the Lambda context."""
+    global _deadline
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    _deadline = time.monotonic() + remaining() / 1000.0 - DEADLINE_MARGIN_SECONDS if callable(remaining) else None
+
+
 # --- Create / Update ---------------------------------------------------------------------
 
 
@@ -105,7 +121,9 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
     region = clients.lambda_region()
     job_fingerprint = fingerprint(spec)
     old_properties = event.get("OldResourceProperties") or {}
-    old_fingerprint = old_properties.get("JobFingerprint") or fingerprint_of_raw(old_properties.get("JobSpec"))
+    # Both sides by this code's formula: a fingerprint formula that changes with an upgrade must
+    # not look like a job-defining change (the old JobFingerprint property is the old formula's).
+    old_fingerprint = fingerprint_of_raw(old_properties.get("JobSpec")) or old_properties.get("JobFingerprint")
     physical_id = str(event.get("PhysicalResourceId") or "")
 
     current: JobState | None = None
@@ -177,53 +195,104 @@ def _ledger(spec: JobSpec, region: str) -> JobLedger | None:
     return JobLedger(clients.aws_client("s3", region), spec.ledger_uri)
 
 
-def _record_launch(ledger: JobLedger | None, entry: LedgerEntry, region: str) -> LedgerEntry:
-    """Write the entry before the create request; a launch that cannot be recorded does not start.
+class _LaunchRecord:
+    """This launch's entry in the job ledger: read first, claimed before the create, then settled.
 
-    A re-invoked launcher (the same request) keeps the first attempt's launch time, so the record
-    of when the request first went out is never lost.
+    The claim is a conditional write (absent, or unchanged since it was read), so two attempts of
+    the same request running at once cannot both go on to create a job: the second one gets
+    LedgerConflict. Writes after the create are best effort, and never replace an entry that
+    names a job with one that does not.
     """
-    if ledger is None:
-        return entry
-    ctx = CallContext(
-        operation=f"Recording the launch in the job ledger {ledger.uri} (s3:PutObject, before any job was created)",
-        permission="s3:GetObject, s3:ListBucket and s3:PutObject",
-        region=region,
-        access_hint=f" on {ledger.uri}*",
-    )
-    with _failing_as(ctx):
-        earlier = ledger.get(entry.job_name)
-        if earlier is not None and earlier.request != REJECTED:
-            entry = replace(entry, launched_at=earlier.launched_at)
-        ledger.put(entry)
-    return entry
+
+    def __init__(self, ledger: JobLedger | None, entry: LedgerEntry, region: str) -> None:
+        self.ledger = ledger
+        self.entry = entry
+        self.region = region
+        self.etag: str | None = None
+        self.earlier: LedgerEntry | None = None
+
+    def read_earlier(self) -> LedgerEntry | None:
+        """The entry an earlier attempt of this same request wrote, if any (the launcher was re-invoked)."""
+        if self.ledger is None:
+            return None
+        ctx = CallContext(operation=f"Reading the job ledger {self.ledger.uri} (s3:GetObject)",
+                          permission="s3:GetObject and s3:ListBucket", region=self.region,
+                          access_hint=f" on {self.ledger.uri}*")
+        with _failing_as(ctx):
+            self.earlier, self.etag = self.ledger.get_versioned(self.entry.job_name)
+        if self.earlier is not None and self.earlier.request_token != self.entry.request_token:
+            raise LaunchFailure(
+                f"No job was started: the job ledger already holds {self.ledger.key(self.entry.job_name)} for another "
+                "request (its request token differs). Redeploy: a new request gets a new name."
+            )
+        if self.earlier is not None and self.earlier.request != REJECTED:
+            # The first attempt's launch time is when the request first went out.
+            self.entry = replace(self.entry, launched_at=self.earlier.launched_at)
+        return self.earlier
+
+    def claim(self) -> None:
+        """Write the entry before the create request; a launch that cannot be recorded does not start."""
+        if self.ledger is None:
+            return
+        ctx = CallContext(
+            operation=f"Recording the launch in the job ledger {self.ledger.uri} (s3:PutObject, before any job "
+                      "was created)",
+            permission="s3:GetObject, s3:ListBucket and s3:PutObject",
+            region=self.region,
+            access_hint=f" on {self.ledger.uri}*",
+        )
+        with _failing_as(ctx):
+            self.etag = self.ledger.put(self.entry, only_if_absent=self.earlier is None,
+                                        only_if_etag=self.etag if self.earlier is not None else None)
+
+    def settle(self, **changes: Any) -> None:
+        """Record what came of the request (best effort: the job exists whatever the ledger says)."""
+        if self.ledger is None:
+            return
+        self.entry = replace(self.entry, **changes)
+        try:
+            latest, etag = self.ledger.get_versioned(self.entry.job_name)
+            if latest is not None and latest.job_id and not self.entry.job_id:
+                logger.warning("the ledger entry names a job already: not replacing it with a failure",
+                               extra={"entry": latest.to_json(), "failure": self.entry.note})
+                return
+            self.etag = self.ledger.put(self.entry, only_if_absent=latest is None, only_if_etag=etag)
+        except Exception as exc:
+            logger.warning("could not record the launch outcome in the job ledger",
+                           extra={"entry": self.entry.to_json(), "detail": error_detail(exc)})
+
+    def await_concurrent_attempt(self) -> LedgerEntry | None:
+        """The entry of an attempt of this request that claimed the launch first, once it has a job id."""
+        assert self.ledger is not None
+        deadline = time.monotonic() + CONCURRENT_ATTEMPT_WAIT_SECONDS
+        while True:
+            latest = self.ledger.get(self.entry.job_name)
+            if latest is None or latest.job_id or latest.request in (REJECTED, UNKNOWN):
+                return latest
+            if time.monotonic() >= deadline or (_deadline is not None and time.monotonic() >= _deadline):
+                return latest
+            time.sleep(CONCURRENT_ATTEMPT_POLL_SECONDS)
 
 
-def _record_outcome(ledger: JobLedger | None, entry: LedgerEntry) -> None:
-    """Best effort: the job exists (or not) whatever the ledger says; failing now would orphan it."""
-    if ledger is None:
-        return
-    try:
-        ledger.put(entry)
-    except Exception as exc:
-        logger.warning("could not record the launch outcome in the job ledger",
-                       extra={"entry": entry.to_json(), "detail": error_detail(exc)})
+# Another attempt of the same request claimed the launch: how long to wait for its outcome.
+CONCURRENT_ATTEMPT_WAIT_SECONDS = 90.0
+CONCURRENT_ATTEMPT_POLL_SECONDS = 5.0
 
 
-def _create_failed(ledger: JobLedger | None, entry: LedgerEntry, failure: LaunchFailure) -> None:
+def _create_failed(record: _LaunchRecord, failure: LaunchFailure) -> None:
     """Record a failed create: `rejected` only for a definite refusal, else `unknown` (may exist)."""
     rejected = _definitely_rejected(failure.__cause__)
-    _record_outcome(ledger, replace(entry, request=REJECTED if rejected else UNKNOWN, note=str(failure)))
+    record.settle(request=REJECTED if rejected else UNKNOWN, note=str(failure))
 
 
 def _definitely_rejected(cause: BaseException | None) -> bool:
     """The create certainly started no job: the service refused it (4xx), or it was never sent."""
     if isinstance(cause, ClientError):
         return not nova_may_have_been_created(cause)
-    if isinstance(cause, openai.APIStatusError):
-        return not may_have_been_created(cause)
-    if isinstance(cause, (JobNameTaken, JobSpecError)):
+    if isinstance(cause, (JobNameTaken, JobSpecError, NotEnoughTime)):
         return True
+    if isinstance(cause, openai.OpenAIError):
+        return not may_have_been_created(cause) or never_reached_service(cause)
     return isinstance(cause, BotoCoreError) and not nova_may_have_been_created(cause)
 
 
@@ -263,14 +332,27 @@ def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str, led
         rejection_hint=_nova_rejection_hint(spec),
         lookup_hint=f" or `aws bedrock get-model-customization-job --job-identifier {names.job_name} --region {region}`",
     )
-    entry = _record_launch(ledger, entry, region)
+    record = _LaunchRecord(ledger, entry, region)
+    earlier = record.read_earlier()
+    if earlier is not None and earlier.job_id:
+        # This very request created its job already (same token): that is the job.
+        logger.info("an earlier attempt of this request created the job: reusing it", extra={"job_id": earlier.job_id})
+        return earlier.job_id
+    try:
+        record.claim()
+    except LaunchFailure as failure:
+        if not isinstance(failure.__cause__, LedgerConflict):
+            raise
+        # An attempt of this same request running at once: the request token makes its create
+        # and ours the same job, so go on (without the claim) and return that job.
+        logger.info("another attempt of this request claimed the launch; its token makes it one job")
     try:
         with _failing_as(ctx):
             job_arn = jobs.create(spec, names, token)
     except LaunchFailure as failure:
-        _create_failed(ledger, entry, failure)
+        _create_failed(record, failure)
         raise
-    _record_outcome(ledger, replace(entry, request=CREATED, job_id=job_arn))
+    record.settle(request=CREATED, job_id=job_arn)
     return job_arn
 
 
@@ -286,10 +368,13 @@ def _launch_mantle(
 ) -> str:
     jobs = MantleJobs(clients.mantle_client(region))
     base_url = jobs.base_url
+    record = _LaunchRecord(ledger, entry, region)
+    earlier = record.read_earlier()
 
-    existing = _earlier_mantle_attempt(spec, jobs, token, ledger, entry, region, base_url)
+    existing = _earlier_mantle_attempt(spec, jobs, token, earlier, region, base_url)
     if existing is not None:
         logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
+        record.settle(request=CREATED, job_id=existing.job_id, training_file=(earlier.training_file if earlier else None))
         return existing.job_id
 
     s3 = clients.aws_client("s3", region)
@@ -328,11 +413,13 @@ def _launch_mantle(
         if dropped_tags:
             logger.warning("tags that did not fit the job metadata were left out", extra={"dropped": dropped_tags})
 
-    entry = replace(entry, training_file=training_file)
+    record.entry = replace(record.entry, training_file=training_file)
     try:
-        entry = _record_launch(ledger, entry, region)
-    except LaunchFailure:
+        record.claim()
+    except LaunchFailure as failure:
         _delete_files_quietly(jobs, uploaded)
+        if isinstance(failure.__cause__, LedgerConflict):
+            return _after_concurrent_attempt(record, jobs, names)
         raise
     create = CallContext(
         operation="CreateFineTuningJob (POST /fine_tuning/jobs)",
@@ -343,6 +430,7 @@ def _launch_mantle(
         rejection_hint=_mantle_rejection_hint(spec),
         lookup_hint=(f" (the job's metadata.rft_job_name is {names.job_name})" if spec.send_metadata
                      else f" (the job's training_file is {training_file})"),
+        retries=0,
     )
     try:
         with _failing_as(create):
@@ -356,55 +444,65 @@ def _launch_mantle(
                 job_name=names.job_name,
                 token=token,
                 started_at=time.time(),
+                deadline=_deadline,
             )
     except LaunchFailure as failure:
-        if _definitely_not_created(failure.__cause__):
+        if _definitely_rejected(failure.__cause__):
             _delete_files_quietly(jobs, uploaded)
-        _create_failed(ledger, entry, failure)
+        _create_failed(record, failure)
         raise
-    _record_outcome(ledger, replace(entry, request=CREATED, job_id=state.job_id))
+    record.settle(request=CREATED, job_id=state.job_id)
     return state.job_id
 
 
-def _earlier_mantle_attempt(spec: JobSpec, jobs: MantleJobs, token: str, ledger: JobLedger | None,
-                            launch: LedgerEntry, region: str, base_url: str) -> JobState | None:
+def _after_concurrent_attempt(record: _LaunchRecord, jobs: MantleJobs, names: LaunchNames) -> str:
+    """Another attempt of this request claimed the launch while this one uploaded: its job, or a refusal."""
+    latest = record.await_concurrent_attempt()
+    if latest is not None and latest.job_id:
+        logger.info("a concurrent attempt of this request created the job: reusing it", extra={"job_id": latest.job_id})
+        return latest.job_id
+    outcome = f"its outcome is {latest.request}" if latest is not None else "its entry is gone"
+    raise LaunchFailure(
+        f"No second job was started: another attempt of this same request claimed the launch of job "
+        f"{names.job_name} first, and {outcome}. Check with `rftctl history`; stop it with "
+        f"`rftctl stop --job {names.job_name}` if it runs and you do not want it."
+    )
+
+
+def _earlier_mantle_attempt(spec: JobSpec, jobs: MantleJobs, token: str, earlier: LedgerEntry | None,
+                            region: str, base_url: str) -> JobState | None:
     """A job an earlier attempt of this same request created (a re-invoked launcher), or None.
 
     Found by its ledger entry (its job id, or the file it was created with) or by the request
-    token in its metadata, and then recorded. An earlier attempt whose create got no definite
-    answer, and whose job is not found now, stops this one: its job may still appear, and a
-    second create would be a second paid job.
+    token in its metadata. An earlier attempt that may have created a job that is not found now
+    stops this one: its job may still appear, and a second create would be a second paid job.
     """
-    entry = None
-    if ledger is not None:
-        read = CallContext(operation=f"Reading the job ledger {ledger.uri} (s3:GetObject)",
-                           permission="s3:GetObject and s3:ListBucket", region=region, access_hint=f" on {ledger.uri}*")
-        with _failing_as(read):
-            entry = ledger.get(launch.job_name)
     lookup = CallContext(
         operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
         permission="bedrock-mantle:ListFineTuningJobs and bedrock-mantle:GetFineTuningJob",
         region=region,
         base_url=base_url,
+        retries=LOOKUP_MAX_RETRIES,
     )
-    training_file = entry.training_file if entry is not None else None
+    training_file = earlier.training_file if earlier is not None else None
     found: JobState | None = None
     with _failing_as(lookup):
-        if entry is not None and entry.job_id:
-            found = jobs.describe(entry.job_id)
+        if earlier is not None and earlier.job_id:
+            found = jobs.describe(earlier.job_id)
         elif spec.send_metadata or training_file is not None:
-            started = datetime.fromisoformat(entry.launched_at).timestamp() if entry is not None else None
+            started = datetime.fromisoformat(earlier.launched_at).timestamp() if earlier is not None else None
             found = jobs.find_launch(token=token if spec.send_metadata else None, training_file=training_file,
-                                     created_after=started)
+                                     created_after=started, quick=True)
     if found is not None:
-        _record_outcome(ledger, replace(entry or launch, request=CREATED, job_id=found.job_id))
         return found
-    if entry is not None and entry.request in (CREATING, UNKNOWN):
+    if earlier is not None and (earlier.job_id or earlier.request in (CREATING, UNKNOWN)):
+        what = (f"created job {earlier.job_id}, which the service does not know (yet)" if earlier.job_id
+                else f"may have created job {earlier.job_name} (its create got no definite answer), and no such "
+                     "job was found")
         raise LaunchFailure(
-            f"No second job was started: an earlier attempt of this same request may have created job "
-            f"{entry.job_name} (its create got no definite answer; ledger {ledger.key(entry.job_name) if ledger else ''}) "
-            f"and no such job was found. Check with `rftctl history`; if it appears, stop it with "
-            f"`rftctl stop --job {entry.job_name}`. Then deploy again: a new request launches a new job."
+            f"No second job was started: an earlier attempt of this same request {what}. Check with "
+            f"`rftctl history`; if it appears, stop it with `rftctl stop --job {earlier.job_name}`. Then deploy "
+            "again: a new request launches a new job."
         )
     return None
 
@@ -424,11 +522,6 @@ def _read_s3_object(s3: Any, uri: str, label: str, field: str, region: str) -> b
 
 def _file_name(uri: str) -> str:
     return posixpath.basename(split_s3_uri(uri)[1]) or "data.jsonl"
-
-
-def _definitely_not_created(cause: BaseException | None) -> bool:
-    """True for a definite rejection; after a timeout or 5xx the job may exist and need its files."""
-    return isinstance(cause, openai.APIStatusError) and not may_have_been_created(cause)
 
 
 def _delete_files_quietly(jobs: MantleJobs, file_ids: list[str]) -> None:

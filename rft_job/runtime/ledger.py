@@ -74,6 +74,10 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+class LedgerConflict(Exception):
+    """Someone else wrote the entry first: another attempt of the same launch is under way."""
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -101,16 +105,42 @@ class JobLedger:
         return f"{self.prefix}{job_name}.json"
 
     def get(self, job_name: str) -> LedgerEntry | None:
-        body = self._get_object(self.key(job_name))
-        return LedgerEntry.from_json(body) if body is not None else None
+        return self.get_versioned(job_name)[0]
 
-    def put(self, entry: LedgerEntry) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=self.key(entry.job_name), Body=entry.to_json().encode("utf-8"),
-                            ContentType="application/json")
+    def get_versioned(self, job_name: str) -> tuple[LedgerEntry | None, str | None]:
+        """The entry and its ETag (for a conditional write), or (None, None)."""
+        found = self._get_object_and_etag(self.key(job_name))
+        if found is None:
+            return None, None
+        body, etag = found
+        return LedgerEntry.from_json(body), etag
+
+    def put(self, entry: LedgerEntry, *, only_if_absent: bool = False, only_if_etag: str | None = None) -> str:
+        """Write the entry; returns its new ETag.
+
+        `only_if_absent` / `only_if_etag` make the write conditional (S3 conditional writes):
+        LedgerConflict when another writer created or changed the entry in between, which makes
+        the first write of a launch a lock that two concurrent attempts cannot both take.
+        """
+        conditions: dict[str, str] = {}
+        if only_if_absent:
+            conditions["IfNoneMatch"] = "*"
+        elif only_if_etag is not None:
+            conditions["IfMatch"] = only_if_etag
+        try:
+            response = self._s3.put_object(Bucket=self.bucket, Key=self.key(entry.job_name),
+                                           Body=entry.to_json().encode("utf-8"), ContentType="application/json",
+                                           **conditions)
+        except ClientError as exc:
+            if client_error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                raise LedgerConflict(f"the ledger entry {self.key(entry.job_name)} was written by someone else") \
+                    from exc
+            raise
         if entry.job_id:
             pointer = json.dumps({"jobName": entry.job_name, "jobId": entry.job_id}).encode("utf-8")
             self._s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}{BY_ID_FOLDER}{id_key(entry.job_id)}.json",
                                 Body=pointer, ContentType="application/json")
+        return str(response.get("ETag") or "")
 
     def update(self, job_name: str, **changes: Any) -> LedgerEntry | None:
         """Apply changes to an entry (None if it does not exist); writes only when something changed."""
@@ -152,14 +182,19 @@ class JobLedger:
         return found, unreadable
 
     def _get_object(self, key: str) -> bytes | None:
-        """The object's bytes, or None when it does not exist.
+        found = self._get_object_and_etag(key)
+        return found[0] if found is not None else None
+
+    def _get_object_and_etag(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None when it does not exist.
 
         S3 answers a missing key with 403 instead of 404 unless the caller may list the bucket,
         and whether a ListBucket grant limited by `s3:prefix` counts for that is not documented:
         a 403 is settled by listing the key itself (a prefix the grant covers).
         """
         try:
-            return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+            return bytes(response["Body"].read()), str(response.get("ETag") or "")
         except ClientError as exc:
             code = client_error_code(exc)
             if code in ("NoSuchKey", "404", "NotFound"):

@@ -44,6 +44,16 @@ CREATE_RETRY_DELAY_SECONDS = 2.0
 # the create is never sent again: the API has no idempotency key, and a second create is a
 # second paid job.
 LOST_ANSWER_LOOKUP_DELAYS_SECONDS = (2.0, 8.0, 20.0)
+# The longest one quick lookup can take: a filtered page and two unfiltered ones, each request
+# up to its timeout on every try.
+LOOKUP_WORST_SECONDS = 3 * LOOKUP_TIMEOUT_SECONDS * (LOOKUP_MAX_RETRIES + 1)
+# A create is sent only with time left for it and for every lookup a lost answer calls for.
+TIME_NEEDED_TO_CREATE_SECONDS = (CREATE_TIMEOUT_SECONDS + sum(LOST_ANSWER_LOOKUP_DELAYS_SECONDS)
+                                 + len(LOST_ANSWER_LOOKUP_DELAYS_SECONDS) * LOOKUP_WORST_SECONDS)
+
+
+class NotEnoughTime(Exception):
+    """Too little of the invocation is left to create a job and resolve a lost answer: none was sent."""
 # Errors a cancel returns when the job finished between our describe and the cancel call.
 _CANCEL_RACE_ERRORS = (openai.BadRequestError, openai.ConflictError, openai.UnprocessableEntityError)
 
@@ -122,16 +132,19 @@ class MantleJobs:
         The training file is the launch's own fresh upload, so its id names this launch whatever
         the service kept of the metadata (and whatever model id it reports); a job on it must not
         predate the launch (`created_after`, less clock skew). With a token the service is first
-        asked to filter by metadata; whether it filters, rejects or ignores the filter, every
-        match is checked here, and the newest jobs are scanned when the filtered list has none.
-        `quick` lookups (after a create) use short timeouts and few retries, to stay within the
-        launcher's time.
+        asked to filter by metadata; every match is checked here. The newest jobs are scanned
+        as well when there is a training file to look for and the filter was honoured (a page
+        that ignored the filter held the newest jobs already), or when the filter was rejected.
+        `quick` lookups use short timeouts and few retries, to stay within the launcher's time.
         """
         lookup = (self._client.with_options(timeout=LOOKUP_TIMEOUT_SECONDS, max_retries=LOOKUP_MAX_RETRIES)
                   if quick else self._client)
 
+        def carries_token(job: Any) -> bool:
+            return token is not None and (getattr(job, "metadata", None) or {}).get(METADATA_REQUEST_TOKEN) == token
+
         def ours(job: Any) -> bool:
-            if token is not None and (getattr(job, "metadata", None) or {}).get(METADATA_REQUEST_TOKEN) == token:
+            if carries_token(job):
                 return True
             if training_file is None or getattr(job, "training_file", None) != training_file:
                 return False
@@ -145,11 +158,12 @@ class MantleJobs:
             except openai.BadRequestError:
                 filtered = None
             if filtered is not None:
-                match = next((job for job in self._recent_jobs(filtered, max_pages) if ours(job)), None)
+                seen = list(self._recent_jobs(filtered, max_pages))
+                match = next((job for job in seen if ours(job)), None)
                 if match is not None:
                     return job_state(match)
-                if training_file is None:
-                    # Filtered, or the filter ignored and so every recent job scanned already.
+                ignored_filter = any(not carries_token(job) for job in seen)
+                if training_file is None or ignored_filter:
                     return None
         unfiltered = lookup.fine_tuning.jobs.list(limit=LOOKUP_PAGE_SIZE)
         match = next((job for job in self._recent_jobs(unfiltered, max_pages) if ours(job)), None)
@@ -163,7 +177,7 @@ class MantleJobs:
         would otherwise be followed page after page, each request signed and paid for in time).
         """
         seen: set[str] = set()
-        for _ in range(max_pages):
+        for number in range(1, max_pages + 1):
             fresh = [job for job in page.data if str(getattr(job, "id", "")) not in seen]
             if not fresh:
                 return
@@ -172,7 +186,7 @@ class MantleJobs:
                 yield job
                 if len(seen) >= LOOKUP_MAX_JOBS:
                     return
-            if not page.has_next_page():
+            if number == max_pages or not page.has_next_page():
                 return
             page = page.get_next_page()
 
@@ -195,21 +209,28 @@ class MantleJobs:
         job_name: str,
         token: str,
         started_at: float,
+        deadline: float | None = None,
     ) -> JobState:
         """Create the job once, even when an attempt's answer is lost.
 
         POST /fine_tuning/jobs is not idempotent (the SDK sends no idempotency key), so the
-        SDK's automatic retries are off for it. After a timeout, a connection error, 408, 409,
-        429 or 5xx the job may exist anyway: it is looked for (by its training file, a fresh
-        upload of this launch, and by the request token in its `metadata`). The create is sent
-        again only when the request certainly never reached the service (429, no connection);
-        otherwise the job is looked for a few more times and, not found, CreateOutcomeUnknown
-        says so. A lookup that fails raises CreateOutcomeUnknown too: the job may exist.
+        SDK's automatic retries are off for it. A request that certainly never reached the
+        service (429, no connection) is sent again, up to CREATE_ATTEMPTS; if none of them got
+        through, that last error is raised: no job exists. After any other timeout, connection
+        error, 408, 409 or 5xx the job may exist, so it is never created again: it is looked for
+        (by its training file, a fresh upload of this launch, and by the request token in its
+        `metadata`) after each of LOST_ANSWER_LOOKUP_DELAYS_SECONDS; not found, or when the
+        lookups failed, CreateOutcomeUnknown says so. `deadline` (time.monotonic) bounds it all:
+        without time for a create and its lookups, NotEnoughTime is raised and nothing is sent.
         """
         once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT_SECONDS)
         token_if_sent = token if metadata is not None else None
         attempt = 1
         while True:
+            if deadline is not None and deadline - time.monotonic() < TIME_NEEDED_TO_CREATE_SECONDS:
+                raise NotEnoughTime(
+                    f"{deadline - time.monotonic():.0f} s left, {TIME_NEEDED_TO_CREATE_SECONDS:.0f} s needed to create "
+                    "the job and resolve a lost answer")
             try:
                 job = once.fine_tuning.jobs.create(
                     model=base_model,
@@ -222,21 +243,44 @@ class MantleJobs:
             except openai.OpenAIError as exc:
                 if not may_have_been_created(exc):
                     raise
-                send_again = never_reached_service(exc) and attempt < CREATE_ATTEMPTS
-                for delay in (0.0,) if send_again else LOST_ANSWER_LOOKUP_DELAYS_SECONDS:
-                    time.sleep(delay)
-                    try:
-                        existing = self.find_launch(token=token_if_sent, training_file=training_file,
-                                                    created_after=started_at, max_pages=RECENT_LOOKUP_MAX_PAGES,
-                                                    quick=True)
-                    except Exception as lookup_error:
-                        raise CreateOutcomeUnknown(job_name, exc, lookup_error) from exc
-                    if existing is not None:
-                        return existing
-                if not send_again:
-                    raise CreateOutcomeUnknown(job_name, exc, None) from exc
+                if not never_reached_service(exc):
+                    return self._after_lost_answer(exc, job_name, token_if_sent, training_file, started_at, deadline)
+                # Insurance before sending again: a throttle answered after the work was done would
+                # otherwise make a second job. A lookup that fails here proves nothing either way.
+                try:
+                    existing = self.find_launch(token=token_if_sent, training_file=training_file,
+                                                created_after=started_at, max_pages=RECENT_LOOKUP_MAX_PAGES, quick=True)
+                except Exception:
+                    existing = None
+                if existing is not None:
+                    return existing
+                if attempt >= CREATE_ATTEMPTS:
+                    raise  # none of the attempts reached the service: no job exists
             time.sleep(CREATE_RETRY_DELAY_SECONDS * attempt)
             attempt += 1
+
+    def _after_lost_answer(self, exc: openai.OpenAIError, job_name: str, token: str | None, training_file: str,
+                           started_at: float, deadline: float | None) -> JobState:
+        """The job a create whose answer was lost made, or CreateOutcomeUnknown.
+
+        One failed lookup does not end the search: the next pause may bring the job. The last
+        lookup error is reported only when no lookup could look.
+        """
+        lookup_error: BaseException | None = None
+        for delay in LOST_ANSWER_LOOKUP_DELAYS_SECONDS:
+            if deadline is not None and deadline - time.monotonic() < delay + LOOKUP_WORST_SECONDS:
+                lookup_error = lookup_error or TimeoutError("no time left in the invocation for another lookup")
+                break
+            time.sleep(delay)
+            try:
+                existing = self.find_launch(token=token, training_file=training_file, created_after=started_at,
+                                            max_pages=RECENT_LOOKUP_MAX_PAGES, quick=True)
+            except Exception as error:  # throttled, denied, lost: try again after the next pause
+                lookup_error = error
+                continue
+            if existing is not None:
+                return existing
+        raise CreateOutcomeUnknown(job_name, exc, lookup_error) from exc
 
     def describe(self, job_id: str) -> JobState | None:
         """The job's state, or None if the service no longer knows it (404)."""

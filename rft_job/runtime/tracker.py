@@ -60,11 +60,12 @@ UNKNOWN_STATUS_GIVE_UP_HOURS = 12
 # Written to the status parameter when tracking stops before the job ended.
 GAVE_UP_STATUS = "TrackerGaveUp"
 # Stack states in which the job id parameter is final: no update is under way or rolling back.
-# DELETE_FAILED too: the stack was meant to go, and CloudFormation deletes the job id parameter
-# (it depends on the job) before the job resource, whose failed Delete left the job running.
+# DELETE_FAILED and ROLLBACK_FAILED too: the stack (or its first create) was meant to go, and
+# CloudFormation deletes the job id parameter (it depends on the job) before the job resource,
+# whose failed Delete left the job running.
 SETTLED_STACK_STATUSES = frozenset({
     "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
-    "DELETE_FAILED",
+    "DELETE_FAILED", "ROLLBACK_FAILED",
 })
 
 
@@ -160,7 +161,10 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # An old job being cancelled after a replacement must not overwrite the new job's values.
         logger.info("not the stack's current job: SSM parameters left alone", extra={"current_job": current_job})
         if state is not None and state.running:
-            note = _stop_if_no_longer_wanted(settings, ssm, variant, job_id, region)
+            note, stop_failed = _stop_if_no_longer_wanted(settings, ssm, variant, job_id, region)
+            if stop_failed and not event.get("stopFailureNotified"):
+                _notify_stop_failure(settings, variant, job_id, job_name, note or "", region)
+                event = {**event, "stopFailureNotified": True}
 
     unknown_since = _unknown_since(event, state)
     gave_up = unknown_since is not None and time.time() - unknown_since >= UNKNOWN_STATUS_GIVE_UP_HOURS * 3600
@@ -189,33 +193,66 @@ def _unknown_since(event: Mapping[str, Any], state: JobState | None) -> float | 
 
 
 def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, variant: str, job_id: str,
-                              region: str) -> str | None:
+                              region: str) -> tuple[str | None, bool]:
     """Stop a running job that is no longer the stack's current job, once the stack has settled.
 
     CloudFormation's Delete of a replaced job normally stops it; this covers a Delete that
     failed. During an update a new job is not yet the current one, so the stack must have
     settled first, and the job id parameter is read again after that: read before, it may
-    predate the update that just made this job the current one.
+    predate the update that just made this job the current one. Returns the note for the
+    ledger and whether the stop failed: a stop that fails (the same failure that probably made
+    CloudFormation's Delete fail) is reported and tried again on the next poll; tracking goes on.
     """
     if settings.stack_id is None:
-        return None
+        return None, False
     cloudformation = clients.aws_client("cloudformation", region)
     stacks = cloudformation.describe_stacks(StackName=settings.stack_id)["Stacks"]
     stack_status = str(stacks[0].get("StackStatus")) if stacks else "missing"
     if stack_status not in SETTLED_STACK_STATUSES:
         logger.info("not the current job, but the stack has not settled: not stopping it",
                     extra={"stack_status": stack_status})
-        return None
+        return None, False
     current_job = _parameter_value(ssm, settings.job_id_parameter)
     if current_job == job_id:
         logger.info("the stack settled with this job as its current job: tracking on")
-        return None
+        return None, False
+    why = f"no longer the stack's current job (the stack's job is {current_job or 'none'}, stack {stack_status})"
     jobs = NovaJobs(clients.aws_client("bedrock", region)) if variant == NOVA else MantleJobs(_mantle(region))
-    outcome = jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)
-    note = (f"stopped by its tracker at {utc_now()}: no longer the stack's current job (the stack's job is "
-            f"{current_job or 'none'}, stack {stack_status}); outcome {outcome}")
+    try:
+        outcome = jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)
+    except Exception as exc:
+        operation = "StopModelCustomizationJob" if variant == NOVA else "CancelFineTuningJob"
+        ctx = CallContext(operation=operation, principal="tracker role", region=region,
+                          permission=f"bedrock:{operation}" if variant == NOVA else f"bedrock-mantle:{operation}")
+        note = f"its tracker could not stop it at {utc_now()} ({why}): {reason_for(exc, ctx)}"
+        logger.exception("could not stop a job that is no longer the stack's current job", extra={"note": note})
+        return note, True
+    note = f"stopped by its tracker at {utc_now()}: {why}; outcome {outcome}"
     logger.warning("stopped a job that is no longer the stack's current job", extra={"note": note})
-    return note
+    return note, False
+
+
+def _notify_stop_failure(settings: TrackerSettings, variant: str, job_id: str, job_name: str, note: str,
+                         region: str) -> None:
+    """Once per execution: a job nobody wants still runs, and its tracker cannot stop it."""
+    lines = [
+        f"The Bedrock RFT job {job_name} is no longer its stack's job but still runs, and its tracker could not "
+        "stop it. It keeps billing until it is stopped; the tracker tries again on every poll.",
+        "",
+        note,
+        "",
+        f"Job id: {job_id}",
+        f"Stop it: rftctl stop --job {job_id}",
+    ]
+    clients.aws_client("sns", region).publish(
+        TopicArn=settings.topic_arn,
+        Subject=notification_subject(job_name, "StopFailed"),
+        Message="\n".join(lines),
+        MessageAttributes={
+            "status": {"DataType": "String", "StringValue": "StopFailed"},
+            "variant": {"DataType": "String", "StringValue": variant},
+        },
+    )
 
 
 def _record_in_ledger(settings: TrackerSettings, job_name: str, state: JobState | None, terminal: bool,

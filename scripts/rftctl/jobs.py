@@ -225,7 +225,8 @@ def find_unrecorded_mantle_job(ctx: CommandContext, stack: DeployedStack, entry:
     """The mantle job of a ledger entry whose create answer was lost, found as the launcher would."""
     jobs = mantle_jobs.MantleJobs(ctx.mantle(stack))
     started = datetime.fromisoformat(entry.launched_at).timestamp() if entry.launched_at else None
-    return jobs.find_launch(token=entry.request_token, training_file=entry.training_file, created_after=started)
+    return jobs.find_launch(token=entry.request_token, training_file=entry.training_file, created_after=started,
+                            quick=True)
 
 
 def stop_job(ctx: CommandContext, stack: DeployedStack, job_id: str) -> str:

@@ -138,6 +138,11 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rft-job-test"
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    # The launcher's timeout (14 minutes), as Lambda counts it down.
+    remaining_millis: int = 14 * 60 * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
 
 
 class StubbedAws:
@@ -283,20 +288,34 @@ class LedgerObjects:
                 return self._error(code, 403 if code == "AccessDenied" else 500)
         bucket = self._bucket(params)
         if model.name == "PutObject":
+            headers = {name.lower(): value for name, value in (params.get("headers") or {}).items()}
+            existing = self.objects.get((bucket, key))
+            # S3's conditional writes: If-None-Match "*" and If-Match "<etag>" (412 otherwise).
+            if headers.get("if-none-match") == "*" and existing is not None:
+                return self._error("PreconditionFailed", 412)
+            if "if-match" in headers and (existing is None or self._etag(existing) != headers["if-match"]):
+                return self._error("PreconditionFailed", 412)
             body = params.get("body") or b""
             data = body if isinstance(body, bytes) else body.read()
             self.objects[(bucket, key)] = bytes(data)
-            return self._ok({"ETag": '"etag"'})
+            return self._ok({"ETag": self._etag(bytes(data))})
         if model.name == "GetObject":
             if (bucket, key) not in self.objects:
                 return self._error("NoSuchKey", 404)
             data = self.objects[(bucket, key)]
-            return self._ok({"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)})
+            return self._ok({"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data),
+                             "ETag": self._etag(data)})
         if model.name == "ListObjectsV2":
             keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(key))
             return self._ok({"Contents": [{"Key": k, "Size": len(self.objects[(bucket, k)])} for k in keys],
                              "KeyCount": len(keys), "IsTruncated": False, "Name": bucket, "Prefix": key})
         raise AssertionError(f"the ledger never calls {model.name}")
+
+    @staticmethod
+    def _etag(data: bytes) -> str:
+        import hashlib
+
+        return '"' + hashlib.md5(data).hexdigest() + '"'  # noqa: S324 - S3's ETag of a single-part object
 
     @staticmethod
     def _bucket(params: dict[str, Any]) -> str:

@@ -185,8 +185,14 @@ def state_machine_definition(template: Template) -> tuple[dict[str, Any], dict[s
 def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
     nova = templates[NOVA]
     machine, definition = state_machine_definition(nova)
-    assert definition["StartAt"] == "Plan handover"
+    assert definition["StartAt"] == "Fill in defaults"
     states = definition["States"]
+    # A hand-started execution's missing fields get defaults before anything reads them.
+    assert states["Fill in defaults"]["Parameters"] == {"variant": "nova", "jobName.$": "$.jobId", "polls": 0,
+                                                        "given.$": "$"}
+    assert states["Fill in defaults"]["Next"] == "Apply the input"
+    assert states["Apply the input"] == {"Type": "Pass", "Parameters": {"state.$": "States.JsonMerge($, $.given, false)"},
+                                         "OutputPath": "$.state", "Next": "Plan handover"}
     assert states["Plan handover"]["Next"] == "Poll job"
     assert states["Poll job"]["Next"] == "Job ended?"
     assert states["Job ended?"]["Choices"][1] == {"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}

@@ -237,8 +237,9 @@ def test_throttled_requests_exhaust_the_sdk_retries(mantle: FakeMantle, west_aws
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     reason = str(failure.value)
-    assert "was throttled (429)" in reason and "4 retries were exhausted" in reason
-    assert len(mantle.calls("GET", "/fine_tuning/jobs")) == 5  # first try + 4 retries, each signed afresh
+    assert "ListFineTuningJobs (looking for a job an earlier attempt started) was throttled (429) after 2 retries" \
+        in reason
+    assert len(mantle.calls("GET", "/fine_tuning/jobs")) == 3  # first try + 2 retries, each signed afresh
     mantle.assert_all_signed()
 
 
@@ -480,7 +481,7 @@ def test_a_lookup_that_fails_after_a_lost_answer_says_the_job_may_exist(
 ) -> None:
     expect_s3_reads(west_aws)
     mantle.fail_next("POST", "/fine_tuning/jobs", 503, "upstream timeout", after_processing=True)
-    mantle.fail_next("GET", "/fine_tuning/jobs", 403, "not allowed", skip=1)  # the lookup after the create
+    mantle.fail_next("GET", "/fine_tuning/jobs", 403, "not allowed", skip=1, times=20)  # every lookup after the create
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     reason = str(failure.value)
@@ -622,3 +623,86 @@ def test_a_job_adopted_from_an_earlier_attempt_is_recorded(
     launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     [entry] = west_aws.ledger_bucket.entries().values()
     assert (entry["request"], entry["jobId"]) == ("created", first["PhysicalResourceId"])
+
+
+def test_one_failed_lookup_does_not_give_up_on_a_job_that_exists(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """The first lookup after a lost answer is throttled; the next one finds the job."""
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 504, "gateway timeout", after_processing=True)
+    mantle.fail_next("GET", "/fine_tuning/jobs", 429, "slow down", skip=1, times=3, headers={"retry-after-ms": "1"})
+    result = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert result["PhysicalResourceId"] == next(iter(mantle.jobs)) and len(mantle.jobs) == 1
+
+
+def test_a_create_throttled_on_every_attempt_is_a_definite_refusal(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    """429 on all five attempts: none reached the service, so no job exists, and the ledger says so."""
+    expect_s3_reads(west_aws)
+    mantle.fail_next("POST", "/fine_tuning/jobs", 429, "slow down", times=5, headers={"retry-after-ms": "1"})
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert str(failure.value).startswith("CreateFineTuningJob (POST /fine_tuning/jobs) was throttled (429): redeploy")
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 5 and mantle.jobs == {}
+    [entry] = west_aws.ledger_bucket.entries().values()
+    assert entry["request"] == "rejected"
+    assert len(mantle.calls("DELETE", "/files/[^/]+")) == 2  # its uploads are removed
+
+
+def test_no_create_is_sent_without_time_to_resolve_a_lost_answer(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    lambda_context.remaining_millis = 4 * 60 * 1000  # the uploads took most of the invocation
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert "NotEnoughTime" in str(failure.value) and "s needed to create the job" in str(failure.value)
+    assert mantle.calls("POST", "/fine_tuning/jobs") == [] and len(mantle.calls("DELETE", "/files/[^/]+")) == 2
+    [entry] = west_aws.ledger_bucket.entries().values()
+    assert entry["request"] == "rejected"
+
+
+def test_a_concurrent_delivery_of_the_same_request_makes_one_job(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies of one request at once: the second to claim the ledger entry takes the first's job."""
+    from rft_job.runtime import launcher as launcher_module
+
+    monkeypatch.setattr(launcher_module, "CONCURRENT_ATTEMPT_POLL_SECONDS", 0.0)
+    expect_s3_reads(west_aws)
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    expect_tracker_start(west_aws, already_exists=True)
+    real_claim = launcher_module._LaunchRecord.claim
+    first: dict = {}
+
+    def claim_after_the_other_copy(record) -> None:
+        if not first:  # copy A has uploaded and is about to claim: copy B runs start to finish now
+            first["result"] = "running"
+            first["result"] = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+        real_claim(record)
+
+    monkeypatch.setattr(launcher_module._LaunchRecord, "claim", claim_after_the_other_copy)
+    second = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert len(mantle.jobs) == 1 and second["PhysicalResourceId"] == first["result"]["PhysicalResourceId"]
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 1
+    # Copy A's own uploads were removed; the job trains on copy B's.
+    assert len(mantle.files) == 2
+
+
+def test_a_recorded_job_the_service_does_not_know_yet_is_not_created_again(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    expect_s3_reads(west_aws)
+    expect_tracker_start(west_aws)
+    first = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    del mantle.jobs[first["PhysicalResourceId"]]  # listed late, or gone: either way not a reason for a second
+    with pytest.raises(LaunchFailure) as failure:
+        launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
+    assert str(failure.value).startswith(
+        f"No second job was started: an earlier attempt of this same request created job "
+        f"{first['PhysicalResourceId']}, which the service does not know (yet).")
+    assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 1

@@ -137,15 +137,27 @@ def test_retry_of_the_same_event_reuses_token_and_names(nova_aws: StubbedAws, la
     expect_create(nova_aws)
     expect_tracker_start(nova_aws)
     first = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
-    # The service answers an identical token with the same job; the tracker already runs.
+    # Re-invoked with the same request: its ledger entry names the job, which is the answer; the
+    # tracker already runs.
+    expect_tracker_start(nova_aws, already_exists=True)
+    second = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    assert len(nova_aws.calls("CreateModelCustomizationJob")) == 1
+    assert nova_aws.calls("StartExecution")[0]["name"] == nova_aws.calls("StartExecution")[1]["name"]
+    assert first == second
+    nova_aws.assert_done()
+
+
+def test_a_retry_without_a_ledger_entry_sends_the_same_token(nova_aws: StubbedAws, lambda_context) -> None:
+    """The first attempt died before recording anything: the same token makes the create one job."""
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws)
+    first = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    nova_aws.ledger_bucket.objects.clear()
     expect_create(nova_aws)
     expect_tracker_start(nova_aws, already_exists=True)
     second = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
-
     sent_first, sent_second = nova_aws.calls("CreateModelCustomizationJob")
-    assert sent_first == sent_second
-    assert nova_aws.calls("StartExecution")[0]["name"] == nova_aws.calls("StartExecution")[1]["name"]
-    assert first == second
+    assert sent_first == sent_second and first == second
     nova_aws.assert_done()
 
 
@@ -687,3 +699,47 @@ def test_a_name_taken_by_another_request_is_a_definite_refusal(nova_aws: Stubbed
         "which another request started (its request token differs). Redeploy: a new request gets a new name.")
     assert ledger_entry(nova_aws)["request"] == "rejected"
     assert "StopModelCustomizationJob" not in nova_aws.operations()  # not ours: never stopped
+
+
+def test_a_reinvoked_launch_keeps_the_first_attempts_launch_time(
+    nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launcher, "utc_now", lambda: "2026-12-01T08:00:00+00:00")
+    bedrock = nova_aws.stub("bedrock")
+    bedrock.add_client_error("create_model_customization_job", "InternalServerException", "oops", 500)
+    bedrock.add_client_error("get_model_customization_job", "AccessDeniedException", "no", 403)
+    with pytest.raises(LaunchFailure):
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    assert ledger_entry(nova_aws)["request"] == "unknown"
+
+    monkeypatch.setattr(launcher, "utc_now", lambda: "2026-12-01T08:20:00+00:00")
+    expect_create(nova_aws)
+    expect_tracker_start(nova_aws)
+    launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    entry = ledger_entry(nova_aws)
+    assert (entry["request"], entry["jobId"]) == ("created", NOVA_JOB_ARN)
+    assert entry["launchedAt"] == "2026-12-01T08:00:00+00:00"
+
+
+def test_a_failure_never_replaces_an_entry_that_names_a_job(
+    nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies of one request at once: B creates the job; A's create is then refused (quota)."""
+    real_claim = launcher._LaunchRecord.claim
+    ran: list[bool] = []
+
+    def claim_after_the_other_copy(record) -> None:
+        if not ran:
+            ran.append(True)
+            expect_create(nova_aws)
+            expect_tracker_start(nova_aws)
+            launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+            nova_aws.stub("bedrock").add_client_error(
+                "create_model_customization_job", "ServiceQuotaExceededException", "Limit of 1 job", 400)
+        real_claim(record)
+
+    monkeypatch.setattr(launcher._LaunchRecord, "claim", claim_after_the_other_copy)
+    with pytest.raises(LaunchFailure, match="hit a service quota"):
+        launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
+    entry = ledger_entry(nova_aws)
+    assert (entry["request"], entry["jobId"]) == ("created", NOVA_JOB_ARN)

@@ -70,3 +70,17 @@ def test_a_missing_entry_answered_with_403_is_settled_by_listing_it() -> None:
     aws.ledger_bucket.fail("GetObject", "AccessDenied")
     with pytest.raises(ClientError, match="AccessDenied"):
         ledger.get(entry().job_name)
+
+
+def test_conditional_writes_make_the_first_write_a_lock() -> None:
+    from rft_job.runtime.ledger import LedgerConflict
+
+    aws = StubbedAws("us-west-2")
+    ledger = JobLedger(aws.client("s3"), URI)
+    etag = ledger.put(entry(), only_if_absent=True)
+    with pytest.raises(LedgerConflict):
+        ledger.put(entry(note="second"), only_if_absent=True)
+    changed = ledger.put(entry(note="update"), only_if_etag=etag)
+    with pytest.raises(LedgerConflict):
+        ledger.put(entry(note="stale"), only_if_etag=etag)
+    assert ledger.get_versioned(entry().job_name) == (entry(note="update"), changed)

@@ -650,3 +650,33 @@ def test_an_unknown_status_is_tolerated_for_a_while(nova_env, nova_aws: StubbedA
     result = tracker.handler({**nova_event(), "unknownSince": 1_800_000_000.0}, lambda_context)
     assert result["gaveUp"] is False and result["unknownSince"] == 1_800_000_000.0
     assert "Publish" not in nova_aws.operations()
+
+
+def test_a_stop_that_keeps_failing_is_reported_once_and_tracking_goes_on(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context
+) -> None:
+    """The stack's Delete failed to stop the job; its tracker cannot either (same denial)."""
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    ssm_has(nova_aws, JOB_ID_PARAM, None)
+    stack_is(nova_aws, "DELETE_FAILED")
+    ssm_has(nova_aws, JOB_ID_PARAM, None)
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    nova_aws.stub("bedrock").add_client_error("stop_model_customization_job", "AccessDeniedException", "denied", 403)
+    sns_publish(nova_aws, TOPIC_ARN, f"RFT job {JOB_NAME} StopFailed", "StopFailed", "nova")
+
+    result = tracker.handler(nova_event(), lambda_context)
+
+    nova_aws.assert_done()
+    assert result["terminal"] is False and result["stopFailureNotified"] is True
+    message = nova_aws.calls("Publish")[0]["Message"]
+    assert "its tracker could not stop it" in message and "StopModelCustomizationJob was denied" in message
+    # The next poll tries again, and says nothing more.
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    ssm_has(nova_aws, JOB_ID_PARAM, None)
+    stack_is(nova_aws, "DELETE_FAILED")
+    ssm_has(nova_aws, JOB_ID_PARAM, None)
+    bedrock_returns(nova_aws, nova_job("InProgress"))
+    nova_aws.stub("bedrock").add_client_error("stop_model_customization_job", "AccessDeniedException", "denied", 403)
+    tracker.handler(result, lambda_context)
+    nova_aws.assert_done()
+    assert len(nova_aws.calls("Publish")) == 1

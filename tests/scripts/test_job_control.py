@@ -181,3 +181,33 @@ def test_history_says_which_entries_it_could_not_read(rftctl, aws) -> None:
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, "NONE")
     result = rftctl("history", "--stack", NOVA_STACK, "--no-refresh")
     assert f"warning: ledger entry s3://{BUCKET}/jobs/x.json is not readable JSON" in result.err
+
+
+def test_history_finds_a_mantle_job_whose_create_answer_was_lost(rftctl, aws, mantle_server) -> None:
+    mantle_server.add_job(id="ftjob-unrecorded", status="running", training_file="file-launch-9")
+    expect_mantle_stack(aws)
+    lost = entry("bedrock-rft-gptoss20b-9f8e7d6c-0009", variant="mantle", request="unknown",
+                 training_file="file-launch-9", launched_at="2000-01-01T00:00:00+00:00")
+    expect_ledger(aws, MANTLE_REGION, "rft-data-west", [lost])
+    expect_parameter(aws, MANTLE_REGION, MANTLE_JOB_ID_PARAMETER, MANTLE_JOB_ID)
+    result = rftctl("history", "--stack", MANTLE_STACK, "--region", MANTLE_REGION)
+    assert result.code == 0, result.err
+    [row] = result.out.splitlines()[2:]
+    assert lost.job_name in row and " running " in f" {row} "  # the service's status, not "may exist"
+
+
+def test_one_job_the_service_will_not_describe_does_not_hide_the_others(rftctl, aws) -> None:
+    expect_nova_stack(aws)
+    first = entry("bedrock-rft-nova2lite-00000000-0001", job_id=OLD_JOB_ARN, status="InProgress",
+                  launched_at="2026-11-01T09:00:00+00:00")
+    second = entry(NOVA_JOB_NAME, job_id=NOVA_JOB_ARN, status="InProgress")
+    expect_ledger(aws, NOVA_REGION, BUCKET, [first, second])
+    expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, NOVA_JOB_ARN)
+    aws.stub("bedrock", NOVA_REGION).add_client_error("get_model_customization_job", "ThrottlingException", "slow",
+                                                      400, expected_params={"jobIdentifier": OLD_JOB_ARN})
+    expect_nova_describe(aws, nova_job("Completed", outputModelArn=NOVA_MODEL_ARN))
+    result = rftctl("history", "--stack", NOVA_STACK)
+    assert result.code == 0, result.err
+    rows = result.out.splitlines()[2:]
+    assert "InProgress (could not refresh: ThrottlingException (400))" in rows[0]
+    assert "Completed" in rows[1]

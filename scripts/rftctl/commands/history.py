@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import botocore.exceptions
+import openai
+
+from rft_job.runtime.errors import short_error
 from rft_job.runtime.job_state import JobState
 from rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN, LedgerEntry
 from stacks.config import Variant
@@ -46,7 +50,11 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         status, trained = _status(entry), entry.output_model
         settled = entry.request == REJECTED or (entry.status or "").split(":")[0] in _FINAL
         if not settled and not args.no_refresh:
-            state = _live_state(ctx, stack, adapter, entry)
+            try:
+                state = _live_state(ctx, stack, adapter, entry)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, openai.OpenAIError) as error:
+                # One job the service would not describe must not hide the others.
+                state, status = None, f"{status} (could not refresh: {short_error(error)})"
             if state is not None:
                 status, trained = state.status, state.output_model or trained
         rows.append(["*" if current and entry.job_id == current else "", entry.job_name, status,
