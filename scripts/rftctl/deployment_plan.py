@@ -14,7 +14,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES
+from rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES, JobSpecError, job_fingerprint
 
 from .aws import ClientFactory
 from .errors import EXIT_CHECK_FAILED, CliError
@@ -143,12 +143,40 @@ def synthesized_stacks(cdk_out: Path) -> list[SynthesizedStack]:
 
 
 def job_fingerprint_of(template: dict[str, Any]) -> tuple[bool, str | None]:
-    """(has a job resource, its JobFingerprint) of a CloudFormation template."""
+    """(has a job resource, its fingerprint) of a CloudFormation template.
+
+    The fingerprint is computed from the resource's JobSpec by this code's formula, as the
+    launcher compares them, so a template written by an older version (another formula, or no
+    JobFingerprint property at all) compares by what its job trains; the JobFingerprint property
+    is the fallback for a JobSpec that cannot be read.
+    """
     for resource in (template.get("Resources") or {}).values():
         if resource.get("Type") == JOB_RESOURCE_TYPE:
-            value = (resource.get("Properties") or {}).get(JOB_FINGERPRINT_PROPERTY)
-            return True, value if isinstance(value, str) else None
+            properties = resource.get("Properties") or {}
+            declared = properties.get(JOB_FINGERPRINT_PROPERTY)
+            computed = _fingerprint_of_template_spec(properties.get("JobSpec"))
+            return True, computed or (declared if isinstance(declared, str) else None)
     return False, None
+
+
+def _fingerprint_of_template_spec(spec: Any) -> str | None:
+    """The fingerprint of a JobSpec as a template holds it: JSON text, or an Fn::Join of it and references.
+
+    The job-defining fields are literals (the references are bucket names, ARNs and the like),
+    so the references are rendered as a placeholder.
+    """
+    try:
+        if isinstance(spec, dict) and set(spec) == {"Fn::Join"}:
+            separator, parts = spec["Fn::Join"]
+            spec = separator.join(part if isinstance(part, str) else "DEPLOY-TIME" for part in parts)
+        data = json.loads(spec)
+        datasets = data["datasetSha256"]
+        return job_fingerprint(
+            variant=data["variant"], base_model=data["baseModel"], training_sha256=datasets["training"],
+            validation_sha256=datasets.get("validation"), grader_code_sha256=data["graderCodeSha256"],
+            hyper_parameters=data.get("hyperParameters") or {}, grader_pinned=data.get("graderPinned", True))
+    except (KeyError, TypeError, ValueError, AttributeError, JobSpecError):
+        return None
 
 
 def deployed_job(clients: ClientFactory, name: str, region: str) -> DeployedJob:

@@ -77,6 +77,24 @@ def with_fingerprint(template: dict[str, Any], value: str | None) -> dict[str, A
     return changed
 
 
+def with_epochs(template: dict[str, Any], epochs: int) -> dict[str, Any]:
+    """The template as deployed with another epoch count: another job."""
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        if resource["Type"] == "Custom::BedrockRftJob":
+            parts = resource["Properties"]["JobSpec"]["Fn::Join"][1]
+            parts[:] = [p.replace('"epochCount":10', f'"epochCount":{epochs}') if isinstance(p, str) else p
+                        for p in parts]
+    assert job_fingerprint_of(changed) != job_fingerprint_of(template)
+    return changed
+
+
+def deployed_fingerprint(assembly: Path) -> str:
+    value = job_fingerprint_of(with_epochs(synthesized(assembly, NOVA_STACK), 3))[1]
+    assert value
+    return value
+
+
 def without_job(template: dict[str, Any]) -> dict[str, Any]:
     changed = copy.deepcopy(template)
     changed["Resources"] = {k: v for k, v in changed["Resources"].items() if v["Type"] != "Custom::BedrockRftJob"}
@@ -125,21 +143,22 @@ def test_an_unchanged_fingerprint_keeps_the_running_job_without_asking(rftctl, a
 def test_a_new_fingerprint_starts_a_job_and_stops_the_running_one(rftctl, aws, assembly: Path, answer: str,
                                                                   code: int) -> None:
     asked: list[str] = []
-    deployed(aws, NOVA_STACK, with_fingerprint(synthesized(assembly, NOVA_STACK), "a" * 64))
+    deployed(aws, NOVA_STACK, with_epochs(synthesized(assembly, NOVA_STACK), 3))
     result = rftctl("plan", "--cdk-out", str(assembly), "--stack", NOVA_STACK, "--confirm",
                     ask=lambda question: asked.append(question) or answer)
     assert result.code == code
     assert result.out.splitlines() == [
         f"{NOVA_STACK} (us-east-1): starts a new paid job (stops job {NOVA_JOB_ARN}, InProgress; fingerprint "
-        f"{fingerprint(assembly, NOVA_STACK)[:12]}, was aaaaaaaaaaaa)"]
+        f"{fingerprint(assembly, NOVA_STACK)[:12]}, was {deployed_fingerprint(assembly)[:12]})"]
     assert asked == ["This deploy will start 1 new paid job and stop 1 running job. Type 'yes' to go on: "]
 
 
 def test_a_job_that_already_ended_is_replaced_not_stopped(rftctl, aws, assembly: Path) -> None:
-    deployed(aws, NOVA_STACK, with_fingerprint(synthesized(assembly, NOVA_STACK), "b" * 64), status="Completed")
+    deployed(aws, NOVA_STACK, with_epochs(synthesized(assembly, NOVA_STACK), 3), status="Completed")
     result = rftctl("plan", "--cdk-out", str(assembly), "--stack", NOVA_STACK, "--confirm", ask=lambda q: "yes")
     assert result.out.strip().endswith(f"starts a new paid job (replaces job {NOVA_JOB_ARN}, Completed; fingerprint "
-                                       f"{fingerprint(assembly, NOVA_STACK)[:12]}, was bbbbbbbbbbbb)")
+                                       f"{fingerprint(assembly, NOVA_STACK)[:12]}, was "
+                                       f"{deployed_fingerprint(assembly)[:12]})")
 
 
 def test_turning_launch_job_off_stops_the_running_job(rftctl, aws, assembly: Path, tmp_path: Path) -> None:
@@ -156,8 +175,21 @@ def test_turning_launch_job_off_stops_the_running_job(rftctl, aws, assembly: Pat
                                        f"{NOVA_JOB_ARN}, InProgress"]
 
 
-def test_a_deployed_template_without_a_fingerprint_counts_as_a_new_job(rftctl, aws, assembly: Path) -> None:
+def test_a_deployed_template_from_an_older_version_compares_by_what_its_job_trains(
+    rftctl, aws, assembly: Path
+) -> None:
+    """No JobFingerprint property, or one by another formula: the JobSpec decides, as in the launcher."""
     deployed(aws, MANTLE_STACK, with_fingerprint(synthesized(assembly, MANTLE_STACK), None))
+    result = rftctl("plan", "--cdk-out", str(assembly), "--stack", MANTLE_STACK, "--confirm", ask=never_asked)
+    assert result.code == 0 and "keeps job" in result.out
+
+
+def test_a_deployed_job_resource_that_cannot_be_read_counts_as_a_new_job(rftctl, aws, assembly: Path) -> None:
+    unreadable = with_fingerprint(synthesized(assembly, MANTLE_STACK), None)
+    for resource in unreadable["Resources"].values():
+        if resource["Type"] == "Custom::BedrockRftJob":
+            resource["Properties"]["JobSpec"] = "{not json"
+    deployed(aws, MANTLE_STACK, unreadable)
     result = rftctl("plan", "--cdk-out", str(assembly), "--stack", MANTLE_STACK)
     assert result.code == 0  # without --confirm, plan only reports
     assert "starts a new paid job" in result.out and "no JobFingerprint to compare" in result.out
