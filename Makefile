@@ -23,7 +23,7 @@ help:
 	@echo "make diff    - what a deploy would change"
 	@echo "make bench   - reward Lambda benchmark"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_reward/requirements.txt rft_job/runtime/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_reward/runtime/requirements.txt rft_job/runtime/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@

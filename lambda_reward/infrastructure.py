@@ -11,8 +11,8 @@ from stacks.config import GraderConfig
 from stacks.python_asset import code_fingerprint
 from stacks.python_function import PythonFunction
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-HANDLER = "lambda_reward.handler.handler"
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+HANDLER = "lambda_reward.runtime.handler.handler"
 METRICS_NAMESPACE = "BedrockRft"
 
 
@@ -27,10 +27,10 @@ class RewardFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: GraderConfig, service_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.code_sha256 = code_fingerprint(PACKAGE_DIR, PACKAGE_DIR / "requirements.txt")
+        self.code_sha256 = code_fingerprint(RUNTIME_DIR)
         self.python = PythonFunction(
             self, "Grader",
-            package_dir=PACKAGE_DIR,
+            runtime_dir=RUNTIME_DIR,
             handler=HANDLER,
             description="Bedrock RFT reward: scores each sampled answer against the prompt's character limit",
             # Scoring is pure CPU work of microseconds per sample; 512 MB buys a third of a vCPU,

@@ -30,8 +30,7 @@ from stacks.published_outputs import PublishedOutputs
 from stacks.python_function import PythonFunction
 from stacks.training_data import LEDGER_PREFIX, TRAINING_PREFIX, TrainingData
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REQUIREMENTS = PACKAGE_DIR / "runtime" / "requirements.txt"
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 
 # A poll round (task, choice, wait) writes 9 history events and an execution may hold 25,000, so
 # each execution polls at most this many times (or for about a week) before handing over; the
@@ -79,8 +78,7 @@ def _runtime_function(scope: Construct, construct_id: str, *, handler: str, desc
                       timeout: Duration, environment: dict[str, str]) -> PythonFunction:
     return PythonFunction(
         scope, construct_id,
-        package_dir=PACKAGE_DIR,
-        requirements=REQUIREMENTS,
+        runtime_dir=RUNTIME_DIR,
         handler=handler,
         description=description,
         memory_mb=512,

@@ -7,13 +7,13 @@ answers of 0.3-2.3x the limit, some with emoji, combining marks or <think> block
 round-trips it through JSON as the Lambda runtime would, then times, best of several
 interleaved repeats:
 
-* ours: ``lambda_reward.handler.handler`` on the parsed list, as Lambda calls it (a fake
+* ours: ``lambda_reward.runtime.handler.handler`` on the parsed list, as Lambda calls it (a fake
   context; Powertools' log line and metrics are written to memory, not the terminal);
 * seed: a plain Python port of the seed article's Rust rule (``(\\d+)\\s*文字以内`` in the
   last user message, 1.0 if ``len(answer.strip()) <= limit`` else 0.0), walking the same
   list.
 
-Also measures the cold import of ``lambda_reward.handler`` in fresh interpreters
+Also measures the cold import of ``lambda_reward.runtime.handler`` in fresh interpreters
 (median). Every sample uses the seed's own format (string content, role "assistant"),
 so both rules read identical input.
 
@@ -44,8 +44,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from lambda_reward import handler as handler_module  # noqa: E402
-from lambda_reward.grader import clear_caches  # noqa: E402
+from lambda_reward.runtime import handler as handler_module  # noqa: E402
+from lambda_reward.runtime.grader import clear_caches  # noqa: E402
 
 MAX_SLOWDOWN = 2.5
 MAX_COLD_IMPORT_MS = 150.0
@@ -201,7 +201,7 @@ def best_times(scorers: list[Callable[[list], list]], batch: list, repeats: int)
 
 
 COLD_IMPORT_PROBE = (
-    "import time; start = time.perf_counter(); import lambda_reward.handler; "
+    "import time; start = time.perf_counter(); import lambda_reward.runtime.handler; "
     "print(time.perf_counter() - start)"
 )
 

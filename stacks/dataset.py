@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
-from lambda_reward import extract_char_limit
-from lambda_reward.char_limit import MAX_CHAR_LIMIT
+from lambda_reward.runtime import extract_char_limit
+from lambda_reward.runtime.char_limit import MAX_CHAR_LIMIT
 from stacks.checkout import normalized_text
 
 # Bedrock's bounds for an RFT training file.

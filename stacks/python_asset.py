@@ -1,4 +1,8 @@
-"""Lambda code assets for Python packages, built without Docker.
+"""Lambda code assets from a component's runtime folder, built without Docker.
+
+Each Lambda's shipped code is its component's `runtime/` folder (beside the construct), an
+importable package: `lambda_reward/runtime` ships as `lambda_reward.runtime`. The asset is that
+folder plus its pinned dependencies (`runtime/requirements.txt`); nothing beside it ships.
 
 The Lambda runs Python 3.13 on arm64 while synth may run on any machine, so dependencies are
 installed with pip's cross-platform options (`--platform manylinux2014_aarch64 --only-binary
@@ -22,13 +26,12 @@ from stacks.checkout import normalized_text
 _PIP_PLATFORM = ["--platform", "manylinux2014_aarch64", "--implementation", "cp",
                  "--python-version", "3.13", "--only-binary=:all:"]
 
-# What a component's Lambda is made of: its Python modules, plus the data files the component
-# names (glob patterns relative to its folder). An allow-list, so that nothing else in the folder
-# (editor backups and swap files, .DS_Store, tool caches, notes, scratch .json or .txt files)
-# reaches the zip or changes the code's fingerprint, and so starts a new paid job.
+# What a runtime folder ships: its Python modules, plus the data files the component names (glob
+# patterns relative to the folder). An allow-list, so that nothing else in the folder (editor
+# backups and swap files, .DS_Store, tool caches, notes, scratch .json or .txt files, the pins
+# themselves) reaches the zip or changes the code's fingerprint, and so starts a new paid job.
 RUNTIME_SUFFIXES = (".py",)
-# Python files that are not runtime code: the CDK construct beside the runtime.
-NOT_RUNTIME_NAMES = ("infrastructure.py",)
+REQUIREMENTS_FILE = "requirements.txt"
 
 
 def _hidden_or_cache(relative: Path) -> bool:
@@ -39,38 +42,41 @@ def _hidden_or_cache(relative: Path) -> bool:
 def is_runtime_file(relative: Path, data: tuple[str, ...] = ()) -> bool:
     if _hidden_or_cache(relative):
         return False
-    if relative.suffix in RUNTIME_SUFFIXES and relative.name not in NOT_RUNTIME_NAMES:
-        return True
-    return any(relative.match(pattern) for pattern in data)
+    return relative.suffix in RUNTIME_SUFFIXES or any(relative.match(pattern) for pattern in data)
 
 
-def runtime_files(package_dir: Path, data: tuple[str, ...] = ()) -> list[Path]:
-    """The files of a component that end up in its Lambda, in a stable order."""
+def runtime_files(runtime_dir: Path, data: tuple[str, ...] = ()) -> list[Path]:
+    """The files of a runtime folder that end up in its Lambda, in a stable order."""
     return sorted(
-        (path for path in package_dir.rglob("*")
-         if path.is_file() and is_runtime_file(path.relative_to(package_dir), data)),
-        key=lambda path: path.relative_to(package_dir).as_posix(),
+        (path for path in runtime_dir.rglob("*")
+         if path.is_file() and is_runtime_file(path.relative_to(runtime_dir), data)),
+        key=lambda path: path.relative_to(runtime_dir).as_posix(),
     )
 
 
-def code_fingerprint(package_dir: Path, requirements: Path, data: tuple[str, ...] = ()) -> str:
+def package_path(runtime_dir: Path) -> Path:
+    """Where the folder sits in the zip, so it imports as in the repository: `lambda_reward/runtime`."""
+    return Path(runtime_dir.parent.name) / runtime_dir.name
+
+
+def code_fingerprint(runtime_dir: Path, data: tuple[str, ...] = ()) -> str:
     """SHA-256 of exactly what defines the Lambda's behaviour: runtime files and pinned deps.
 
     Used as the grader's identity for deciding whether a job must be relaunched; unlike the
     published version ARN it does not change when only memory or timeout change. Paths are
-    hashed in POSIX form and contents normalised (stacks.checkout).
+    hashed in POSIX form as they sit in the zip, and contents normalised (stacks.checkout).
     """
     digest = hashlib.sha256()
-    for path in [*runtime_files(package_dir, data), requirements]:
-        digest.update(path.relative_to(package_dir.parent).as_posix().encode() + b"\0")
+    for path in [*runtime_files(runtime_dir, data), runtime_dir / REQUIREMENTS_FILE]:
+        digest.update((package_path(runtime_dir) / path.relative_to(runtime_dir)).as_posix().encode() + b"\0")
         digest.update(normalized_text(path.read_bytes()) + b"\0")
     return digest.hexdigest()
 
 
-def asset_hash(package_dir: Path, requirements: Path, data: tuple[str, ...] = ()) -> str:
+def asset_hash(runtime_dir: Path, data: tuple[str, ...] = ()) -> str:
     """The Lambda asset's identity: the code fingerprint plus how pip builds the dependencies."""
     build = " ".join(_PIP_PLATFORM)
-    return hashlib.sha256(f"{code_fingerprint(package_dir, requirements, data)}|{build}".encode()).hexdigest()
+    return hashlib.sha256(f"{code_fingerprint(runtime_dir, data)}|{build}".encode()).hexdigest()
 
 
 class BundlingError(RuntimeError):
@@ -79,47 +85,45 @@ class BundlingError(RuntimeError):
 
 @jsii.implements(ILocalBundling)
 class _PipLocalBundling:
-    def __init__(self, package_dir: Path, requirements: Path, data: tuple[str, ...] = ()):
-        self._package_dir = package_dir
-        self._requirements = requirements
+    def __init__(self, runtime_dir: Path, data: tuple[str, ...] = ()):
+        self._runtime_dir = runtime_dir
         self._data = data
 
     # jsii calls this positionally: (output_dir, options).
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002
         out = Path(output_dir)
+        requirements = self._runtime_dir / REQUIREMENTS_FILE
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-compile", *_PIP_PLATFORM, "--target", str(out), "-r", str(self._requirements)]
+                   "--no-compile", *_PIP_PLATFORM, "--target", str(out), "-r", str(requirements)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             # Returning False would make CDK fall back to Docker, which this project never uses.
             raise BundlingError(
-                f"pip could not build the Lambda asset for {self._package_dir.name} from "
-                f"{self._requirements}:\n{result.stderr.strip() or result.stdout.strip()}")
-        for path in runtime_files(self._package_dir, self._data):
-            target = out / self._package_dir.name / path.relative_to(self._package_dir)
+                f"pip could not build the Lambda asset for {package_path(self._runtime_dir)} from "
+                f"{requirements}:\n{result.stderr.strip() or result.stdout.strip()}")
+        for path in runtime_files(self._runtime_dir, self._data):
+            target = out / package_path(self._runtime_dir) / path.relative_to(self._runtime_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             # The bytes the fingerprint describes: normalised line endings, whatever the checkout.
             target.write_bytes(normalized_text(path.read_bytes()))
         return True
 
 
-def python_package_code(package_dir: Path, requirements: Path | None = None,
-                        data: tuple[str, ...] = ()) -> lambda_.Code:
-    """Code asset: the package's runtime files (importable by its name) plus its pinned deps.
+def python_runtime_code(runtime_dir: Path, data: tuple[str, ...] = ()) -> lambda_.Code:
+    """Code asset: the runtime folder (importable as in the repository) plus its pinned deps.
 
-    `data`: glob patterns (relative to the package) of the data files the runtime reads.
+    `data`: glob patterns (relative to the folder) of the data files the runtime reads.
     """
-    requirements = requirements or package_dir / "requirements.txt"
     return lambda_.Code.from_asset(
-        str(package_dir),
+        str(runtime_dir),
         # The asset's identity is the runtime files and pins as the fingerprint sees them (pip's
-        # output is not byte-for-byte reproducible): a stray file, a CRLF checkout or an edit of
-        # the construct beside the runtime builds no new asset and publishes no new version.
+        # output is not byte-for-byte reproducible): a stray file or a CRLF checkout builds no
+        # new asset and publishes no new version.
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_hash(package_dir, requirements, data),
+        asset_hash=asset_hash(runtime_dir, data),
         bundling=BundlingOptions(
             # Required by the API but never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13:latest-arm64"),
-            local=_PipLocalBundling(package_dir, requirements, data),
+            local=_PipLocalBundling(runtime_dir, data),
         ),
     )

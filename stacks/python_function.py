@@ -1,6 +1,6 @@
 """A Python Lambda the way every function in this app is built.
 
-Python 3.13 on arm64, code from a component folder bundled without Docker, its own log group
+Python 3.13 on arm64, code from a component's runtime folder bundled without Docker, its own log group
 with a set retention, and its own role whose only built-in right is writing to that log group
 (instead of the AWS managed AWSLambdaBasicExecutionRole, which covers every log group).
 """
@@ -14,7 +14,7 @@ from constructs import Construct
 
 from stacks.config import LOG_RETENTION_DAYS
 from stacks.nag import acknowledge
-from stacks.python_asset import python_package_code
+from stacks.python_asset import python_runtime_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -23,9 +23,8 @@ _RETENTION = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)))
 
 
 class PythonFunction(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, package_dir: Path, handler: str, description: str,
+    def __init__(self, scope: Construct, construct_id: str, *, runtime_dir: Path, handler: str, description: str,
                  memory_mb: int, timeout: Duration, log_retention_days: int, environment: dict[str, str],
-                 requirements: Path | None = None,
                  current_version_options: lambda_.VersionOptions | None = None) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -48,7 +47,7 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=python_package_code(package_dir, requirements),
+            code=python_runtime_code(runtime_dir),
             memory_size=memory_mb,
             timeout=timeout,
             role=self.role,

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lambda_reward.samples import message_text
+from lambda_reward.runtime.samples import message_text
 from stacks.config import Variant
 
 from .console import ProgressBar

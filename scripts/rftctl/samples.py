@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lambda_reward.samples import USER_ROLE, message_text
+from lambda_reward.runtime.samples import USER_ROLE, message_text
 from rft_job.runtime.job_spec import JobSpecError, split_s3_uri
 from stacks.config import PROJECT_ROOT
 from stacks.dataset import DatasetError, validate_dataset

@@ -1,4 +1,4 @@
-"""Limit extraction, character counting and the length reward (lambda_reward.char_limit)."""
+"""Limit extraction, character counting and the length reward (lambda_reward.runtime.char_limit)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_reward import count_characters, extract_char_limit
-from lambda_reward.char_limit import (
+from lambda_reward.runtime import count_characters, extract_char_limit
+from lambda_reward.runtime.char_limit import (
     _COMMON_BLOCKS,
     _joins_in_window,
     MAX_CHAR_LIMIT,

@@ -1,4 +1,4 @@
-"""Scoring whole batches (lambda_reward.grader): rules, contract shape, robustness."""
+"""Scoring whole batches (lambda_reward.runtime.grader): rules, contract shape, robustness."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from lambda_reward.grader import BatchSummary, clear_caches, grade_batch, grade_batch_with_summary, summarize
-from lambda_reward.samples import parse_sample
+from lambda_reward.runtime.grader import BatchSummary, clear_caches, grade_batch, grade_batch_with_summary, summarize
+from lambda_reward.runtime.samples import parse_sample
 
 PROMPT = "AIとは何か30文字以内で説明して"
 FIXED_METRICS = ["char_count", "char_limit", "within_limit"]
@@ -174,7 +174,7 @@ def test_a_grader_bug_costs_one_sample_not_the_batch(monkeypatch) -> None:
             raise ValueError("unexpected")
         return len(text)
 
-    monkeypatch.setattr("lambda_reward.grader.count_characters", count_characters)
+    monkeypatch.setattr("lambda_reward.runtime.grader.count_characters", count_characters)
     reasons: list[tuple[int, Any, str]] = []
     batch = [make_sample("答え", sample_id=1), make_sample("boom", sample_id=2), make_sample("答え", sample_id=3)]
     results, summary = grade_batch_with_summary(batch, on_malformed=lambda *a: reasons.append(a))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_reward import handler as handler_module
-from lambda_reward.grader import grade_batch
-from lambda_reward.handler import MAX_LOGGED_ID_LENGTH, MAX_MALFORMED_WARNINGS, handler
+from lambda_reward.runtime import handler as handler_module
+from lambda_reward.runtime.grader import grade_batch
+from lambda_reward.runtime.handler import MAX_LOGGED_ID_LENGTH, MAX_MALFORMED_WARNINGS, handler
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "AIとは何か30文字以内で説明して"
@@ -187,14 +187,14 @@ def run_python(code: str, **env: str) -> str:
 
 
 def test_service_name_and_namespace_come_from_the_environment() -> None:
-    code = "from lambda_reward import handler as h; print(h.SERVICE_NAME, h.METRICS_NAMESPACE)"
+    code = "from lambda_reward.runtime import handler as h; print(h.SERVICE_NAME, h.METRICS_NAMESPACE)"
     assert run_python(code) == "rft-reward BedrockRft"
     assert run_python(code, POWERTOOLS_SERVICE_NAME="svc", POWERTOOLS_METRICS_NAMESPACE="Ns") == "svc Ns"
 
 
 def test_package_import_does_not_load_powertools() -> None:
     code = (
-        "import sys; from lambda_reward import count_characters, extract_char_limit; "
+        "import sys; from lambda_reward.runtime import count_characters, extract_char_limit; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'aws_lambda_powertools', 'boto3'}))"
     )
     assert run_python(code) == "[]"

@@ -1,10 +1,10 @@
-"""Parsing raw samples and removing reasoning (lambda_reward.samples)."""
+"""Parsing raw samples and removing reasoning (lambda_reward.runtime.samples)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lambda_reward.samples import (
+from lambda_reward.runtime.samples import (
     MalformedSample,
     ParsedSample,
     describe_value,

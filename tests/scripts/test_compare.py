@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from lambda_reward import extract_char_limit
+from lambda_reward.runtime import extract_char_limit
 from scripts.rftctl.commands.compare import build_comparison
 from scripts.rftctl.samples import PromptRecord, read_prompt_records
 from tests.scripts.fakes import (

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_reward import extract_char_limit
+from lambda_reward.runtime import extract_char_limit
 from stacks.dataset import (
     MESSAGE_PROBLEM_CAP,
     VALIDATION_MIN_RECORDS,

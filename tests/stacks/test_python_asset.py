@@ -12,7 +12,7 @@ import shutil
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.python_asset import _PipLocalBundling, code_fingerprint, python_package_code, runtime_files
+from stacks.python_asset import _PipLocalBundling, code_fingerprint, python_runtime_code, runtime_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,27 +36,28 @@ def installed_versions(asset: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_reward_asset_has_arm64_regex_powertools_and_only_runtime_code(tmp_path: Path) -> None:
-    package = ROOT / "lambda_reward"
-    assert _PipLocalBundling(package, package / "requirements.txt").try_bundle(str(tmp_path), None) is True
+    runtime = ROOT / "lambda_reward" / "runtime"
+    assert _PipLocalBundling(runtime).try_bundle(str(tmp_path), None) is True
     assert list(tmp_path.glob("regex/_regex.cpython-313-aarch64-linux-gnu.so")), "regex must be the arm64 cp313 wheel"
     assert (tmp_path / "aws_lambda_powertools" / "logging" / "logger.py").is_file()
-    assert (tmp_path / "lambda_reward" / "handler.py").is_file()
-    assert not (tmp_path / "lambda_reward" / "infrastructure.py").exists()
+    shipped = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "lambda_reward").rglob("*") if p.is_file())
+    assert shipped == [f"lambda_reward/runtime/{p.name}" for p in sorted(runtime.glob("*.py"))]
     versions = installed_versions(tmp_path)
-    for name, version in pins(package / "requirements.txt").items():
+    for name, version in pins(runtime / "requirements.txt").items():
         assert versions[name] == version, name
 
 
 @pytest.mark.slow
 def test_job_asset_has_arm64_openai_sdk_and_pinned_boto3(tmp_path: Path) -> None:
-    package, requirements = ROOT / "rft_job", ROOT / "rft_job" / "runtime" / "requirements.txt"
-    _PipLocalBundling(package, requirements).try_bundle(str(tmp_path), None)
+    runtime = ROOT / "rft_job" / "runtime"
+    _PipLocalBundling(runtime).try_bundle(str(tmp_path), None)
     assert list(tmp_path.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
     assert (tmp_path / "openai" / "providers" / "bedrock.py").is_file()
     assert (tmp_path / "rft_job" / "runtime" / "launcher.py").is_file()
-    assert not (tmp_path / "rft_job" / "infrastructure.py").exists()
+    # The runtime folder only: not the construct, not the package's own __init__ beside it.
+    assert sorted(p.name for p in (tmp_path / "rft_job").iterdir()) == ["runtime"]
     versions = installed_versions(tmp_path)
-    for name, version in pins(requirements).items():
+    for name, version in pins(runtime / "requirements.txt").items():
         assert versions[name] == version, name
 
 
@@ -64,37 +65,38 @@ def test_test_environment_runs_the_pinned_versions() -> None:
     """The tests exercise the same dependency versions that the assets ship."""
     from importlib.metadata import version
 
-    for requirements in (ROOT / "lambda_reward" / "requirements.txt", ROOT / "rft_job" / "runtime" / "requirements.txt"):
+    for requirements in (ROOT / "lambda_reward" / "runtime" / "requirements.txt",
+                         ROOT / "rft_job" / "runtime" / "requirements.txt"):
         for name, pinned in pins(requirements).items():
             assert version(name) == pinned, (requirements.name, name)
 
 
 def test_code_fingerprint_covers_runtime_files_and_pins_only(tmp_path: Path) -> None:
-    package = tmp_path / "component"
-    (package / "__pycache__").mkdir(parents=True)
-    (package / "handler.py").write_text("def handler(event, context):\n    return 1\n")
-    (package / "infrastructure.py").write_text("# CDK construct\n")
-    (package / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
-    (package / "requirements.txt").write_text("regex==1\n")
-    assert [p.name for p in runtime_files(package)] == ["handler.py"]
-    before = code_fingerprint(package, package / "requirements.txt")
-    (package / "infrastructure.py").write_text("# edited construct\n")
-    assert code_fingerprint(package, package / "requirements.txt") == before
-    (package / "requirements.txt").write_text("regex==2\n")
-    after_pin = code_fingerprint(package, package / "requirements.txt")
+    runtime = tmp_path / "component" / "runtime"
+    (runtime / "__pycache__").mkdir(parents=True)
+    (runtime / "handler.py").write_text("def handler(event, context):\n    return 1\n")
+    (runtime.parent / "infrastructure.py").write_text("# CDK construct, beside the runtime folder\n")
+    (runtime / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
+    (runtime / "requirements.txt").write_text("regex==1\n")
+    assert [p.name for p in runtime_files(runtime)] == ["handler.py"]
+    before = code_fingerprint(runtime)
+    (runtime.parent / "infrastructure.py").write_text("# edited construct\n")
+    assert code_fingerprint(runtime) == before
+    (runtime / "requirements.txt").write_text("regex==2\n")
+    after_pin = code_fingerprint(runtime)
     assert after_pin != before
-    (package / "handler.py").write_text("def handler(event, context):\n    return 2\n")
-    assert code_fingerprint(package, package / "requirements.txt") != after_pin
+    (runtime / "handler.py").write_text("def handler(event, context):\n    return 2\n")
+    assert code_fingerprint(runtime) != after_pin
 
 
 def test_a_missing_wheel_fails_loudly_instead_of_falling_back_to_docker(tmp_path: Path) -> None:
     from stacks.python_asset import BundlingError
 
-    package = tmp_path / "component"
-    package.mkdir()
-    (package / "requirements.txt").write_text("this-package-does-not-exist-anywhere==0.0.1\n")
-    with pytest.raises(BundlingError, match="pip could not build the Lambda asset for component"):
-        _PipLocalBundling(package, package / "requirements.txt").try_bundle(str(tmp_path / "out"), None)
+    runtime = tmp_path / "component" / "runtime"
+    runtime.mkdir(parents=True)
+    (runtime / "requirements.txt").write_text("this-package-does-not-exist-anywhere==0.0.1\n")
+    with pytest.raises(BundlingError, match="pip could not build the Lambda asset for component/runtime"):
+        _PipLocalBundling(runtime).try_bundle(str(tmp_path / "out"), None)
 
 
 # Litter a checkout collects: OS and editor files, tool caches, notes. None of it is runtime code.
@@ -106,46 +108,47 @@ DATA = ("rules/*.json",)
 
 
 def component(root: Path, *, crlf: bool = False) -> Path:
-    package = root / "component"
+    """A component's runtime folder: component/runtime."""
+    package = root / "component" / "runtime"
     (package / "rules").mkdir(parents=True)
     ending = "\r\n" if crlf else "\n"
     (package / "__init__.py").write_bytes(b"")
     (package / "handler.py").write_bytes(ending.join(["import json", "def handler(event, context):",
                                                       "    return json.loads('1')", ""]).encode())
     (package / "rules" / "limits.json").write_bytes(ending.join(['{"max": 30}', ""]).encode())
-    (package / "infrastructure.py").write_text("# the CDK construct\n")
+    (package.parent / "infrastructure.py").write_text("# the CDK construct\n")
     (package / "requirements.txt").write_text("")
     return package
 
 
 def test_stray_files_and_a_windows_checkout_leave_the_fingerprint_alone(tmp_path: Path) -> None:
     clean = component(tmp_path / "clean")
-    expected = code_fingerprint(clean, clean / "requirements.txt", DATA)
+    expected = code_fingerprint(clean, DATA)
     littered = component(tmp_path / "littered")
     for name in STRAY_FILES:
         (littered / name).parent.mkdir(parents=True, exist_ok=True)
         (littered / name).write_text("scratch")
-    assert code_fingerprint(littered, littered / "requirements.txt", DATA) == expected
+    assert code_fingerprint(littered, DATA) == expected
     windows = component(tmp_path / "windows", crlf=True)
     (windows / "handler.py").write_bytes(b"\xef\xbb\xbf" + (windows / "handler.py").read_bytes())
-    assert code_fingerprint(windows, windows / "requirements.txt", DATA) == expected
+    assert code_fingerprint(windows, DATA) == expected
     assert [p.relative_to(littered).as_posix() for p in runtime_files(littered, DATA)] == [
         "__init__.py", "handler.py", "rules/limits.json"]
     # A declared data file is part of the code: editing it is a new grader.
     (littered / "rules" / "limits.json").write_text('{"max": 31}\n')
-    assert code_fingerprint(littered, littered / "requirements.txt", DATA) != expected
+    assert code_fingerprint(littered, DATA) != expected
 
 
 def test_the_real_grader_fingerprint_ignores_litter_and_line_endings(tmp_path: Path) -> None:
-    real = ROOT / "lambda_reward"
-    copy = tmp_path / "lambda_reward"
+    real = ROOT / "lambda_reward" / "runtime"
+    copy = tmp_path / "lambda_reward" / "runtime"
     shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__"))
     for path in copy.rglob("*.py"):
         path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     for name in STRAY_FILES:
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         (copy / name).write_text("scratch")
-    assert code_fingerprint(copy, copy / "requirements.txt") == code_fingerprint(real, real / "requirements.txt")
+    assert code_fingerprint(copy) == code_fingerprint(real)
 
 
 def test_only_runtime_files_reach_the_asset_and_litter_builds_no_new_one(tmp_path: Path) -> None:
@@ -154,8 +157,8 @@ def test_only_runtime_files_reach_the_asset_and_litter_builds_no_new_one(tmp_pat
     def synthesize(package: Path, outdir: Path) -> tuple[str, Path]:
         app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
         stack = cdk.Stack(app, "Bare")
-        lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13, handler="component.handler.handler",
-                         code=python_package_code(package, data=DATA))
+        lambda_.Function(stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13,
+                         handler="component.runtime.handler.handler", code=python_runtime_code(package, data=DATA))
         assembly = app.synth()
         template = assembly.get_stack_by_name("Bare").template
         [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
@@ -165,8 +168,9 @@ def test_only_runtime_files_reach_the_asset_and_litter_builds_no_new_one(tmp_pat
     clean = component(tmp_path / "clean", crlf=True)
     asset, staged = synthesize(clean, tmp_path / "out1")
     shipped = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
-    assert shipped == ["component/__init__.py", "component/handler.py", "component/rules/limits.json"]
-    assert b"\r\n" not in (staged / "component" / "handler.py").read_bytes()
+    assert shipped == ["component/runtime/__init__.py", "component/runtime/handler.py",
+                       "component/runtime/rules/limits.json"]
+    assert b"\r\n" not in (staged / "component" / "runtime" / "handler.py").read_bytes()
     for name in STRAY_FILES:
         (clean / name).parent.mkdir(parents=True, exist_ok=True)
         (clean / name).write_text("scratch")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_reward.grader import grade_batch
+from lambda_reward.runtime.grader import grade_batch
 from stacks.models import inference_model_id
 
 from ..console import FAIL_MARK, PASS_MARK, format_percent, format_table, truncate

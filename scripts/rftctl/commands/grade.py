@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lambda_reward.grader import grade_batch
+from lambda_reward.runtime.grader import grade_batch
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "metrics, then count, mean reward and pass rate. A line is a Bedrock grader sample "
             '{"id", "messages": [..., user, assistant], ...} or simply {"prompt", "answer", ...}; '
             "other fields (char_limit, reference_answer) are passed on. Locally the repo's "
-            "lambda_reward.grader scores them. With --remote the same samples go, as the JSON list "
+            "lambda_reward.runtime.grader scores them. With --remote the same samples go, as the JSON list "
             "Bedrock sends, to the stack's published grader version (GraderVersionArn), and the reply "
             "is checked against the Lambda contract: one result per sample, same ids in the same "
             "order, score in [0, 1], well-formed metrics."

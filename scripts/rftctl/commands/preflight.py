@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_reward.grader import grade_batch
+from lambda_reward.runtime.grader import grade_batch
 from stacks.models import inference_model_id
 
 from ..console import format_percent, format_table, truncate

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from lambda_reward import char_limit
-from lambda_reward.char_limit import (
+from lambda_reward.runtime import char_limit
+from lambda_reward.runtime.char_limit import (
     count_characters,
     extract_char_limit,
     length_reward,
     parse_explicit_char_limit,
 )
-from lambda_reward.samples import MalformedSample, describe_value, read_sample
+from lambda_reward.runtime.samples import MalformedSample, describe_value, read_sample
 
 CHAR_LIMIT_FIELD = "char_limit"
 REFERENCE_ANSWER_FIELD = "reference_answer"

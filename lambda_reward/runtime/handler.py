@@ -1,6 +1,6 @@
 """Lambda entry point of the RFT grader: validate the event, score it, publish metrics.
 
-All scoring lives in ``lambda_reward.grader``; this module only adds Powertools logging
+All scoring lives in ``lambda_reward.runtime.grader``; this module only adds Powertools logging
 and CloudWatch metrics (EMF) around it.
 """
 
@@ -13,8 +13,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambda_reward.grader import grade_batch_with_summary
-from lambda_reward.samples import EventShapeError, describe_value, samples_of_event
+from lambda_reward.runtime.grader import grade_batch_with_summary
+from lambda_reward.runtime.samples import EventShapeError, describe_value, samples_of_event
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockRft"
