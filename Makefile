@@ -23,9 +23,14 @@ help:
 	@echo "make diff    - what a deploy would change"
 	@echo "make bench   - reward Lambda benchmark"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_reward/runtime/requirements.txt rft_job/runtime/requirements.txt
+LAMBDA_PINS := lambda_reward/runtime/requirements.txt rft_job/runtime/requirements.txt
+
+# One resolve of every pin: the app (requirements.txt, via the project), the CLI and the test tools
+# (pyproject.toml's extras) and exactly what each Lambda ships. The project is installed editable,
+# so its packages import from anywhere and the console command is .venv/bin/rftctl.
+$(VENV)/.installed: pyproject.toml requirements.txt $(LAMBDA_PINS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check $(addprefix -r ,$(LAMBDA_PINS)) -e '.[cli,test]'
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -47,7 +52,7 @@ lint-templates: synth
 # Deploys exactly the assembly `rftctl plan` checked; plan asks before a deploy that starts or
 # stops a paid RFT job (YES=1 answers yes, for scripts; YES=0 or no YES asks).
 deploy: synth
-	$(BIN)/python scripts/rftctl.py plan --confirm $(if $(filter 1 yes true,$(YES)),--yes,)
+	$(BIN)/rftctl plan --confirm $(if $(filter 1 yes true,$(YES)),--yes,)
 	$(CDK) deploy --all --app cdk.out --no-notices
 
 diff: install
@@ -58,6 +63,7 @@ destroy: install
 
 bench: install
 	$(BIN)/python scripts/bench_reward.py
+	$(BIN)/python scripts/bench_cli_startup.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .hypothesis

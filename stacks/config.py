@@ -42,8 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import botocore.session
-
 from stacks.models import Variant, model_ids, rft_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -262,6 +260,8 @@ def _tags(raw: Any, where: str, problems: _Problems) -> dict[str, str]:
 
 def _nova_hyperparameter_shape():
     """The RFT hyperparameter shape from botocore's Bedrock model: ranges straight from the API."""
+    import botocore.session  # only synth validates Nova hyperparameters; the CLI imports this module too
+
     model = botocore.session.get_session().get_service_model("bedrock")
     create = model.operation_model("CreateModelCustomizationJob")
     return create.input_shape.members["customizationConfig"].members["rftConfig"].members["hyperParameters"]

@@ -19,7 +19,7 @@ def test_deploy_asks_before_it_deploys_the_checked_assembly(yes: str, flag: str)
                             timeout=60)
     assert result.returncode == 0, result.stderr
     commands = [line.strip() for line in result.stdout.splitlines()]
-    plan = next(i for i, line in enumerate(commands) if "scripts/rftctl.py plan" in line)
+    plan = next(i for i, line in enumerate(commands) if "/rftctl plan" in line)
     deploy = next(i for i, line in enumerate(commands) if " cdk deploy " in f" {line} ")
     synth = next(i for i, line in enumerate(commands) if " cdk synth " in f" {line} ")
     assert synth < plan < deploy

@@ -7,10 +7,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from stacks.config import Variant
+from stacks.models import Variant
 
 from .aws import AwsClients, ClientFactory
-from .commands import compare, deploy_model, grade, history, metrics, plan, preflight, status, stop, validate
+from .commands import (
+    compare,
+    deploy_model,
+    grade,
+    history,
+    metrics,
+    plan,
+    preflight,
+    status,
+    stop,
+    validate,
+)
 from .context import CommandContext
 from .errors import EXIT_INTERRUPTED, explain
 

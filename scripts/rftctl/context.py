@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from stacks.config import Variant
+from stacks.models import Variant
 
-from .aws import ClientFactory
 from .errors import ErrorHint
-from .stack import DeployedStack, find_stack
+
+if TYPE_CHECKING:
+    from .aws import ClientFactory
+    from .stack import DeployedStack
 
 
 def ask_on_terminal(question: str) -> str | None:
@@ -45,6 +47,8 @@ class CommandContext:
 
     def stack(self, required_variant: Variant | None = None) -> DeployedStack:
         """The deployed stack (looked up once per run)."""
+        from .stack import find_stack
+
         variant = required_variant or self.variant
         if self._stack is None or (variant and self._stack.variant is not variant):
             self._stack = find_stack(

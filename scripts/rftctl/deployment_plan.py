@@ -10,13 +10,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
+if TYPE_CHECKING:
+    from .aws import ClientFactory
 
-from rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES, JobSpecError, job_fingerprint
 
-from .aws import ClientFactory
+from rft_job.runtime.job_spec import (
+    UNSET_PARAMETER_VALUES,
+    JobSpecError,
+    job_fingerprint,
+)
+
 from .errors import EXIT_CHECK_FAILED, CliError
 
 JOB_RESOURCE_TYPE = "Custom::BedrockRftJob"
@@ -180,6 +185,8 @@ def _fingerprint_of_template_spec(spec: Any) -> str | None:
 
 
 def deployed_job(clients: ClientFactory, name: str, region: str) -> DeployedJob:
+    import botocore.exceptions
+
     cloudformation = clients.client("cloudformation", region)
     try:
         stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
@@ -201,6 +208,8 @@ def deployed_job(clients: ClientFactory, name: str, region: str) -> DeployedJob:
 
 
 def _live(clients: ClientFactory, region: str, parameter: str | None) -> str | None:
+    import botocore.exceptions
+
     if not parameter:
         return None
     try:

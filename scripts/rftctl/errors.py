@@ -8,12 +8,13 @@ exception nobody anticipated is left alone so its traceback shows the bug.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
-import openai
-
-from rft_job.runtime.errors import ACCESS_DENIED_CODES, NOT_FOUND_CODES, THROTTLING_CODES, mantle_error_message
+if TYPE_CHECKING:
+    import botocore.exceptions
+    import openai
 
 EXIT_OK = 0
 # The command ran but the thing it checked is not good: an invalid dataset, a malformed
@@ -75,6 +76,12 @@ def _profile_advice(hint: ErrorHint) -> str:
 
 
 def _explain_client_error(error: botocore.exceptions.ClientError, hint: ErrorHint) -> CliError:
+    from rft_job.runtime.errors import (
+        ACCESS_DENIED_CODES,
+        NOT_FOUND_CODES,
+        THROTTLING_CODES,
+    )
+
     details = error.response.get("Error", {})
     code = str(details.get("Code", "Unknown"))
     message = _one_line(details.get("Message", "")) or code
@@ -106,6 +113,8 @@ def _explain_client_error(error: botocore.exceptions.ClientError, hint: ErrorHin
 
 
 def _explain_botocore_error(error: botocore.exceptions.BotoCoreError, hint: ErrorHint) -> CliError:
+    import botocore.exceptions
+
     if isinstance(error, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
         return CliError(f"no AWS credentials found: {_profile_advice(hint)}")
     if isinstance(error, botocore.exceptions.CredentialRetrievalError):
@@ -127,6 +136,10 @@ def _explain_botocore_error(error: botocore.exceptions.BotoCoreError, hint: Erro
 
 
 def _explain_openai_error(error: openai.OpenAIError) -> CliError:
+    import openai
+
+    from rft_job.runtime.errors import mantle_error_message
+
     if isinstance(error, openai.AuthenticationError):
         return CliError(
             "the Bedrock mantle endpoint rejected the SigV4 signature (401): use AWS credentials for the "
@@ -161,13 +174,20 @@ def _explain_openai_error(error: openai.OpenAIError) -> CliError:
 
 
 def explain(error: BaseException, hint: ErrorHint) -> CliError | None:
-    """The operator-facing error for ``error``, or None for an unexpected exception (a bug)."""
+    """The operator-facing error for ``error``, or None for an unexpected exception (a bug).
+
+    AWS and mantle errors can only come from a command that loaded botocore or the OpenAI SDK,
+    so their classes are looked up only when loaded (and never imported here for nothing).
+    """
     if isinstance(error, CliError):
         return error
-    if isinstance(error, botocore.exceptions.ClientError):
-        return _explain_client_error(error, hint)
-    if isinstance(error, botocore.exceptions.BotoCoreError):
-        return _explain_botocore_error(error, hint)
-    if isinstance(error, openai.OpenAIError):
+    botocore_exceptions: Any = sys.modules.get("botocore.exceptions")
+    if botocore_exceptions is not None:
+        if isinstance(error, botocore_exceptions.ClientError):
+            return _explain_client_error(error, hint)
+        if isinstance(error, botocore_exceptions.BotoCoreError):
+            return _explain_botocore_error(error, hint)
+    openai_module: Any = sys.modules.get("openai")
+    if openai_module is not None and isinstance(error, openai_module.OpenAIError):
         return _explain_openai_error(error)
     return None

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from lambda_reward.runtime.samples import message_text
-from stacks.config import Variant
+if TYPE_CHECKING:
+    from .stack import DeployedStack
+
 
 from .console import ProgressBar
 from .context import CommandContext
-from .stack import DeployedStack
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class ConverseModel:
         self.model_id = model_id
 
     def answer(self, messages: Sequence[dict[str, Any]], settings: GenerationSettings) -> str:
+        from lambda_reward.runtime.samples import message_text
+
         system = [{"text": message_text(m.get("content")) or ""} for m in messages if m.get("role") == "system"]
         conversation = [
             {"role": m["role"], "content": [{"text": message_text(m.get("content")) or ""}]}
@@ -63,6 +65,8 @@ class MantleChatModel:
         self.model_id = model_id
 
     def answer(self, messages: Sequence[dict[str, Any]], settings: GenerationSettings) -> str:
+        from lambda_reward.runtime.samples import message_text
+
         completion = self._client.chat.completions.create(
             model=self.model_id,
             messages=[{"role": m["role"], "content": message_text(m.get("content")) or ""} for m in messages],
@@ -73,6 +77,8 @@ class MantleChatModel:
 
 
 def chat_model(ctx: CommandContext, stack: DeployedStack, model_id: str) -> ChatModel:
+    from stacks.config import Variant
+
     if stack.variant is Variant.NOVA:
         return ConverseModel(ctx.clients.client("bedrock-runtime", stack.region), model_id)
     return MantleChatModel(ctx.mantle(stack), model_id)

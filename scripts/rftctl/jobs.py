@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rft_job.runtime import mantle as mantle_jobs
 from rft_job.runtime.job_spec import is_job_id
 from rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
-from rft_job.runtime.ledger import JobLedger, LedgerEntry
-from rft_job.runtime.nova import NovaJobs
-from rft_job.runtime.nova import job_state as nova_job_state
-from stacks.config import Variant
+
+if TYPE_CHECKING:
+    from rft_job.runtime.ledger import JobLedger, LedgerEntry
+    from rft_job.runtime.nova import NovaJobs
+
+    from .stack import DeployedStack
+
 
 from .console import bar, format_duration, format_number
 from .context import CommandContext
 from .errors import EXIT_CHECK_FAILED, CliError
-from .stack import DeployedStack, read_live_value
 
 # Nova reports three stages in statusDetails, in this order.
 NOVA_STAGES = (
@@ -74,6 +76,8 @@ class JobProgress:
 
 def job_id_for(ctx: CommandContext, stack: DeployedStack, explicit: str | None) -> str:
     """``--job``, else the tracker's live job id parameter, else the stack's JobId output."""
+    from .stack import read_live_value
+
     if explicit:
         return explicit
     candidates = [read_live_value(ctx.clients, stack, "JobIdParameterName"), stack.optional_output("JobId")]
@@ -98,6 +102,8 @@ def _from_epoch(seconds: int | None) -> datetime | None:
 def _nova_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
     # One GetModelCustomizationJob call gives both the JobState (mapped as the tracker maps it)
     # and the statusDetails/timestamps that only this CLI shows.
+    from rft_job.runtime.nova import job_state as nova_job_state
+
     job = ctx.clients.client("bedrock", stack.region).get_model_customization_job(jobIdentifier=job_id)
     state = nova_job_state(job, job_id)
     details = job.get("statusDetails") or {}
@@ -148,6 +154,8 @@ def _mantle_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> 
 
 
 def job_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
+    from stacks.config import Variant
+
     if stack.variant is Variant.NOVA:
         return _nova_progress(ctx, stack, job_id)
     return _mantle_progress(ctx, stack, job_id)
@@ -186,10 +194,15 @@ def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> 
 
 def job_ledger(ctx: CommandContext, stack: DeployedStack) -> JobLedger:
     """The stack's job ledger (JobLedgerUri output): one entry per job the stack launched."""
+    from rft_job.runtime.ledger import JobLedger
+
     return JobLedger(ctx.clients.client("s3", stack.region), stack.output("JobLedgerUri"))
 
 
 def job_adapter(ctx: CommandContext, stack: DeployedStack) -> NovaJobs | mantle_jobs.MantleJobs:
+    from rft_job.runtime.nova import NovaJobs
+    from stacks.config import Variant
+
     if stack.variant is Variant.NOVA:
         return NovaJobs(ctx.clients.client("bedrock", stack.region))
     return mantle_jobs.MantleJobs(ctx.mantle(stack))
@@ -202,6 +215,8 @@ def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) ->
     service side, so a name is looked up in the stack's job ledger; an entry without a job id
     (its create got no definite answer) is looked for by its request token and training file.
     """
+    from stacks.config import Variant
+
     if given is None:
         return job_id_for(ctx, stack, None)
     if stack.variant is Variant.NOVA or stack.optional_output("JobLedgerUri") is None:
@@ -231,5 +246,7 @@ def find_unrecorded_mantle_job(ctx: CommandContext, stack: DeployedStack, entry:
 
 def stop_job(ctx: CommandContext, stack: DeployedStack, job_id: str) -> str:
     """Stop (Nova) or cancel (mantle) the job unless it already ended; the adapters' outcome."""
+    from rft_job.runtime.nova import NovaJobs
+
     jobs = job_adapter(ctx, stack)
     return jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)

@@ -14,12 +14,14 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lambda_reward.runtime.samples import USER_ROLE, message_text
-from rft_job.runtime.job_spec import JobSpecError, split_s3_uri
 from stacks.config import PROJECT_ROOT
-from stacks.dataset import DatasetError, validate_dataset
+
+if TYPE_CHECKING:
+    pass
+
+from rft_job.runtime.job_spec import JobSpecError, split_s3_uri
 
 from .context import CommandContext
 from .errors import EXIT_CHECK_FAILED, CliError
@@ -38,6 +40,8 @@ class PromptRecord:
 
     @property
     def prompt(self) -> str:
+        from lambda_reward.runtime.samples import USER_ROLE, message_text
+
         for message in reversed(self.messages):
             if message.get("role") == USER_ROLE:
                 return message_text(message.get("content")) or ""
@@ -109,6 +113,8 @@ def read_grader_samples(path: Path) -> list[dict[str, Any]]:
 
 def read_prompt_records(path: Path) -> list[PromptRecord]:
     """Prompts from a training-data file, checked by the same validator the synth uses."""
+    from stacks.dataset import DatasetError, validate_dataset
+
     try:
         validate_dataset(path, min_records=1)
     except DatasetError as error:

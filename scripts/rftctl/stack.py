@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
+if TYPE_CHECKING:
+    import botocore.exceptions
+
+    from stacks.config import Variant
+
+    from .aws import ClientFactory
+
 
 from rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES
-from stacks.config import APP_TAG, VARIANT_TAG, Variant
 
-from .aws import ClientFactory
 from .errors import CliError, ErrorHint, missing_stack_error
 
 # Every stack of this app carries both tags (stacks/rft_stack.py). rft:app's value is the
@@ -52,6 +56,8 @@ def _tags(stack: dict[str, Any]) -> dict[str, str]:
 
 
 def _variant_of(stack: dict[str, Any]) -> Variant | None:
+    from stacks.config import VARIANT_TAG, Variant
+
     try:
         return Variant(_tags(stack).get(VARIANT_TAG, ""))
     except ValueError:
@@ -64,6 +70,8 @@ def _deployed(stack: dict[str, Any], region: str, variant: Variant) -> DeployedS
 
 
 def _is_app_stack(stack: dict[str, Any]) -> bool:
+    from stacks.config import APP_TAG
+
     return bool(_tags(stack).get(APP_TAG))
 
 
@@ -73,6 +81,8 @@ def _is_missing_stack(error: botocore.exceptions.ClientError) -> bool:
 
 
 def _describe_named_stack(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    import botocore.exceptions
+
     try:
         stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
     except botocore.exceptions.ClientError as error:
@@ -103,6 +113,8 @@ def find_stack(
     rft:variant when the command needs one variant) in the variant's region, or in both
     variant regions when any variant will do. ``--region`` narrows the search to one region.
     """
+    from stacks.config import APP_TAG, VARIANT_TAG, Variant
+
     variants = [variant] if variant else list(Variant)
     regions = [region] if region else list(dict.fromkeys(v.region for v in variants))
     hint.stack_name = stack_name
@@ -160,6 +172,8 @@ def read_live_value(clients: ClientFactory, stack: DeployedStack, parameter_outp
     None when the stack has no such parameter, it does not exist yet, or it still holds the
     placeholder it was created with.
     """
+    import botocore.exceptions
+
     name = stack.optional_output(parameter_output)
     if name is None:
         return None

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
+if TYPE_CHECKING:
+    from .jobs import JobProgress
+    from .stack import DeployedStack
 
-from rft_job.runtime.errors import is_not_found
-from stacks.config import Variant
+
 
 from .context import CommandContext
 from .errors import EXIT_CHECK_FAILED, CliError
-from .jobs import JobProgress, job_id_for, job_progress
-from .stack import DeployedStack, read_live_value
 
 DEPLOYMENT_ACTIVE = "Active"
 DEPLOYMENT_FAILED = "Failed"
@@ -20,6 +19,8 @@ DEPLOYMENT_FAILED = "Failed"
 
 def completed_job(ctx: CommandContext, stack: DeployedStack, explicit_job: str | None) -> JobProgress:
     """The stack's job, which must have succeeded: a model exists only then."""
+    from .jobs import job_id_for, job_progress
+
     progress = job_progress(ctx, stack, job_id_for(ctx, stack, explicit_job))
     if not progress.state.succeeded or not progress.state.output_model:
         raise CliError(
@@ -32,6 +33,10 @@ def completed_job(ctx: CommandContext, stack: DeployedStack, explicit_job: str |
 
 def deployment(ctx: CommandContext, stack: DeployedStack, identifier: str) -> dict[str, Any] | None:
     """GetCustomModelDeployment by ARN or name; None when it does not exist."""
+    import botocore.exceptions
+
+    from rft_job.runtime.errors import is_not_found
+
     try:
         return ctx.clients.client("bedrock", stack.region).get_custom_model_deployment(
             customModelDeploymentIdentifier=identifier
@@ -47,6 +52,8 @@ def existing_deployment(ctx: CommandContext, stack: DeployedStack, model_arn: st
 
     Failed deployments are skipped: they cannot serve and only their owner should delete them.
     """
+    from .stack import read_live_value
+
     recorded = read_live_value(ctx.clients, stack, "ModelDeploymentParameterName")
     if recorded:
         found = deployment(ctx, stack, recorded)
@@ -68,6 +75,10 @@ def existing_deployment(ctx: CommandContext, stack: DeployedStack, model_arn: st
 
 def tuned_model_id(ctx: CommandContext, stack: DeployedStack, explicit_job: str | None) -> str:
     """What to invoke for the tuned model: Nova's deployment ARN, mantle's fine_tuned_model id."""
+    from stacks.config import Variant
+
+    from .stack import read_live_value
+
     if stack.variant is Variant.MANTLE:
         recorded = None if explicit_job else read_live_value(ctx.clients, stack, "JobModelParameterName")
         return recorded or str(completed_job(ctx, stack, explicit_job).state.output_model)

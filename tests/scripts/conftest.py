@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rft_job.runtime import clients as runtime_clients
-from scripts.rftctl.cli import main
+from rftctl.cli import main
 from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.conftest import isolate_aws_env
 from tests.scripts.fakes import CliResult, InferenceFakeMantle, StubbedClients

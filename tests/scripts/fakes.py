@@ -21,7 +21,7 @@ import botocore.session
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from scripts.rftctl.aws import AwsClients
+from rftctl.aws import AwsClients
 from tests.rft_job.fake_mantle import FakeMantle, ReceivedRequest
 
 ACCOUNT = "123456789012"

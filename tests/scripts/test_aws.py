@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.rftctl.aws import AwsClients
+from rftctl.aws import AwsClients
 from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, CanonicalMantle
 
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from lambda_reward.runtime import extract_char_limit
-from scripts.rftctl.commands.compare import build_comparison
-from scripts.rftctl.samples import PromptRecord, read_prompt_records
+from rftctl.commands.compare import build_comparison
+from rftctl.samples import PromptRecord, read_prompt_records
 from tests.scripts.fakes import (
     BUCKET,
     DEPLOYMENT_ARN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from scripts.rftctl.console import ProgressBar, display_width, format_table, truncate
+from rftctl.console import ProgressBar, display_width, format_table, truncate
 
 
 class TerminalStream(io.StringIO):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.rftctl.aws import AwsClients
-from scripts.rftctl.cli import main
-from scripts.rftctl.context import CommandContext
-from scripts.rftctl.errors import CliError, ErrorHint, explain
+from rftctl.aws import AwsClients
+from rftctl.cli import main
+from rftctl.context import CommandContext
+from rftctl.errors import CliError, ErrorHint, explain
 from stacks.config import Variant
 from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.scripts.fakes import (

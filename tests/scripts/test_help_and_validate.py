@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.rftctl.cli import COMMANDS, build_parser, main
+from rftctl.cli import COMMANDS, build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING = REPO / "training-data" / "char-limit-training.jsonl"
@@ -39,9 +39,12 @@ def test_command_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "exit codes" in out
 
 
-def test_launcher_script_runs_as_a_program() -> None:
+def test_the_console_command_runs_from_anywhere() -> None:
+    """`make install` installs the project: .venv/bin/rftctl, no sys.path edits anywhere."""
+    rftctl = Path(sys.executable).parent / "rftctl"
+    assert rftctl.is_file(), "run make install: it installs the console command"
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "rftctl.py"), "--help"],
+        [str(rftctl), "--help"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -115,3 +118,23 @@ def test_validate_rejects_three_files(rftctl) -> None:
     result = rftctl("validate", str(TRAINING), str(VALIDATION), str(VALIDATION))
     assert result.code == 2
     assert result.err.strip() == "rftctl: error: validate takes one file, or two: TRAIN VALIDATION"
+
+
+HEAVY_LIBRARIES = ("boto3", "botocore", "openai", "matplotlib")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["status", "--help"], ["validate", str(TRAINING)]])
+def test_help_and_offline_commands_load_no_heavy_library(argv: list[str]) -> None:
+    """What makes `rftctl --help` fast (scripts/bench_cli_startup.py measures it): no boto3, no SDK."""
+    code = (
+        "import sys\n"
+        "from rftctl.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print([name for name in {HEAVY_LIBRARIES!r} if name in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-import scripts.rftctl.commands.metrics as metrics_command
-from scripts.rftctl.reward_metrics import MetricSeries, build_reward_figure, metrics_from_csv
+import rftctl.reward_metrics as reward_metrics
+from rftctl.reward_metrics import MetricSeries, build_reward_figure, metrics_from_csv
 from tests.scripts.fakes import (
     BUCKET,
     MANTLE_JOB_ID,
@@ -90,7 +90,7 @@ def captured_figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         figures.append(figure)
         return figure
 
-    monkeypatch.setattr(metrics_command, "build_reward_figure", build_and_keep)
+    monkeypatch.setattr(reward_metrics, "build_reward_figure", build_and_keep)
     return figures
 
 

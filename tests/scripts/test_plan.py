@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scripts.rftctl.deployment_plan import job_fingerprint_of
+from rftctl.deployment_plan import job_fingerprint_of
 from tests.scripts.fakes import (
     MANTLE_JOB_ID,
     MANTLE_REGION,

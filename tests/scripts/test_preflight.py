@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.rftctl.commands.preflight import verdict
+from rftctl.commands.preflight import verdict
 from tests.scripts.fakes import (
     MANTLE_MODEL,
     MANTLE_REGION,

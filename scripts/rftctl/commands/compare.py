@@ -7,17 +7,17 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lambda_reward.runtime.grader import grade_batch
+if TYPE_CHECKING:
+    from ..samples import PromptRecord
+
 from stacks.models import inference_model_id
 
 from ..console import FAIL_MARK, PASS_MARK, format_percent, format_table, truncate
 from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
-from ..inference import GenerationSettings, Request, chat_model, generate_all
-from ..samples import PromptRecord, add_prompt_arguments, selected_prompts
-from ..trained_model import tuned_model_id
 
 HELP = "run the base and the tuned model on the same prompts at temperature 0 and compare graded results"
 PROMPT_COLUMN_WIDTH = 24
@@ -68,6 +68,8 @@ class Comparison:
 
 
 def _graded(records: Sequence[PromptRecord], answers: Sequence[str]) -> list[tuple[GradedAnswer, int | None]]:
+    from lambda_reward.runtime.grader import grade_batch
+
     results = grade_batch(
         [record.answered(answer, index) for index, (record, answer) in enumerate(zip(records, answers, strict=True))]
     )
@@ -158,6 +160,8 @@ def write_csv(path: Path, comparison: Comparison) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..samples import add_prompt_arguments
+
     parser = subparsers.add_parser(
         "compare",
         help=HELP,
@@ -190,6 +194,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..inference import GenerationSettings, Request, chat_model, generate_all
+    from ..samples import selected_prompts
+    from ..trained_model import tuned_model_id
+
     if args.concurrency < 1 or args.max_tokens < 1:
         raise CliError("--concurrency and --max-tokens must be at least 1")
     if args.csv is not None and not args.csv.parent.is_dir():

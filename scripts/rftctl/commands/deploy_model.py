@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rft_job.runtime.job_spec import deployment_description, deployment_name, deployment_request_token, sha256_hex
-from rft_job.runtime.nova import NovaJobs
-from stacks.config import Variant
+from rft_job.runtime.job_spec import (
+    deployment_description,
+    deployment_name,
+    deployment_request_token,
+    sha256_hex,
+)
+
+if TYPE_CHECKING:
+    from ..stack import DeployedStack
+
 
 from ..console import ProgressBar
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_STILL_RUNNING, CliError
-from ..stack import DeployedStack
-from ..trained_model import DEPLOYMENT_ACTIVE, DEPLOYMENT_FAILED, completed_job, deployment, existing_deployment
 
 HELP = "create (or reuse) the on-demand deployment of the tuned Nova model and wait until it is Active"
 EXAMPLE_PROMPT = "機械学習を20文字以内で説明して"
@@ -85,6 +90,8 @@ def _create(
     # The tracker's name and token (rft_job.runtime.job_spec) unless the operator picks a name:
     # CreateCustomModelDeployment with the same token is idempotent, so re-running this after
     # Ctrl-C or alongside the tracker never creates a second deployment.
+    from rft_job.runtime.nova import NovaJobs
+
     name = custom_name or deployment_name(job_name, job_arn)
     token = sha256_hex(f"deployment|{job_arn}|{name}") if custom_name else deployment_request_token(job_arn)
     ctx.note(f"creating deployment {name} for {model_arn}")
@@ -108,6 +115,8 @@ def _create(
 def _wait_until_settled(
     ctx: CommandContext, stack: DeployedStack, arn: str, args: argparse.Namespace
 ) -> dict[str, Any]:
+    from ..trained_model import DEPLOYMENT_ACTIVE, DEPLOYMENT_FAILED, deployment
+
     deadline = ctx.monotonic() + args.timeout * 60
     bar = ProgressBar(ctx.err)
     current: dict[str, Any] | None = None
@@ -135,6 +144,15 @@ def _wait_until_settled(
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from stacks.config import Variant
+
+    from ..trained_model import (
+        DEPLOYMENT_ACTIVE,
+        DEPLOYMENT_FAILED,
+        completed_job,
+        existing_deployment,
+    )
+
     if args.interval <= 0 or args.timeout <= 0:
         raise CliError("--interval and --timeout must be positive")
     stack = ctx.stack(Variant.NOVA)

@@ -6,14 +6,15 @@ import argparse
 import base64
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lambda_reward.runtime.grader import grade_batch
+if TYPE_CHECKING:
+    pass
+
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 from ..grading import reply_problems, results_table, summarize
-from ..samples import read_grader_samples
 
 HELP = "score a JSONL of answers with the grader (locally, or --remote via the deployed Lambda)"
 # Lambda's synchronous (RequestResponse) payload limit.
@@ -43,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from lambda_reward.runtime.grader import grade_batch
+
+    from ..samples import read_grader_samples
+
     samples = read_grader_samples(args.file)
     if args.remote:
         return _grade_remotely(ctx, samples)
@@ -107,6 +112,8 @@ def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]]) -> int:
 
 def _compare_with_local(ctx: CommandContext, samples: list[dict[str, Any]], reply: list[dict[str, Any]]) -> None:
     """Warn when the deployed grader scores differently from this checkout (a stale deployment)."""
+    from lambda_reward.runtime.grader import grade_batch
+
     local = grade_batch(samples)
     differing = [
         remote["id"]

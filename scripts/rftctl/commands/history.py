@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
-import openai
+if TYPE_CHECKING:
+    from rft_job.runtime.ledger import LedgerEntry
 
-from rft_job.runtime.errors import short_error
+    from ..stack import DeployedStack
+
+
 from rft_job.runtime.job_state import JobState
-from rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN, LedgerEntry
-from stacks.config import Variant
 
 from ..console import format_table
 from ..context import CommandContext
 from ..errors import EXIT_OK
-from ..jobs import find_unrecorded_mantle_job, job_adapter, job_ledger
-from ..stack import DeployedStack, read_live_value
 
 HELP = "list every RFT job the stack launched: name, status, fingerprint, models and times"
 # A status after which nothing changes: the ledger's copy is final, no need to ask the service.
@@ -40,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    import botocore.exceptions
+    import openai
+
+    from rft_job.runtime.errors import short_error
+    from rft_job.runtime.ledger import REJECTED
+
+    from ..jobs import job_adapter, job_ledger
+    from ..stack import read_live_value
+
     stack = ctx.stack()
     ledger = job_ledger(ctx, stack)
     entries, unreadable = ledger.entries()
@@ -73,6 +80,10 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
 def _live_state(ctx: CommandContext, stack: DeployedStack, adapter: Any, entry: LedgerEntry) -> JobState | None:
     """The job as the service reports it now. One whose create answer was lost is looked for:
     a Nova job by its name, a mantle job by its request token and training file."""
+    from stacks.config import Variant
+
+    from ..jobs import find_unrecorded_mantle_job
+
     if entry.job_id:
         return adapter.describe(entry.job_id)
     if stack.variant is Variant.NOVA:
@@ -81,6 +92,8 @@ def _live_state(ctx: CommandContext, stack: DeployedStack, adapter: Any, entry: 
 
 
 def _status(entry: LedgerEntry) -> str:
+    from rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN
+
     if entry.request == UNKNOWN:
         return "may exist (create answer lost)"
     if entry.request == REJECTED:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..console import format_number, format_table
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
-from ..jobs import job_id_for
-from ..reward_metrics import build_reward_figure, job_metrics
+
+if TYPE_CHECKING:
+    pass
+
 
 HELP = "print the job's reward metrics and plot training/validation reward curves to a PNG"
 
@@ -36,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..jobs import job_id_for
+    from ..reward_metrics import build_reward_figure, job_metrics
+
     if not args.out.parent.is_dir():
         raise CliError(f"--out {args.out}: directory {args.out.parent} does not exist")
     stack = ctx.stack()

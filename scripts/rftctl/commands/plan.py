@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..context import CommandContext
-from ..deployment_plan import STARTS, deployed_job, plan_stack, synthesized_stacks
+
+if TYPE_CHECKING:
+    pass
+
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 
 HELP = "say, per stack, whether deploying the synthesized app starts a new paid job or keeps the running one"
@@ -33,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..deployment_plan import STARTS, deployed_job, plan_stack, synthesized_stacks
+
     stacks = synthesized_stacks(args.cdk_out)
     if ctx.stack_name:
         names = [stack.name for stack in stacks]

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lambda_reward.runtime.grader import grade_batch
+if TYPE_CHECKING:
+    from ..samples import PromptRecord
+
 from stacks.models import inference_model_id
 
 from ..console import format_percent, format_table, truncate
 from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
-from ..inference import GenerationSettings, Request, chat_model, generate_all
-from ..samples import PromptRecord, add_prompt_arguments, selected_prompts
 
 HELP = "sample the base model on the validation prompts and say whether RFT is a good fit"
 # Rewards closer than this count as equal: GRPO's advantage is reward minus the group mean.
@@ -78,6 +78,8 @@ def verdict(pass_rate: float, *, unnecessary_at: float, sft_first_at: float) -> 
 
 def build_report(records: Sequence[PromptRecord], answers: Sequence[str], samples_per_prompt: int) -> PreflightReport:
     """Grade ``answers`` (``samples_per_prompt`` consecutive answers per record) with grade_batch."""
+    from lambda_reward.runtime.grader import grade_batch
+
     samples = [
         record.answered(answers[index * samples_per_prompt + k], index * samples_per_prompt + k)
         for index, record in enumerate(records)
@@ -100,6 +102,8 @@ def build_report(records: Sequence[PromptRecord], answers: Sequence[str], sample
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..samples import add_prompt_arguments
+
     parser = subparsers.add_parser(
         "preflight",
         help=HELP,
@@ -141,6 +145,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..inference import GenerationSettings, Request, chat_model, generate_all
+    from ..samples import selected_prompts
+
     if args.samples < 1 or args.concurrency < 1 or args.max_tokens < 1:
         raise CliError("--samples, --concurrency and --max-tokens must be at least 1")
     if not 0.0 <= args.sft_below < args.unnecessary_above <= 1.0:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ..console import ProgressBar
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_STILL_RUNNING, CliError
-from ..jobs import JobProgress, job_id_for, job_progress, status_lines
+
+if TYPE_CHECKING:
+    from ..jobs import JobProgress
+
 
 STATUS_HELP = "show the RFT job's state, progress, latest rewards and failure message"
 WATCH_HELP = "poll the RFT job until it ends; exit 0 if it succeeded, 1 if it failed or was stopped"
@@ -51,6 +55,8 @@ def _exit_code(progress: JobProgress) -> int:
 
 
 def run_status(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..jobs import job_id_for, job_progress, status_lines
+
     stack = ctx.stack()
     job_id = job_id_for(ctx, stack, args.job)
     progress = job_progress(ctx, stack, job_id)
@@ -60,6 +66,8 @@ def run_status(ctx: CommandContext, args: argparse.Namespace) -> int:
 
 
 def run_watch(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..jobs import job_id_for, job_progress, status_lines
+
     if args.interval <= 0:
         raise CliError("--interval must be positive")
     stack = ctx.stack()

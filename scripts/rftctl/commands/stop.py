@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rft_job.runtime.job_state import NOT_FOUND, STOP_REQUESTED
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
-from ..jobs import job_adapter, resolve_job, stop_job
-from ..stack import read_live_value
+
+if TYPE_CHECKING:
+    pass
+
 
 HELP = "stop the stack's running RFT job (asks first; a stopped job cannot be resumed)"
 
@@ -31,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from ..jobs import job_adapter, resolve_job, stop_job
+    from ..stack import read_live_value
+
     stack = ctx.stack()
     job_id = resolve_job(ctx, stack, args.job)
     state = job_adapter(ctx, stack).describe(job_id)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stacks.dataset import (
-    MAX_RECORDS,
-    TRAINING_MIN_RECORDS,
-    DatasetError,
-    DatasetSummary,
-    validate_dataset,
-    validate_training_set,
-)
+if TYPE_CHECKING:
+    from stacks.dataset import (
+        DatasetSummary,
+    )
+
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
@@ -21,6 +19,8 @@ HELP = "check JSONL training data (and the train/validation split) as cdk synth 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from stacks.dataset import MAX_RECORDS, TRAINING_MIN_RECORDS
+
     parser = subparsers.add_parser(
         "validate",
         help=HELP,
@@ -55,6 +55,8 @@ def _describe(summary: DatasetSummary) -> str:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from stacks.dataset import DatasetError, validate_dataset, validate_training_set
+
     files: list[Path] = args.files
     if len(files) > 2:
         raise CliError("validate takes one file, or two: TRAIN VALIDATION")
