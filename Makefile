@@ -23,7 +23,7 @@ help:
 	@echo "make diff    - what a deploy would change"
 	@echo "make bench   - reward Lambda benchmark"
 
-LAMBDA_PINS := lambda_reward/runtime/requirements.txt rft_job/runtime/requirements.txt
+LAMBDA_PINS := lambda_reward/runtime/requirements.txt stacks/rft_job/runtime/requirements.txt
 
 # One resolve of every pin: the app (requirements.txt, via the project), the CLI and the test tools
 # (pyproject.toml's extras) and exactly what each Lambda ships. The project is installed editable,

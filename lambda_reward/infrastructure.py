@@ -8,11 +8,11 @@ from aws_cdk import Duration, RemovalPolicy, aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import GraderConfig
-from stacks.python_asset import code_fingerprint
+from stacks.python_asset import code_fingerprint, handler_path
 from stacks.python_function import PythonFunction
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-HANDLER = "lambda_reward.runtime.handler.handler"
+HANDLER = handler_path(RUNTIME_DIR, "handler.handler")
 METRICS_NAMESPACE = "BedrockRft"
 
 

@@ -41,11 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from lambda_reward.runtime import handler as handler_module
+from lambda_reward.runtime.grader import clear_caches
 
-from lambda_reward.runtime import handler as handler_module  # noqa: E402
-from lambda_reward.runtime.grader import clear_caches  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MAX_SLOWDOWN = 2.5
 MAX_COLD_IMPORT_MS = 150.0

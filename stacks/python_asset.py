@@ -1,7 +1,8 @@
 """Lambda code assets from a component's runtime folder, built without Docker.
 
 Each Lambda's shipped code is its component's `runtime/` folder (beside the construct), an
-importable package: `lambda_reward/runtime` ships as `lambda_reward.runtime`. The asset is that
+importable package: `lambda_reward/runtime` ships as `lambda_reward.runtime` and
+`stacks/rft_job/runtime` as `stacks.rft_job.runtime`. The asset is that
 folder plus its pinned dependencies (`runtime/requirements.txt`); nothing beside it ships.
 
 The Lambda runs Python 3.13 on arm64 while synth may run on any machine, so dependencies are
@@ -55,8 +56,24 @@ def runtime_files(runtime_dir: Path, data: tuple[str, ...] = ()) -> list[Path]:
 
 
 def package_path(runtime_dir: Path) -> Path:
-    """Where the folder sits in the zip, so it imports as in the repository: `lambda_reward/runtime`."""
-    return Path(runtime_dir.parent.name) / runtime_dir.name
+    """Where the folder sits in the zip, so it imports as in the repository.
+
+    Its import path: the folder and each enclosing package (a folder with an `__init__.py`), as
+    Python resolves it from the project root. `lambda_reward/runtime` ships as
+    `lambda_reward/runtime`, `stacks/rft_job/runtime` as `stacks/rft_job/runtime`; the enclosing
+    packages' own files stay behind (the zip's `stacks/` holds only `rft_job/runtime/`).
+    """
+    path = Path(runtime_dir.name)
+    parent = runtime_dir.parent
+    while (parent / "__init__.py").is_file():
+        path = Path(parent.name) / path
+        parent = parent.parent
+    return path
+
+
+def handler_path(runtime_dir: Path, entry_point: str) -> str:
+    """The Lambda handler setting for `entry_point` ("module.function") of a runtime folder."""
+    return ".".join([*package_path(runtime_dir).parts, entry_point])
 
 
 def code_fingerprint(runtime_dir: Path, data: tuple[str, ...] = ()) -> str:

@@ -8,8 +8,8 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from lambda_reward.infrastructure import RewardFunction
-from rft_job.infrastructure import JobLauncher, JobTracker
-from rft_job.runtime.job_spec import default_mantle_base_url
+from stacks.rft_job.infrastructure import JobLauncher, JobTracker
+from stacks.rft_job.runtime.job_spec import default_mantle_base_url
 from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
 from stacks.config import APP_TAG, VARIANT_TAG, StackConfig, Variant
 from stacks.models import rft_model

@@ -13,7 +13,7 @@ from stacks.dataset import DatasetSummary, read_dataset, validate_training_set
 
 TRAINING_PREFIX = "training-data/"
 OUTPUT_PREFIX = "output/"
-# The job ledger (rft_job/runtime/ledger.py): one object per launch, written by the launcher and
+# The job ledger (stacks/rft_job/runtime/ledger.py): one object per launch, written by the launcher and
 # the tracker; Bedrock's service role has no access to it.
 LEDGER_PREFIX = "jobs/"
 

@@ -48,7 +48,7 @@ def isolate_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, access_k
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-# ---- the synthesized app (template tests of stacks/ and rft_job/) ----
+# ---- the synthesized app (template tests of stacks/ and stacks/rft_job/) ----
 
 def synth_stacks(outdir: Path, overrides: dict[str, Any] | None = None, account: str | None = None,
                  nag: bool = True) -> dict[str, RftStack]:

@@ -14,7 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIREMENT_FILES = ["requirements.txt", "lambda_reward/runtime/requirements.txt", "rft_job/runtime/requirements.txt"]
+REQUIREMENT_FILES = ["requirements.txt", "lambda_reward/runtime/requirements.txt", "stacks/rft_job/runtime/requirements.txt"]
 EXTRAS = ["cli", "test"]
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)")
 

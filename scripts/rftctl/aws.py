@@ -65,7 +65,7 @@ class AwsClients:
             # The stack's own runtime client: SigV4 for bedrock-mantle (never a stored key),
             # MANTLE_BASE_URL, else the stack's configured endpoint, else the documented /v1
             # URL; the same retries and timeout; with the named profile when --profile is given.
-            from rft_job.runtime import clients as runtime_clients
+            from stacks.rft_job.runtime import clients as runtime_clients
 
             self._mantle_clients[key] = runtime_clients.mantle_client(region, profile=self._profile, base_url=base_url)
         return self._mantle_clients[key]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .aws import ClientFactory
 
 
-from rft_job.runtime.job_spec import (
+from stacks.rft_job.runtime.job_spec import (
     UNSET_PARAMETER_VALUES,
     JobSpecError,
     job_fingerprint,

@@ -76,7 +76,7 @@ def _profile_advice(hint: ErrorHint) -> str:
 
 
 def _explain_client_error(error: botocore.exceptions.ClientError, hint: ErrorHint) -> CliError:
-    from rft_job.runtime.errors import (
+    from stacks.rft_job.runtime.errors import (
         ACCESS_DENIED_CODES,
         NOT_FOUND_CODES,
         THROTTLING_CODES,
@@ -138,7 +138,7 @@ def _explain_botocore_error(error: botocore.exceptions.BotoCoreError, hint: Erro
 def _explain_openai_error(error: openai.OpenAIError) -> CliError:
     import openai
 
-    from rft_job.runtime.errors import mantle_error_message
+    from stacks.rft_job.runtime.errors import mantle_error_message
 
     if isinstance(error, openai.AuthenticationError):
         return CliError(

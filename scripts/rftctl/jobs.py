@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rft_job.runtime import mantle as mantle_jobs
-from rft_job.runtime.job_spec import is_job_id
-from rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
+from stacks.rft_job.runtime import mantle as mantle_jobs
+from stacks.rft_job.runtime.job_spec import is_job_id
+from stacks.rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
 
 if TYPE_CHECKING:
-    from rft_job.runtime.ledger import JobLedger, LedgerEntry
-    from rft_job.runtime.nova import NovaJobs
+    from stacks.rft_job.runtime.ledger import JobLedger, LedgerEntry
+    from stacks.rft_job.runtime.nova import NovaJobs
 
     from .stack import DeployedStack
 
@@ -102,7 +102,7 @@ def _from_epoch(seconds: int | None) -> datetime | None:
 def _nova_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
     # One GetModelCustomizationJob call gives both the JobState (mapped as the tracker maps it)
     # and the statusDetails/timestamps that only this CLI shows.
-    from rft_job.runtime.nova import job_state as nova_job_state
+    from stacks.rft_job.runtime.nova import job_state as nova_job_state
 
     job = ctx.clients.client("bedrock", stack.region).get_model_customization_job(jobIdentifier=job_id)
     state = nova_job_state(job, job_id)
@@ -194,13 +194,13 @@ def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> 
 
 def job_ledger(ctx: CommandContext, stack: DeployedStack) -> JobLedger:
     """The stack's job ledger (JobLedgerUri output): one entry per job the stack launched."""
-    from rft_job.runtime.ledger import JobLedger
+    from stacks.rft_job.runtime.ledger import JobLedger
 
     return JobLedger(ctx.clients.client("s3", stack.region), stack.output("JobLedgerUri"))
 
 
 def job_adapter(ctx: CommandContext, stack: DeployedStack) -> NovaJobs | mantle_jobs.MantleJobs:
-    from rft_job.runtime.nova import NovaJobs
+    from stacks.rft_job.runtime.nova import NovaJobs
     from stacks.config import Variant
 
     if stack.variant is Variant.NOVA:
@@ -246,7 +246,7 @@ def find_unrecorded_mantle_job(ctx: CommandContext, stack: DeployedStack, entry:
 
 def stop_job(ctx: CommandContext, stack: DeployedStack, job_id: str) -> str:
     """Stop (Nova) or cancel (mantle) the job unless it already ended; the adapters' outcome."""
-    from rft_job.runtime.nova import NovaJobs
+    from stacks.rft_job.runtime.nova import NovaJobs
 
     jobs = job_adapter(ctx, stack)
     return jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)

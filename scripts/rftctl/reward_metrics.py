@@ -22,7 +22,7 @@ matplotlib.use("Agg")  # files only: never open a window, work without a display
 
 from matplotlib.figure import Figure  # noqa: E402 (the backend must be chosen first)
 
-from rft_job.runtime.job_spec import JobSpecError, split_s3_uri  # noqa: E402
+from stacks.rft_job.runtime.job_spec import JobSpecError, split_s3_uri  # noqa: E402
 from stacks.config import Variant  # noqa: E402
 
 from .context import CommandContext  # noqa: E402

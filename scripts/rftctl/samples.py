@@ -21,7 +21,7 @@ from stacks.config import PROJECT_ROOT
 if TYPE_CHECKING:
     pass
 
-from rft_job.runtime.job_spec import JobSpecError, split_s3_uri
+from stacks.rft_job.runtime.job_spec import JobSpecError, split_s3_uri
 
 from .context import CommandContext
 from .errors import EXIT_CHECK_FAILED, CliError

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .aws import ClientFactory
 
 
-from rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES
+from stacks.rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES
 
 from .errors import CliError, ErrorHint, missing_stack_error
 

@@ -35,7 +35,7 @@ def deployment(ctx: CommandContext, stack: DeployedStack, identifier: str) -> di
     """GetCustomModelDeployment by ARN or name; None when it does not exist."""
     import botocore.exceptions
 
-    from rft_job.runtime.errors import is_not_found
+    from stacks.rft_job.runtime.errors import is_not_found
 
     try:
         return ctx.clients.client("bedrock", stack.region).get_custom_model_deployment(

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from rft_job.runtime import clients as runtime_clients
+from stacks.rft_job.runtime import clients as runtime_clients
 from rftctl.cli import main
-from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
+from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.conftest import isolate_aws_env
 from tests.scripts.fakes import CliResult, InferenceFakeMantle, StubbedClients
 

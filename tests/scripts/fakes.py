@@ -22,7 +22,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from rftctl.aws import AwsClients
-from tests.rft_job.fake_mantle import FakeMantle, ReceivedRequest
+from tests.stacks.rft_job.fake_mantle import FakeMantle, ReceivedRequest
 
 ACCOUNT = "123456789012"
 NOVA_STACK = "BedrockRft-Nova2Lite"

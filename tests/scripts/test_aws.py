@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rftctl.aws import AwsClients
-from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, CanonicalMantle
+from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, CanonicalMantle
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from rftctl.cli import main
 from rftctl.context import CommandContext
 from rftctl.errors import CliError, ErrorHint, explain
 from stacks.config import Variant
-from tests.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
+from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.scripts.fakes import (
     MANTLE_JOB_ID,
     MANTLE_REGION,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rft_job.runtime.ledger import LedgerEntry
+from stacks.rft_job.runtime.ledger import LedgerEntry
 from tests.scripts.fakes import (
     BUCKET,
     MANTLE_JOB_ID,

@@ -12,7 +12,7 @@ import shutil
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.python_asset import _PipLocalBundling, code_fingerprint, python_runtime_code, runtime_files
+from stacks.python_asset import _PipLocalBundling, code_fingerprint, package_path, python_runtime_code, runtime_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,13 +49,14 @@ def test_reward_asset_has_arm64_regex_powertools_and_only_runtime_code(tmp_path:
 
 @pytest.mark.slow
 def test_job_asset_has_arm64_openai_sdk_and_pinned_boto3(tmp_path: Path) -> None:
-    runtime = ROOT / "rft_job" / "runtime"
+    runtime = ROOT / "stacks" / "rft_job" / "runtime"
     _PipLocalBundling(runtime).try_bundle(str(tmp_path), None)
     assert list(tmp_path.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
     assert (tmp_path / "openai" / "providers" / "bedrock.py").is_file()
-    assert (tmp_path / "rft_job" / "runtime" / "launcher.py").is_file()
-    # The runtime folder only: not the construct, not the package's own __init__ beside it.
-    assert sorted(p.name for p in (tmp_path / "rft_job").iterdir()) == ["runtime"]
+    assert (tmp_path / "stacks" / "rft_job" / "runtime" / "launcher.py").is_file()
+    # The runtime folder only: not the construct, not the enclosing packages' own files.
+    assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["rft_job"]
+    assert sorted(p.name for p in (tmp_path / "stacks" / "rft_job").iterdir()) == ["runtime"]
     versions = installed_versions(tmp_path)
     for name, version in pins(runtime / "requirements.txt").items():
         assert versions[name] == version, name
@@ -66,9 +67,18 @@ def test_test_environment_runs_the_pinned_versions() -> None:
     from importlib.metadata import version
 
     for requirements in (ROOT / "lambda_reward" / "runtime" / "requirements.txt",
-                         ROOT / "rft_job" / "runtime" / "requirements.txt"):
+                         ROOT / "stacks" / "rft_job" / "runtime" / "requirements.txt"):
         for name, pinned in pins(requirements).items():
             assert version(name) == pinned, (requirements.name, name)
+
+
+def test_the_package_path_is_the_import_path_of_the_folder(tmp_path: Path) -> None:
+    assert package_path(ROOT / "lambda_reward" / "runtime") == Path("lambda_reward/runtime")
+    assert package_path(ROOT / "stacks" / "rft_job" / "runtime") == Path("stacks/rft_job/runtime")
+    loose = tmp_path / "outer" / "component" / "runtime"
+    loose.mkdir(parents=True)
+    (loose.parent / "__init__.py").write_text("")
+    assert package_path(loose) == Path("component/runtime"), "a folder without __init__.py ends the path"
 
 
 def test_code_fingerprint_covers_runtime_files_and_pins_only(tmp_path: Path) -> None:
@@ -94,6 +104,7 @@ def test_a_missing_wheel_fails_loudly_instead_of_falling_back_to_docker(tmp_path
 
     runtime = tmp_path / "component" / "runtime"
     runtime.mkdir(parents=True)
+    (runtime.parent / "__init__.py").write_text("")
     (runtime / "requirements.txt").write_text("this-package-does-not-exist-anywhere==0.0.1\n")
     with pytest.raises(BundlingError, match="pip could not build the Lambda asset for component/runtime"):
         _PipLocalBundling(runtime).try_bundle(str(tmp_path / "out"), None)
@@ -113,6 +124,7 @@ def component(root: Path, *, crlf: bool = False) -> Path:
     (package / "rules").mkdir(parents=True)
     ending = "\r\n" if crlf else "\n"
     (package / "__init__.py").write_bytes(b"")
+    (package.parent / "__init__.py").write_bytes(b"")
     (package / "handler.py").write_bytes(ending.join(["import json", "def handler(event, context):",
                                                       "    return json.loads('1')", ""]).encode())
     (package / "rules" / "limits.json").write_bytes(ending.join(['{"max": 30}', ""]).encode())
@@ -143,6 +155,7 @@ def test_the_real_grader_fingerprint_ignores_litter_and_line_endings(tmp_path: P
     real = ROOT / "lambda_reward" / "runtime"
     copy = tmp_path / "lambda_reward" / "runtime"
     shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(real.parent / "__init__.py", copy.parent / "__init__.py")
     for path in copy.rglob("*.py"):
         path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     for name in STRAY_FILES:

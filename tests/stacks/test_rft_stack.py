@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from lambda_reward.infrastructure import HANDLER as GRADER_HANDLER
 from stacks.published_outputs import kebab
 from tests.conftest import role_statements, synth, synth_stacks
 
@@ -130,7 +131,7 @@ def test_data_uris_point_at_the_uploaded_files(nova) -> None:
 def test_grader_is_python313_arm64_with_powertools_settings(templates, stack) -> None:
     template = templates[stack]
     logical_id, function = the_one(template, "AWS::Lambda::Function",
-                                   {"Handler": "lambda_reward.runtime.handler.handler"})
+                                   {"Handler": GRADER_HANDLER})
     props = function["Properties"]
     assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 512 and props["Timeout"] == 60
@@ -154,7 +155,7 @@ def test_grader_is_python313_arm64_with_powertools_settings(templates, stack) ->
 def test_grader_settings_come_from_config(tmp_path: Path) -> None:
     templates = synth(tmp_path, {"rft:grader": {"memoryMb": 1024, "timeoutSeconds": 120, "logRetentionDays": 90}},
                       nag=False)
-    _, function = the_one(templates[NOVA], "AWS::Lambda::Function", {"Handler": "lambda_reward.runtime.handler.handler"})
+    _, function = the_one(templates[NOVA], "AWS::Lambda::Function", {"Handler": GRADER_HANDLER})
     assert function["Properties"]["MemorySize"] == 1024 and function["Properties"]["Timeout"] == 120
     log_group = resources(templates[NOVA], "AWS::Logs::LogGroup")[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
     assert log_group["Properties"]["RetentionInDays"] == 90
@@ -189,7 +190,7 @@ def test_nova_service_role_trust_is_scoped_to_this_accounts_jobs(nova) -> None:
 
 def test_nova_service_role_reads_training_writes_output_invokes_grader_only(nova) -> None:
     bucket = next(k for k in resources(nova, "AWS::S3::Bucket") if k.startswith("TrainingDataBucket"))
-    grader, _ = the_one(nova, "AWS::Lambda::Function", {"Handler": "lambda_reward.runtime.handler.handler"})
+    grader, _ = the_one(nova, "AWS::Lambda::Function", {"Handler": GRADER_HANDLER})
     objects = lambda prefix: {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}*"]]}  # noqa: E731
     assert statements(nova, "BedrockAccessPolicy") == {
         "ReadTrainingData": {"Sid": "ReadTrainingData", "Effect": "Allow", "Action": "s3:GetObject",

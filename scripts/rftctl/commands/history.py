@@ -6,12 +6,12 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rft_job.runtime.ledger import LedgerEntry
+    from stacks.rft_job.runtime.ledger import LedgerEntry
 
     from ..stack import DeployedStack
 
 
-from rft_job.runtime.job_state import JobState
+from stacks.rft_job.runtime.job_state import JobState
 
 from ..console import format_table
 from ..context import CommandContext
@@ -41,8 +41,8 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     import botocore.exceptions
     import openai
 
-    from rft_job.runtime.errors import short_error
-    from rft_job.runtime.ledger import REJECTED
+    from stacks.rft_job.runtime.errors import short_error
+    from stacks.rft_job.runtime.ledger import REJECTED
 
     from ..jobs import job_adapter, job_ledger
     from ..stack import read_live_value
@@ -92,7 +92,7 @@ def _live_state(ctx: CommandContext, stack: DeployedStack, adapter: Any, entry: 
 
 
 def _status(entry: LedgerEntry) -> str:
-    from rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN
+    from stacks.rft_job.runtime.ledger import CREATED, REJECTED, UNKNOWN
 
     if entry.request == UNKNOWN:
         return "may exist (create answer lost)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from rft_job.runtime.job_state import NOT_FOUND, STOP_REQUESTED
+from stacks.rft_job.runtime.job_state import NOT_FOUND, STOP_REQUESTED
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError

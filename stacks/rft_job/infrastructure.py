@@ -23,14 +23,17 @@ from constructs import Construct
 from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 
 from lambda_reward.infrastructure import RewardFunction
-from rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED, job_fingerprint
+from stacks.rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED, job_fingerprint
 from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_versions_arn
 from stacks.config import STACK_TAG, StackConfig, Variant
 from stacks.published_outputs import PublishedOutputs
+from stacks.python_asset import handler_path
 from stacks.python_function import PythonFunction
 from stacks.training_data import LEDGER_PREFIX, TRAINING_PREFIX, TrainingData
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+LAUNCHER_HANDLER = handler_path(RUNTIME_DIR, "launcher.on_event")
+TRACKER_HANDLER = handler_path(RUNTIME_DIR, "tracker.handler")
 
 # A poll round (task, choice, wait) writes 9 history events and an execution may hold 25,000, so
 # each execution polls at most this many times (or for about a week) before handing over; the
@@ -153,7 +156,7 @@ class JobTracker(Construct):
         if config.mantle_base_url:
             environment["MANTLE_BASE_URL"] = config.mantle_base_url
         self.python = _runtime_function(
-            self, "Tracker", handler="rft_job.runtime.tracker.handler", timeout=Duration.minutes(1),
+            self, "Tracker", handler=TRACKER_HANDLER, timeout=Duration.minutes(1),
             description=f"Polls the RFT job of {config.stack_name}; records status and result in SSM, notifies SNS",
             environment=environment)
         self.function = self.python.function
@@ -375,7 +378,7 @@ class JobLauncher(Construct):
         stack = Stack.of(self)
         environment = {"MANTLE_BASE_URL": config.mantle_base_url} if config.mantle_base_url else {}
         self.python = _runtime_function(
-            self, "Launcher", handler="rft_job.runtime.launcher.on_event",
+            self, "Launcher", handler=LAUNCHER_HANDLER,
             # Room for the SDK clients' worst case (uploads retried with backoff) inside the
             # Provider framework's own 15-minute invocation, so a hang ends with our reason,
             # not "Task timed out".

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from rft_job.infrastructure import HANDOVER_AFTER_MINUTES, MAX_POLLS_PER_EXECUTION
+from stacks.rft_job.infrastructure import HANDOVER_AFTER_MINUTES, LAUNCHER_HANDLER, MAX_POLLS_PER_EXECUTION, TRACKER_HANDLER
 from tests.conftest import role_statements, synth, synth_stacks
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
@@ -74,7 +74,7 @@ def test_job_spec_carries_everything_the_job_needs(templates) -> None:
 
 def test_nova_launcher_may_create_describe_stop_and_pass_only_the_service_role(templates) -> None:
     nova = templates[NOVA]
-    statements = role_statements(nova, function_role(nova, "rft_job.runtime.launcher.on_event"))
+    statements = role_statements(nova, function_role(nova, LAUNCHER_HANDLER))
     jobs, models = bedrock("model-customization-job/*"), bedrock("custom-model/*")
     base_model = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"},
                                     "::foundation-model/amazon.nova-2-lite-v1:0:256k"]]}
@@ -109,7 +109,7 @@ def assert_ledger_grants(template: Template, statements: dict[str, Any]) -> None
 
 def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> None:
     mantle = templates[MANTLE]
-    statements = role_statements(mantle, function_role(mantle, "rft_job.runtime.launcher.on_event"))
+    statements = role_statements(mantle, function_role(mantle, LAUNCHER_HANDLER))
     assert statements["CreateJobForBaseModel"]["Condition"] == {
         "StringEquals": {"bedrock-mantle:Model": "openai.gpt-oss-20b"}}
     assert statements["CreateJobForBaseModel"]["Resource"] == mantle_projects()
@@ -128,7 +128,7 @@ def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> No
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
 def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
     template = templates[stack]
-    statements = role_statements(template, function_role(template, "rft_job.runtime.tracker.handler"))
+    statements = role_statements(template, function_role(template, TRACKER_HANDLER))
     written = json.dumps(statements["RecordJobState"]["Resource"])
     for leaf in ("status", "model", "failure-message"):
         assert f":parameter/bedrock-rft/{stack}/job/{leaf}" in written
@@ -155,7 +155,7 @@ def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
 
 def test_tracker_environment_names_the_parameters(templates) -> None:
     nova = templates[NOVA]
-    functions = nova.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "rft_job.runtime.tracker.handler"}})
+    functions = nova.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": TRACKER_HANDLER}})
     variables = next(iter(functions.values()))["Properties"]["Environment"]["Variables"]
     assert variables["STATUS_PARAMETER"] == "/bedrock-rft/BedrockRft-Nova2Lite/job/status"
     assert variables["JOB_ID_PARAMETER"] == "/bedrock-rft/BedrockRft-Nova2Lite/job/id"
@@ -248,14 +248,14 @@ def test_one_execution_stays_within_the_history_limit(tmp_path: Path, poll_minut
 def test_nova_model_deployment_is_opt_in(tmp_path: Path) -> None:
     templates = synth(tmp_path, {"rft:nova": {"createModelDeployment": True}}, nag=True)
     template = templates[NOVA]
-    statements = role_statements(template, function_role(template, "rft_job.runtime.tracker.handler"))
+    statements = role_statements(template, function_role(template, TRACKER_HANDLER))
     assert statements["DeployTrainedModel"]["Action"] == "bedrock:CreateCustomModelDeployment"
     assert sorted(map(json.dumps, statements["DeployTrainedModel"]["Resource"])) == sorted(
         map(json.dumps, [bedrock("custom-model/*"), bedrock("custom-model-deployment/*")]))
     assert statements["DescribeDeployment"]["Resource"] == bedrock("custom-model-deployment/*")
     assert "/job/deployment-arn" in json.dumps(statements["RecordJobState"]["Resource"])
     functions = template.find_resources("AWS::Lambda::Function",
-                                        {"Properties": {"Handler": "rft_job.runtime.tracker.handler"}})
+                                        {"Properties": {"Handler": TRACKER_HANDLER}})
     assert next(iter(functions.values()))["Properties"]["Environment"]["Variables"]["CREATE_DEPLOYMENT"] == "true"
 
 
@@ -278,7 +278,7 @@ def test_topic_is_encrypted_and_ssl_only(templates) -> None:
 def test_launcher_timeout_leaves_room_inside_the_provider_framework(templates) -> None:
     for template in templates.values():
         functions = template.find_resources("AWS::Lambda::Function",
-                                            {"Properties": {"Handler": "rft_job.runtime.launcher.on_event"}})
+                                            {"Properties": {"Handler": LAUNCHER_HANDLER}})
         assert next(iter(functions.values()))["Properties"]["Timeout"] == 14 * 60
 
 
@@ -295,7 +295,7 @@ def rendered_job_spec(template: Template) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
 def test_job_fingerprint_property_is_what_the_launcher_computes(templates, stack) -> None:
-    from rft_job.runtime.job_spec import job_fingerprint
+    from stacks.rft_job.runtime.job_spec import job_fingerprint
 
     template = templates[stack]
     job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
@@ -312,7 +312,7 @@ def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> Non
     """Memory, tags, poll interval and a Windows checkout of the datasets start no new job."""
     crlf = tmp_path / "crlf-data"
     crlf.mkdir()
-    root = Path(__file__).resolve().parents[2] / "training-data"
+    root = Path(__file__).resolve().parents[3] / "training-data"
     for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
         (crlf / name).write_bytes(b"\xef\xbb\xbf" + (root / name).read_bytes().replace(b"\n", b"\r\n"))
     baseline = synth_stacks(tmp_path / "a", nag=False)
@@ -333,7 +333,7 @@ def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> Non
 def test_uploaded_datasets_are_the_validated_normalised_bytes(tmp_path: Path) -> None:
     crlf = tmp_path / "crlf-data"
     crlf.mkdir()
-    root = Path(__file__).resolve().parents[2] / "training-data"
+    root = Path(__file__).resolve().parents[3] / "training-data"
     for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
         (crlf / name).write_bytes((root / name).read_bytes().replace(b"\n", b"\r\n"))
     (crlf / ".DS_Store").write_bytes(b"\0\0")
@@ -357,7 +357,7 @@ def test_a_model_from_the_table_gets_its_own_stack(tmp_path: Path) -> None:
     template = templates["BedrockRft-NemotronNano3-30b"]
     spec = rendered_job_spec(template)
     assert spec["baseModel"] == "nvidia.nemotron-nano-3-30b" and spec["variant"] == "mantle"
-    launcher_role = function_role(template, "rft_job.runtime.launcher.on_event")
+    launcher_role = function_role(template, LAUNCHER_HANDLER)
     create = role_statements(template, launcher_role)["CreateJobForBaseModel"]
     assert create["Condition"] == {"StringEquals": {"bedrock-mantle:Model": "nvidia.nemotron-nano-3-30b"}}
 
@@ -381,7 +381,7 @@ def test_an_unpinned_mantle_grader_is_the_function_arn_with_grants_to_match(tmp_
     grader = logical_id(template, "AWS::Lambda::Function", "GraderFunction")
     assert {"Fn::GetAtt": [grader, "Arn"]} in parts  # not the version's Ref
     assert '"graderPinned":false' in "".join(p for p in parts if isinstance(p, str))
-    launcher_role = function_role(template, "rft_job.runtime.launcher.on_event")
+    launcher_role = function_role(template, LAUNCHER_HANDLER)
     invoke = role_statements(template, launcher_role)["InvokeGraderForJob"]
     assert {"Fn::GetAtt": [grader, "Arn"]} in invoke["Resource"]
     [permission] = [p for p in template.find_resources("AWS::Lambda::Permission").values()
@@ -423,7 +423,7 @@ def test_a_tracker_that_keeps_failing_says_so_before_the_execution_fails(templat
 
 def test_a_whole_number_hyperparameter_fingerprints_the_same_at_synth_and_at_launch(tmp_path: Path) -> None:
     """compute_multiplier 2 is 2.0 in the config and 2 in the template's JSON: one value."""
-    from rft_job.runtime.job_spec import fingerprint, parse_job_spec
+    from stacks.rft_job.runtime.job_spec import fingerprint, parse_job_spec
 
     template = synth(tmp_path, {"rft:mantle.hyperParameters.compute_multiplier": "2"}, nag=False)[MANTLE]
     job = resource(template, logical_id(template, "Custom::BedrockRftJob"))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rft_job.runtime.job_spec import (
+from stacks.rft_job.runtime.job_spec import (
     JobSpecError,
     deployment_name,
     fingerprint,
@@ -22,7 +22,7 @@ from rft_job.runtime.job_spec import (
     request_token,
     tracker_execution_name,
 )
-from tests.rft_job.builders import (
+from tests.stacks.rft_job.builders import (
     NOVA_JOB_ARN,
     PLACEHOLDER_PHYSICAL_ID,
     STACK_ID,

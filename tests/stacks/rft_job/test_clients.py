@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from rft_job.runtime import clients, launcher, tracker
-from tests.rft_job.builders import StubbedAws, cfn_event, mantle_spec
-from tests.rft_job.fake_mantle import CanonicalMantle
+from stacks.rft_job.runtime import clients, launcher, tracker
+from tests.stacks.rft_job.builders import StubbedAws, cfn_event, mantle_spec
+from tests.stacks.rft_job.fake_mantle import CanonicalMantle
 
 JOB = "ftjob-canonical1"
 

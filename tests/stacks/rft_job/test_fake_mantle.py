@@ -6,8 +6,8 @@ import pytest
 from openai import OpenAI
 from openai.providers import bedrock
 
-from rft_job.runtime import clients
-from tests.rft_job.fake_mantle import FakeMantle, verify_sigv4
+from stacks.rft_job.runtime import clients
+from tests.stacks.rft_job.fake_mantle import FakeMantle, verify_sigv4
 
 
 @pytest.fixture

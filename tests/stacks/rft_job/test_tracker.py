@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
 
-from rft_job.runtime import tracker
-from tests.rft_job.builders import (
+from stacks.rft_job.runtime import tracker
+from tests.stacks.rft_job.builders import (
     DEPLOYMENT_ARN,
     NOVA_JOB_ARN,
     NOVA_JOB_ARN_2,
@@ -19,7 +19,7 @@ from tests.rft_job.builders import (
     StubbedAws,
     nova_job_description,
 )
-from tests.rft_job.fake_mantle import FakeMantle
+from tests.stacks.rft_job.fake_mantle import FakeMantle
 
 STATUS_PARAM = "/bedrock-rft/nova/status"
 MODEL_PARAM = "/bedrock-rft/nova/model"
@@ -602,7 +602,7 @@ def test_a_replaced_mantle_job_is_cancelled_once_the_stack_settled(
 
 
 def test_the_ledger_records_status_changes_and_the_end(nova_env_with_stack, nova_aws: StubbedAws, lambda_context) -> None:
-    from rft_job.runtime.ledger import JobLedger, LedgerEntry
+    from stacks.rft_job.runtime.ledger import JobLedger, LedgerEntry
 
     ledger = JobLedger(nova_aws.client("s3"), "s3://rft-data-bucket/jobs/")
     ledger.put(LedgerEntry(job_name=JOB_NAME, variant="nova", base_model="amazon.nova-2-lite-v1:0:256k",

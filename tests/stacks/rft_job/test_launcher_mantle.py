@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from rft_job.runtime import launcher
-from rft_job.runtime.errors import LaunchFailure
-from rft_job.runtime.job_spec import (
+from stacks.rft_job.runtime import launcher
+from stacks.rft_job.runtime.errors import LaunchFailure
+from stacks.rft_job.runtime.job_spec import (
     MANTLE_CUSTOM_MODEL_NAME,
     METADATA_FINGERPRINT,
     METADATA_JOB_NAME,
@@ -18,8 +18,8 @@ from rft_job.runtime.job_spec import (
     fingerprint,
     parse_job_spec,
 )
-from tests.rft_job import builders
-from tests.rft_job.builders import (
+from tests.stacks.rft_job import builders
+from tests.stacks.rft_job.builders import (
     LOGICAL_ID,
     MANTLE_GRADER,
     PLACEHOLDER_PHYSICAL_ID,
@@ -30,7 +30,7 @@ from tests.rft_job.builders import (
     s3_body,
     training_jsonl,
 )
-from tests.rft_job.fake_mantle import FakeMantle
+from tests.stacks.rft_job.fake_mantle import FakeMantle
 
 STATE_MACHINE_WEST = mantle_spec()["stateMachineArn"]
 TRAINING = training_jsonl(5)
@@ -572,7 +572,7 @@ def test_only_a_request_that_never_reached_the_service_is_sent_again() -> None:
     import httpx2
     import openai
 
-    from rft_job.runtime.mantle import never_reached_service
+    from stacks.rft_job.runtime.mantle import never_reached_service
 
     request = httpx2.Request("POST", "https://bedrock-mantle.us-west-2.api.aws/v1/fine_tuning/jobs")
 
@@ -669,7 +669,7 @@ def test_a_concurrent_delivery_of_the_same_request_makes_one_job(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two copies of one request at once: the second to claim the ledger entry takes the first's job."""
-    from rft_job.runtime import launcher as launcher_module
+    from stacks.rft_job.runtime import launcher as launcher_module
 
     monkeypatch.setattr(launcher_module, "CONCURRENT_ATTEMPT_POLL_SECONDS", 0.0)
     expect_s3_reads(west_aws)

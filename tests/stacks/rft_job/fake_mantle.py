@@ -427,7 +427,7 @@ class CanonicalMantle:
     def install(self, monkeypatch: Any) -> None:
         import httpx2
 
-        from rft_job.runtime import clients
+        from stacks.rft_job.runtime import clients
 
         endpoint = self
 

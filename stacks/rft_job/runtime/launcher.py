@@ -1,6 +1,6 @@
 """Custom resource handler that starts, keeps and stops one Bedrock RFT job.
 
-CDK Provider framework `on_event` handler: rft_job.runtime.launcher.on_event. Create starts
+CDK Provider framework `on_event` handler: stacks.rft_job.runtime.launcher.on_event. Create starts
 the job and its tracker execution and returns at once (a job runs for hours; a custom resource
 may take one). Update starts a new job only when a job-defining field changed. Delete stops
 the job if it still runs. Failures raise LaunchFailure, whose message is the short reason

@@ -1,6 +1,6 @@
 """Step Functions task that polls one RFT job and records its outcome.
 
-Handler: rft_job.runtime.tracker.handler. The state machine loops Wait -> this task -> Choice
+Handler: stacks.rft_job.runtime.tracker.handler. The state machine loops Wait -> this task -> Choice
 on `$.terminal`. Each call reads the job's status; for the stack's current job it writes the
 status (and, at the end, the model id or the failure) to SSM; at the end it always publishes one
 SNS message, and for a completed Nova job it can create an on-demand deployment.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from rft_job.runtime.job_spec import JobSpecError
-from rft_job.runtime.ledger import CREATED, CREATING, JobLedger, LedgerEntry
-from tests.rft_job.builders import StubbedAws
+from stacks.rft_job.runtime.job_spec import JobSpecError
+from stacks.rft_job.runtime.ledger import CREATED, CREATING, JobLedger, LedgerEntry
+from tests.stacks.rft_job.builders import StubbedAws
 
 URI = "s3://rft-data-bucket/jobs/"
 
@@ -73,7 +73,7 @@ def test_a_missing_entry_answered_with_403_is_settled_by_listing_it() -> None:
 
 
 def test_conditional_writes_make_the_first_write_a_lock() -> None:
-    from rft_job.runtime.ledger import LedgerConflict
+    from stacks.rft_job.runtime.ledger import LedgerConflict
 
     aws = StubbedAws("us-west-2")
     ledger = JobLedger(aws.client("s3"), URI)

@@ -8,11 +8,11 @@ import re
 import pytest
 from botocore.stub import ANY
 
-from rft_job.runtime import launcher
-from rft_job.runtime.errors import LaunchFailure
-from rft_job.runtime.job_spec import fingerprint, launch_names, parse_job_spec, request_token
-from tests.rft_job import builders
-from tests.rft_job.builders import (
+from stacks.rft_job.runtime import launcher
+from stacks.rft_job.runtime.errors import LaunchFailure
+from stacks.rft_job.runtime.job_spec import fingerprint, launch_names, parse_job_spec, request_token
+from tests.stacks.rft_job import builders
+from tests.stacks.rft_job.builders import (
     ALL_NOVA_HYPERPARAMETERS,
     GRADER_V7,
     GRADER_V8,
@@ -26,7 +26,7 @@ from tests.rft_job.builders import (
     cfn_event,
     nova_spec,
 )
-from tests.rft_job.builders import nova_job_description as job_description
+from tests.stacks.rft_job.builders import nova_job_description as job_description
 
 # The patterns from the Bedrock API reference (botocore's Stubber checks types and lengths,
 # not patterns, so the tests check these themselves).
@@ -666,7 +666,7 @@ def test_a_connection_closed_mid_answer_is_looked_up_not_called_rejected(
 ) -> None:
     from botocore.exceptions import ConnectionClosedError
 
-    from rft_job.runtime import clients
+    from stacks.rft_job.runtime import clients
 
     flaky = CreateFailsFirst(nova_aws.client("bedrock"), ConnectionClosedError(endpoint_url="https://bedrock"))
     monkeypatch.setattr(clients, "aws_client", lambda service, region=None: flaky if service == "bedrock"

@@ -13,8 +13,8 @@ import boto3
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from rft_job.runtime import clients
-from rft_job.runtime.job_spec import fingerprint_of_raw
+from stacks.rft_job.runtime import clients
+from stacks.rft_job.runtime.job_spec import fingerprint_of_raw
 
 ACCOUNT = "123456789012"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/BedrockRft/0f3c5a10-8b0e-11f0-9d5c-0a1b2c3d4e5f"

@@ -1,6 +1,0 @@
-"""Lambda runtime for the RFT job custom resource (launcher) and its status tracker.
-
-Handlers:
-    rft_job.runtime.launcher.on_event  -- CDK Provider-framework on_event handler
-    rft_job.runtime.tracker.handler    -- Step Functions polling task
-"""

@@ -1,0 +1,146 @@
+"""Every Lambda of the app as Lambda runs it: the synthesized asset, the template's handler and environment.
+
+The app is synthesized with its real bundling (pip, arm64 wheels). For each of our functions the
+handler named in the template is imported from the staged asset, in a fresh interpreter without
+site-packages or the project checkout on its path, with the template's environment variables set.
+The asset's dependencies are wheels for cp313 on arm64, which this machine cannot load, so they are
+served from the test environment, which runs exactly the same pins (test_python_asset checks that);
+every module the import pulls in must then be the standard library or something the asset ships.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CDK_CONTEXT
+
+from app import build_app
+
+CDK_OWNED_HANDLERS = {"framework.onEvent", "index.handler"}  # the Provider framework's and CDK's own code
+# What Lambda's Python runtime itself provides. Powertools imports botocore if it can (for a
+# user-agent hook) and does without it; a function that needs a pinned SDK ships it.
+LAMBDA_RUNTIME_PROVIDES = {"boto3", "botocore", "jmespath", "urllib3", "dateutil", "s3transfer", "six"}
+
+# Runs in the fresh interpreter: sys.argv[1] is a JSON job.
+PROBE = r"""
+import importlib, json, sys
+job = json.loads(sys.argv[1])
+sys.path[:0] = [job["code"]]
+sys.path.extend(job["dependencies"])
+before = set(sys.modules)
+module_name, function_name = job["handler"].rsplit(".", 1)
+module = importlib.import_module(module_name)
+function = getattr(module, function_name)
+result = None
+if job.get("event") is not None:
+    class Context:
+        function_name = "probe"
+        memory_limit_in_mb = 512
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:probe"
+        aws_request_id = "00000000-0000-0000-0000-000000000000"
+        def get_remaining_time_in_millis(self):
+            return 60_000
+    result = function(job["event"], Context())
+print(json.dumps({
+    "callable": callable(function),
+    "file": module.__file__,
+    "loaded": sorted({name.split(".")[0] for name in set(sys.modules) - before}),
+    "result": result,
+}))
+"""
+
+GRADER_EVENT = [{"id": "probe-1", "messages": [
+    {"role": "user", "content": "AIとは何か30文字以内で説明して"},
+    {"role": "assistant", "content": "人工知能のことです。"}]}]
+
+
+def asset_top_level(asset: Path) -> tuple[set[str], set[str]]:
+    """(names the asset's dependencies install, names of the asset's own code) at its top level."""
+    dependencies: set[str] = set()
+    for record in asset.glob("*.dist-info/RECORD"):
+        for line in record.read_text().splitlines():
+            first = line.split(",", 1)[0].split("/", 1)[0]
+            dependencies.add(first.split(".", 1)[0])
+    own = {entry.name.split(".", 1)[0] for entry in asset.iterdir()} - dependencies
+    return dependencies, {name for name in own if not name.endswith("-info")}
+
+
+def is_standard_library(name: str) -> bool:
+    # Besides the named modules: the interpreter's build data and multiprocessing's alias of __main__.
+    return name in sys.stdlib_module_names or name.startswith("_sysconfigdata") or name == "__mp_main__"
+
+
+def placeholder(value: Any) -> str:
+    # Template values that CloudFormation resolves at deploy time ({"Ref": ...}) become stand-ins.
+    return value if isinstance(value, str) else "probe-" + json.dumps(value, sort_keys=True)[:40]
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    outdir = tmp_path_factory.mktemp("bundled")
+    app, stacks = build_app({**CDK_CONTEXT, "aws:cdk:enable-asset-metadata": True}, outdir=str(outdir), nag=False)
+    assembly = app.synth()
+    return outdir, {stack.stack_name: assembly.get_stack_by_name(stack.stack_name).template for stack in stacks}
+
+
+def our_functions(templates: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    found = []
+    for stack_name, template in templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"] not in CDK_OWNED_HANDLERS:
+                found.append((stack_name, logical_id, resource))
+    return found
+
+
+@pytest.mark.slow
+def test_every_function_imports_its_handler_from_its_own_asset(bundled, tmp_path: Path) -> None:
+    outdir, templates = bundled
+    functions = our_functions(templates)
+    # Both variants: the grader, the launcher and the tracker.
+    assert len(functions) == 3 * len(templates), [f[1] for f in functions]
+    site_packages = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    checked: set[tuple[str, str]] = set()
+    for stack_name, logical_id, resource in functions:
+        properties = resource["Properties"]
+        asset = outdir / resource["Metadata"]["aws:asset:path"]
+        handler = properties["Handler"]
+        dependencies, own = asset_top_level(asset)
+        assert own, f"{logical_id}: the asset holds no code of its own"
+        # The asset's own code, without its (foreign-platform) dependencies.
+        code = tmp_path / f"{stack_name}-{logical_id}"
+        code.mkdir()
+        for name in own:
+            (code / name).symlink_to(asset / name)
+        environment = {name: placeholder(value)
+                       for name, value in properties.get("Environment", {}).get("Variables", {}).items()}
+        is_grader = handler.endswith(".handler.handler") and handler.startswith("lambda_reward.")
+        job = {"code": str(code), "dependencies": site_packages, "handler": handler,
+               "event": GRADER_EVENT if is_grader else None}
+        run = subprocess.run(
+            # -S: no site-packages and no .pth files (so not the editable install of this checkout);
+            # -B: no .pyc written, as in Lambda's read-only /var/task.
+            [sys.executable, "-S", "-B", "-c", PROBE, json.dumps(job)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_DEFAULT_REGION": "us-east-1",
+                 "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", **environment},
+        )
+        assert run.returncode == 0, f"{stack_name} {logical_id} ({handler}):\n{run.stderr[-3000:]}"
+        found = json.loads(run.stdout.strip().splitlines()[-1])
+        assert found["callable"], handler
+        assert found["file"].startswith(str(code)), f"{handler} was imported from {found['file']}, not its asset"
+        foreign = {name for name in found["loaded"] if not is_standard_library(name)}
+        foreign -= dependencies | own | LAMBDA_RUNTIME_PROVIDES
+        assert not foreign, f"{handler} imports what its asset does not ship: {sorted(foreign)}"
+        if is_grader:
+            (scored,) = found["result"]
+            assert (scored["id"], scored["aggregate_reward_score"]) == ("probe-1", 1.0), scored
+        checked.add((stack_name, handler))
+    assert len(checked) == len(functions)
