@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from stacks.models import Variant, model_ids, rft_model
+from stacks.models import model_ids, rft_model, variant_region
+from stacks.rft_job.runtime.contract import RESERVED_TAG_KEYS, Variant
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTEXT_PREFIX = "rft:"
@@ -73,12 +74,6 @@ _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$", re.ASCII)
 # AWS resources take 50 tags; every stack adds two of its own (rft:app, rft:variant), and
 # aws-cdk-lib one on the training bucket (the dataset upload's ownership marker).
 MAX_TAGS = 47
-# Set by the app itself: the stacks' discovery tags and the job's stack tag.
-# Stack tags every stack carries (the operator CLI finds stacks by them) and the job's own tag.
-APP_TAG = "rft:app"
-VARIANT_TAG = "rft:variant"
-STACK_TAG = "rft:stack"
-RESERVED_TAG_KEYS = (APP_TAG, VARIANT_TAG, STACK_TAG)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 # CloudWatch Logs accepts only these retention periods (days).
@@ -144,7 +139,7 @@ class StackConfig:
     @property
     def region(self) -> str:
         model = rft_model(self.base_model)
-        return model.region if model is not None else self.variant.region
+        return model.region if model is not None else variant_region(self.variant)
 
     @property
     def parameter_prefix(self) -> str:

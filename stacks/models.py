@@ -8,19 +8,8 @@ row's inference id. Adding the next model is one row (and, for a new API, one ad
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
-
-class Variant(str, Enum):
-    """Which Bedrock API runs the job. Each variant lives in the one region that offers it."""
-
-    NOVA = "nova"  # bedrock CreateModelCustomizationJob
-    MANTLE = "mantle"  # bedrock-mantle's OpenAI-compatible fine-tuning API
-
-    @property
-    def region(self) -> str:
-        (region,) = {model.region for model in RFT_MODELS if model.variant is self}
-        return region
+from stacks.rft_job.runtime.contract import Variant
 
 
 @dataclass(frozen=True)
@@ -61,6 +50,12 @@ _BY_ID = {model.model_id: model for model in RFT_MODELS}
 
 def rft_model(model_id: str) -> RftModel | None:
     return _BY_ID.get(model_id)
+
+
+def variant_region(variant: Variant) -> str:
+    """The one region where Bedrock offers the variant's models."""
+    (region,) = {model.region for model in RFT_MODELS if model.variant is variant}
+    return region
 
 
 def models_of(variant: Variant) -> tuple[RftModel, ...]:

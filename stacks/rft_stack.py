@@ -8,12 +8,18 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from lambda_reward.infrastructure import RewardFunction
-from stacks.rft_job.infrastructure import JobLauncher, JobTracker
-from stacks.rft_job.runtime.job_spec import default_mantle_base_url
 from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
-from stacks.config import APP_TAG, VARIANT_TAG, StackConfig, Variant
+from stacks.config import StackConfig
 from stacks.models import rft_model
 from stacks.published_outputs import PublishedOutputs
+from stacks.rft_job.infrastructure import JobLauncher, JobTracker
+from stacks.rft_job.runtime.contract import (
+    APP_TAG,
+    VARIANT_TAG,
+    Output,
+    Variant,
+    default_mantle_base_url,
+)
 from stacks.training_data import TrainingData
 
 
@@ -85,24 +91,24 @@ class RftStack(Stack):
 
     def _publish(self) -> None:
         publish = self.outputs.publish
-        publish("RftVariant", self.config.variant.value, "How this stack runs RFT: nova or mantle")
-        publish("BaseModel", self.config.base_model, "Base model the RFT job fine-tunes")
-        publish("TrainingBucketName", self.data.bucket.bucket_name,
+        publish(Output.RFT_VARIANT, self.config.variant.value, "How this stack runs RFT: nova or mantle")
+        publish(Output.BASE_MODEL, self.config.base_model, "Base model the RFT job fine-tunes")
+        publish(Output.TRAINING_BUCKET_NAME, self.data.bucket.bucket_name,
                 "S3 bucket with the training prompts (training-data/) and job output (output/)")
-        publish("TrainingDataUri", self.data.training_uri, "S3 URI of the training prompts (JSONL)")
+        publish(Output.TRAINING_DATA_URI, self.data.training_uri, "S3 URI of the training prompts (JSONL)")
         if self.data.validation_uri:
-            publish("ValidationDataUri", self.data.validation_uri, "S3 URI of the validation prompts (JSONL)")
-        publish("OutputDataUri", self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
-        publish("JobLedgerUri", self.data.ledger_uri,
+            publish(Output.VALIDATION_DATA_URI, self.data.validation_uri, "S3 URI of the validation prompts (JSONL)")
+        publish(Output.OUTPUT_DATA_URI, self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
+        publish(Output.JOB_LEDGER_URI, self.data.ledger_uri,
                 "S3 URI prefix of the job ledger: one JSON entry per RFT job the stack launched (rftctl history)")
         if self.config.variant is Variant.MANTLE:
-            publish("MantleBaseUrl", self.config.mantle_base_url or default_mantle_base_url(self.config.region),
+            publish(Output.MANTLE_BASE_URL, self.config.mantle_base_url or default_mantle_base_url(self.config.region),
                     "Bedrock mantle endpoint the stack's functions call (OpenAI-compatible fine-tuning API)")
-        publish("GraderFunctionArn", self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
-        publish("GraderVersionArn", self.grader.version.function_arn,
+        publish(Output.GRADER_FUNCTION_ARN, self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
+        publish(Output.GRADER_VERSION_ARN, self.grader.version.function_arn,
                 "Published grader version the RFT job calls (pinned: new grader code never changes a running job)")
         if self.service_role is not None:
-            publish("BedrockServiceRoleArn", self.service_role.role.role_arn,
+            publish(Output.BEDROCK_SERVICE_ROLE_ARN, self.service_role.role.role_arn,
                     "IAM role Bedrock assumes for the RFT job (reads training-data/, writes output/, invokes the grader)")
         self.tracker.publish(self.outputs)
         if self.launcher is not None:

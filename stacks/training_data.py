@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, aws_s3 as s3, aws_s3_deployment as s3deploy
+from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
-
-from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 
 from stacks.config import DatasetConfig
 from stacks.dataset import DatasetSummary, read_dataset, validate_training_set
+from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 
 TRAINING_PREFIX = "training-data/"
 OUTPUT_PREFIX = "output/"

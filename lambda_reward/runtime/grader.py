@@ -20,10 +20,16 @@ from lambda_reward.runtime.char_limit import (
     length_reward,
     parse_explicit_char_limit,
 )
+from lambda_reward.runtime.contract import (
+    MetricType,
+    ResultKey,
+    RewardMetric,
+    SampleField,
+)
 from lambda_reward.runtime.samples import MalformedSample, describe_value, read_sample
 
-CHAR_LIMIT_FIELD = "char_limit"
-REFERENCE_ANSWER_FIELD = "reference_answer"
+CHAR_LIMIT_FIELD = SampleField.CHAR_LIMIT
+REFERENCE_ANSWER_FIELD = SampleField.REFERENCE_ANSWER
 
 # Called once per malformed sample with (index in the batch, sample id, reason).
 MalformedCallback = Callable[[int, Any, str], None]
@@ -51,30 +57,30 @@ class SharedMetric(dict):
 
 @lru_cache(maxsize=4096)
 def _char_count_metric(value: int) -> SharedMetric:
-    return SharedMetric(name="char_count", value=value, type="Metric")
+    return SharedMetric(name=RewardMetric.CHAR_COUNT, value=value, type=MetricType.METRIC)
 
 
 @lru_cache(maxsize=4096)
 def _char_limit_metric(value: int) -> SharedMetric:
     # 0 means no limit is known.
-    return SharedMetric(name="char_limit", value=value, type="Metric")
+    return SharedMetric(name=RewardMetric.CHAR_LIMIT, value=value, type=MetricType.METRIC)
 
 
 # within_limit is 1.0 exactly when the reward is 1.0: a non-empty answer within the
 # limit (overshoots score below 0.5).
-_WITHIN_LIMIT = SharedMetric(name="within_limit", value=1.0, type="Reward")
-_NOT_WITHIN_LIMIT = SharedMetric(name="within_limit", value=0.0, type="Reward")
+_WITHIN_LIMIT = SharedMetric(name=RewardMetric.WITHIN_LIMIT, value=1.0, type=MetricType.REWARD)
+_NOT_WITHIN_LIMIT = SharedMetric(name=RewardMetric.WITHIN_LIMIT, value=0.0, type=MetricType.REWARD)
 # Flags appear only on the samples they describe (value 1); absent means 0.
-_MALFORMED = SharedMetric(name="malformed", value=1, type="Metric")
-_NO_LIMIT = SharedMetric(name="no_limit", value=1, type="Metric")
+_MALFORMED = SharedMetric(name=RewardMetric.MALFORMED, value=1, type=MetricType.METRIC)
+_NO_LIMIT = SharedMetric(name=RewardMetric.NO_LIMIT, value=1, type=MetricType.METRIC)
 
 
 def _flagged_result(sample_id: Any, char_count: int, flag: SharedMetric) -> dict[str, Any]:
     """A 0.0 result carrying ``flag`` (malformed or no_limit); no limit is known."""
     return {
-        "id": sample_id,
-        "aggregate_reward_score": 0.0,
-        "metrics_list": [_char_count_metric(char_count), _char_limit_metric(0), _NOT_WITHIN_LIMIT, flag],
+        ResultKey.ID: sample_id,
+        ResultKey.REWARD: 0.0,
+        ResultKey.METRICS: [_char_count_metric(char_count), _char_limit_metric(0), _NOT_WITHIN_LIMIT, flag],
     }
 
 
@@ -140,6 +146,8 @@ def grade_batch_with_summary(
     previous_prompt: str | None = None
     previous_limit: int | None = None
     previous_limit_metric = _char_limit_metric(0)
+    # The result keys as locals: the hot loop below builds one dict per sample.
+    id_key, reward_key, metrics_key = ResultKey.ID, ResultKey.REWARD, ResultKey.METRICS
     with _cyclic_gc_paused():
         for index, raw in enumerate(samples):
             try:
@@ -174,9 +182,9 @@ def grade_batch_with_summary(
                         else:
                             reward, within_limit = length_reward(char_count, limit), _NOT_WITHIN_LIMIT
                         append({
-                            "id": sample_id,
-                            "aggregate_reward_score": reward,
-                            "metrics_list": [_char_count_metric(char_count), limit_metric, within_limit],
+                            id_key: sample_id,
+                            reward_key: reward,
+                            metrics_key: [_char_count_metric(char_count), limit_metric, within_limit],
                         })
                         total_reward += reward
                         continue
@@ -186,7 +194,7 @@ def grade_batch_with_summary(
                         continue
                     reason = f"invalid char_limit {describe_value(explicit_limit)}: expected an integer >= 1"
             except Exception as error:  # a grader bug costs one sample, never the training run
-                sample_id = raw.get("id") if isinstance(raw, dict) else None
+                sample_id = raw.get(ResultKey.ID) if isinstance(raw, dict) else None
                 char_count, reason = 0, f"grader error (a bug): {type(error).__name__}: {error}"
             append(_flagged_result(sample_id, char_count, _MALFORMED))
             malformed_count += 1
@@ -221,16 +229,16 @@ def summarize(results: list[dict[str, Any]]) -> BatchSummary:
     """Aggregate results in the ``grade_batch`` shape (also after a JSON round trip): the
     figures ``grade_batch_with_summary`` counts while scoring, recomputed from its output."""
     total_reward = 0.0
-    flags = {"malformed": 0, "no_limit": 0}
+    flags = {RewardMetric.MALFORMED: 0, RewardMetric.NO_LIMIT: 0}
     for result in results:
-        total_reward += result["aggregate_reward_score"]
-        for metric in result["metrics_list"]:
+        total_reward += result[ResultKey.REWARD]
+        for metric in result[ResultKey.METRICS]:
             if metric["name"] in flags:
                 flags[metric["name"]] += metric["value"]
     count = len(results)
     return BatchSummary(
         samples=count,
         mean_reward=total_reward / count if count else None,
-        malformed=flags["malformed"],
-        no_limit=flags["no_limit"],
+        malformed=flags[RewardMetric.MALFORMED],
+        no_limit=flags[RewardMetric.NO_LIMIT],
     )

@@ -13,11 +13,18 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_reward.runtime.contract import METRICS_NAMESPACE as DEFAULT_NAMESPACE
+from lambda_reward.runtime.contract import BatchMetric
 from lambda_reward.runtime.grader import grade_batch_with_summary
-from lambda_reward.runtime.samples import EventShapeError, describe_value, samples_of_event
+from lambda_reward.runtime.samples import (
+    EventShapeError,
+    describe_value,
+    samples_of_event,
+)
 
+# The template sets both (POWERTOOLS_*); the defaults serve a local run (rftctl grade, tests).
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "BedrockRft"
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
 # Enough individual warnings to diagnose a data problem without flooding the logs when a
 # whole batch is broken; the rest are counted in one summary line.
 MAX_MALFORMED_WARNINGS = 20
@@ -72,18 +79,18 @@ def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
     try:
         samples = samples_of_event(event)
     except EventShapeError:
-        metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=BatchMetric.INVALID_EVENTS, unit=MetricUnit.Count, value=1)
         raise
 
     malformed_warnings = MalformedSampleWarnings()
     results, summary = grade_batch_with_summary(samples, on_malformed=malformed_warnings)
     malformed_warnings.log_suppressed()
 
-    metrics.add_metric(name="SamplesScored", unit=MetricUnit.Count, value=summary.samples)
-    metrics.add_metric(name="MalformedSamples", unit=MetricUnit.Count, value=summary.malformed)
-    metrics.add_metric(name="NoLimitSamples", unit=MetricUnit.Count, value=summary.no_limit)
+    metrics.add_metric(name=BatchMetric.SAMPLES_SCORED, unit=MetricUnit.Count, value=summary.samples)
+    metrics.add_metric(name=BatchMetric.MALFORMED_SAMPLES, unit=MetricUnit.Count, value=summary.malformed)
+    metrics.add_metric(name=BatchMetric.NO_LIMIT_SAMPLES, unit=MetricUnit.Count, value=summary.no_limit)
     if summary.mean_reward is not None:  # an empty batch has no mean
-        metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=summary.mean_reward)
+        metrics.add_metric(name=BatchMetric.MEAN_REWARD, unit=MetricUnit.NoUnit, value=summary.mean_reward)
     logger.info(
         "Scored batch",
         extra={

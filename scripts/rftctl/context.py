@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from stacks.models import Variant
+from stacks.rft_job.runtime.contract import Output, Variant
 
 from .errors import ErrorHint
 
 if TYPE_CHECKING:
+    from stacks.rft_job.runtime.job_api import JobApi
+
     from .aws import ClientFactory
     from .stack import DeployedStack
 
@@ -58,7 +60,15 @@ class CommandContext:
 
     def mantle(self, stack: DeployedStack) -> Any:
         """The mantle client for the stack: at the endpoint it was deployed with (MantleBaseUrl)."""
-        return self.clients.mantle(stack.region, base_url=stack.optional_output("MantleBaseUrl"))
+        return self.clients.mantle(stack.region, base_url=stack.optional_output(Output.MANTLE_BASE_URL))
+
+    def job_api(self, stack: DeployedStack) -> JobApi:
+        """The stack's job API (Nova or mantle), on this run's clients."""
+        from stacks.rft_job.runtime.job_api import Connections, job_api
+
+        region = stack.region
+        return job_api(stack.variant, Connections(region=region, aws=lambda service: self.clients.client(service, region),
+                                                  mantle=lambda: self.mantle(stack)))
 
     def print(self, text: str = "") -> None:
         print(text, file=self.out)

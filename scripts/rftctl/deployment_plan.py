@@ -12,20 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .aws import ClientFactory
-
-
-from stacks.rft_job.runtime.job_spec import (
+from stacks.rft_job.runtime.contract import (
+    JOB_RESOURCE_TYPE,
     UNSET_PARAMETER_VALUES,
-    JobSpecError,
-    job_fingerprint,
+    JobProperty,
+    Output,
 )
+from stacks.rft_job.runtime.job_spec import JobSpecError, job_fingerprint
 
 from .errors import EXIT_CHECK_FAILED, CliError
 
-JOB_RESOURCE_TYPE = "Custom::BedrockRftJob"
-JOB_FINGERPRINT_PROPERTY = "JobFingerprint"
+if TYPE_CHECKING:
+    from .aws import ClientFactory
+
 SHOWN_FINGERPRINT = 12
 
 # What the deploy does to the stack's job.
@@ -158,8 +157,8 @@ def job_fingerprint_of(template: dict[str, Any]) -> tuple[bool, str | None]:
     for resource in (template.get("Resources") or {}).values():
         if resource.get("Type") == JOB_RESOURCE_TYPE:
             properties = resource.get("Properties") or {}
-            declared = properties.get(JOB_FINGERPRINT_PROPERTY)
-            computed = _fingerprint_of_template_spec(properties.get("JobSpec"))
+            declared = properties.get(JobProperty.FINGERPRINT)
+            computed = _fingerprint_of_template_spec(properties.get(JobProperty.SPEC))
             return True, computed or (declared if isinstance(declared, str) else None)
     return False, None
 
@@ -202,8 +201,8 @@ def deployed_job(clients: ClientFactory, name: str, region: str) -> DeployedJob:
     body = cloudformation.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
     template = json.loads(body) if isinstance(body, str) else body
     has_job, fingerprint = job_fingerprint_of(template)
-    job_id = _live(clients, region, outputs.get("JobIdParameterName")) or outputs.get("JobId") or None
-    status = _live(clients, region, outputs.get("JobStatusParameterName")) if job_id else None
+    job_id = _live(clients, region, outputs.get(Output.JOB_ID_PARAMETER_NAME)) or outputs.get(Output.JOB_ID) or None
+    status = _live(clients, region, outputs.get(Output.JOB_STATUS_PARAMETER_NAME)) if job_id else None
     return DeployedJob(True, has_job, fingerprint, job_id, status, stack_status)
 
 

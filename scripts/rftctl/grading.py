@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .console import format_number, format_percent, format_table
+from lambda_reward.runtime.contract import METRIC_TYPES, PASS_METRIC, ResultKey
 
-PASS_METRIC = "within_limit"
-METRIC_TYPES = frozenset({"Reward", "Metric"})
+from .console import format_number, format_percent, format_table
 
 
 def metric(result: dict[str, Any], name: str) -> float | None:
-    for entry in result.get("metrics_list") or []:
+    for entry in result.get(ResultKey.METRICS) or []:
         if entry.get("name") == name:
             return entry.get("value")
     return None
@@ -29,7 +28,7 @@ def passed(result: dict[str, Any]) -> bool:
     verdict = metric(result, PASS_METRIC)
     if verdict is not None:
         return verdict >= 1.0
-    return result.get("aggregate_reward_score") == 1.0
+    return result.get(ResultKey.REWARD) == 1.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class ScoreSummary:
 
 def summarize(results: Sequence[dict[str, Any]]) -> ScoreSummary:
     count = len(results)
-    total = sum(float(result["aggregate_reward_score"]) for result in results)
+    total = sum(float(result[ResultKey.REWARD]) for result in results)
     return ScoreSummary(count, total / count if count else None, sum(passed(result) for result in results))
 
 
@@ -59,13 +58,13 @@ def results_table(results: Sequence[dict[str, Any]]) -> str:
     """One row per result: id, reward, pass mark, then every metric the grader reported."""
     names: list[str] = []
     for result in results:
-        for entry in result.get("metrics_list") or []:
+        for entry in result.get(ResultKey.METRICS) or []:
             if entry.get("name") not in names:
                 names.append(entry["name"])
     rows = [
         [
-            result["id"],
-            f"{result['aggregate_reward_score']:.3f}",
+            result[ResultKey.ID],
+            f"{result[ResultKey.REWARD]:.3f}",
             "o" if passed(result) else "x",
             *(format_number(metric(result, name)) for name in names),
         ]
@@ -100,23 +99,24 @@ def reply_problems(samples: Sequence[dict[str, Any]], reply: object) -> list[str
         if not isinstance(result, dict):
             problems.append(f"{where}: is {type(result).__name__}, expected an object")
             continue
-        if "id" not in result:
-            problems.append(f"{where}: has no id")
-        elif not _same_id(sample.get("id"), result["id"]):
-            problems.append(f"{where}: id is {result['id']!r}, expected {sample.get('id')!r} (same order, same type)")
-        score = result.get("aggregate_reward_score")
+        if ResultKey.ID not in result:
+            problems.append(f"{where}: has no {ResultKey.ID}")
+        elif not _same_id(sample.get(ResultKey.ID), result[ResultKey.ID]):
+            problems.append(f"{where}: {ResultKey.ID} is {result[ResultKey.ID]!r}, expected "
+                            f"{sample.get(ResultKey.ID)!r} (same order, same type)")
+        score = result.get(ResultKey.REWARD)
         if not _is_number(score):
-            problems.append(f"{where}: aggregate_reward_score is {score!r}, expected a number")
+            problems.append(f"{where}: {ResultKey.REWARD} is {score!r}, expected a number")
         elif not 0.0 <= score <= 1.0:
-            problems.append(f"{where}: aggregate_reward_score {score} is outside [0, 1]")
-        metrics = result.get("metrics_list")
+            problems.append(f"{where}: {ResultKey.REWARD} {score} is outside [0, 1]")
+        metrics = result.get(ResultKey.METRICS)
         if metrics is None:
             continue
         if not isinstance(metrics, list):
-            problems.append(f"{where}: metrics_list is {type(metrics).__name__}, expected a list")
+            problems.append(f"{where}: {ResultKey.METRICS} is {type(metrics).__name__}, expected a list")
             continue
         for position, entry in enumerate(metrics):
-            label = f"{where}: metrics_list[{position}]"
+            label = f"{where}: {ResultKey.METRICS}[{position}]"
             if not isinstance(entry, dict):
                 problems.append(f"{label} is {type(entry).__name__}, expected an object")
                 continue

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from .stack import DeployedStack
 
 
+from stacks.rft_job.runtime.contract import Variant
+
 from .console import ProgressBar
 from .context import CommandContext
 
@@ -76,12 +78,17 @@ class MantleChatModel:
         return completion.choices[0].message.content or ""
 
 
-def chat_model(ctx: CommandContext, stack: DeployedStack, model_id: str) -> ChatModel:
-    from stacks.config import Variant
+# How each API serves a model for chat: Nova through bedrock-runtime Converse, mantle through its
+# OpenAI-compatible chat completions.
+CHAT_MODELS: dict[Variant, Callable[[CommandContext, DeployedStack, str], ChatModel]] = {
+    Variant.NOVA: lambda ctx, stack, model_id: ConverseModel(ctx.clients.client("bedrock-runtime", stack.region),
+                                                             model_id),
+    Variant.MANTLE: lambda ctx, stack, model_id: MantleChatModel(ctx.mantle(stack), model_id),
+}
 
-    if stack.variant is Variant.NOVA:
-        return ConverseModel(ctx.clients.client("bedrock-runtime", stack.region), model_id)
-    return MantleChatModel(ctx.mantle(stack), model_id)
+
+def chat_model(ctx: CommandContext, stack: DeployedStack, model_id: str) -> ChatModel:
+    return CHAT_MODELS[stack.variant](ctx, stack, model_id)
 
 
 @dataclass(frozen=True)

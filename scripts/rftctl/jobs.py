@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stacks.rft_job.runtime import mantle as mantle_jobs
-from stacks.rft_job.runtime.job_spec import is_job_id
-from stacks.rft_job.runtime.job_state import NOVA_SUCCEEDED, JobState
-
-if TYPE_CHECKING:
-    from stacks.rft_job.runtime.ledger import JobLedger, LedgerEntry
-    from stacks.rft_job.runtime.nova import NovaJobs
-
-    from .stack import DeployedStack
-
+from stacks.rft_job.runtime.contract import Output, Variant
 
 from .console import bar, format_duration, format_number
 from .context import CommandContext
 from .errors import EXIT_CHECK_FAILED, CliError
+
+if TYPE_CHECKING:
+    from stacks.rft_job.runtime.job_state import JobState
+    from stacks.rft_job.runtime.ledger import JobLedger
+
+    from .stack import DeployedStack
 
 # Nova reports three stages in statusDetails, in this order.
 NOVA_STAGES = (
@@ -27,6 +25,7 @@ NOVA_STAGES = (
     ("dataProcessingDetails", "data processing"),
     ("trainingDetails", "training"),
 )
+NOVA_NOT_STARTED = "NotStarted"
 # One page of the newest events is enough to find the latest metrics for status.
 RECENT_EVENTS = 100
 
@@ -49,6 +48,11 @@ class JobProgress:
             return None
         return ((self.ended_at or now) - self.created_at).total_seconds()
 
+    @property
+    def stages_done(self) -> int:
+        # A stage reports the job statuses' words: done is the API's "succeeded".
+        return sum(status == self.state.statuses.succeeded for _, status in self.stages)
+
     def fraction(self) -> float | None:
         """How far along the job is, when the API says: steps (mantle) or stages (Nova)."""
         if self.state.succeeded:
@@ -56,14 +60,15 @@ class JobProgress:
         if self.step is not None and self.total_steps:
             return min(1.0, self.step / self.total_steps)
         if self.stages:
-            return sum(status == NOVA_SUCCEEDED for _, status in self.stages) / len(self.stages)
+            return self.stages_done / len(self.stages)
         return None
 
     def progress_label(self, now: datetime) -> str:
         parts = [self.state.status]
         if self.step is not None and self.total_steps:
             parts.append(f"step {self.step}/{self.total_steps}")
-        current = next((name for name, status in self.stages if status not in (NOVA_SUCCEEDED, "NotStarted")), None)
+        done = self.state.statuses.succeeded
+        current = next((name for name, status in self.stages if status not in (done, NOVA_NOT_STARTED)), None)
         if current and not self.state.terminal:
             parts.append(f"stage: {current}")
         elapsed = self.elapsed_seconds(now)
@@ -76,13 +81,15 @@ class JobProgress:
 
 def job_id_for(ctx: CommandContext, stack: DeployedStack, explicit: str | None) -> str:
     """``--job``, else the tracker's live job id parameter, else the stack's JobId output."""
+    from stacks.rft_job.runtime.job_api import is_job_id
+
     from .stack import read_live_value
 
     if explicit:
         return explicit
-    candidates = [read_live_value(ctx.clients, stack, "JobIdParameterName"), stack.optional_output("JobId")]
+    candidates = [read_live_value(ctx.clients, stack, Output.JOB_ID_PARAMETER_NAME), stack.optional_output(Output.JOB_ID)]
     for candidate in candidates:
-        if candidate and is_job_id(stack.variant.value, candidate):
+        if candidate and is_job_id(stack.variant, candidate):
             return candidate
     raise CliError(
         f"stack {stack.name} has not launched an RFT job (was it deployed with rft:launchJob=false?): pass --job JOB_ID"
@@ -103,6 +110,7 @@ def _nova_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> Jo
     # One GetModelCustomizationJob call gives both the JobState (mapped as the tracker maps it)
     # and the statusDetails/timestamps that only this CLI shows.
     from stacks.rft_job.runtime.nova import job_state as nova_job_state
+
 
     job = ctx.clients.client("bedrock", stack.region).get_model_customization_job(jobIdentifier=job_id)
     state = nova_job_state(job, job_id)
@@ -134,9 +142,11 @@ def metric_events(events: Any) -> list[dict[str, Any]]:
 
 
 def _mantle_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
+    from stacks.rft_job.runtime.mantle import job_state as mantle_job_state
+
     client = ctx.mantle(stack)
     job = client.fine_tuning.jobs.retrieve(job_id)
-    state = mantle_jobs.job_state(job)
+    state = mantle_job_state(job)
     recent = client.fine_tuning.jobs.list_events(job_id, limit=RECENT_EVENTS).data
     metrics = metric_events(recent)
     latest = metrics[-1] if metrics else {}
@@ -153,12 +163,15 @@ def _mantle_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> 
     )
 
 
-def job_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
-    from stacks.config import Variant
+# What each API reports beyond the job's state: Nova its stages, mantle its steps and metrics.
+PROGRESS: dict[Variant, Callable[[CommandContext, DeployedStack, str], JobProgress]] = {
+    Variant.NOVA: _nova_progress,
+    Variant.MANTLE: _mantle_progress,
+}
 
-    if stack.variant is Variant.NOVA:
-        return _nova_progress(ctx, stack, job_id)
-    return _mantle_progress(ctx, stack, job_id)
+
+def job_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobProgress:
+    return PROGRESS[stack.variant](ctx, stack, job_id)
 
 
 def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> list[str]:
@@ -178,7 +191,7 @@ def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> 
         detail = (
             f"step {progress.step}/{progress.total_steps}"
             if progress.step is not None and progress.total_steps
-            else f"{sum(s == NOVA_SUCCEEDED for _, s in progress.stages)}/{len(progress.stages)} stages done"
+            else f"{progress.stages_done}/{len(progress.stages)} stages done"
         )
         lines.append(f"progress   {bar(fraction)} {fraction * 100:.0f}%  {detail}")
     if progress.estimated_finish and not state.terminal:
@@ -196,37 +209,27 @@ def job_ledger(ctx: CommandContext, stack: DeployedStack) -> JobLedger:
     """The stack's job ledger (JobLedgerUri output): one entry per job the stack launched."""
     from stacks.rft_job.runtime.ledger import JobLedger
 
-    return JobLedger(ctx.clients.client("s3", stack.region), stack.output("JobLedgerUri"))
-
-
-def job_adapter(ctx: CommandContext, stack: DeployedStack) -> NovaJobs | mantle_jobs.MantleJobs:
-    from stacks.rft_job.runtime.nova import NovaJobs
-    from stacks.config import Variant
-
-    if stack.variant is Variant.NOVA:
-        return NovaJobs(ctx.clients.client("bedrock", stack.region))
-    return mantle_jobs.MantleJobs(ctx.mantle(stack))
+    return JobLedger(ctx.clients.client("s3", stack.region), stack.output(Output.JOB_LEDGER_URI))
 
 
 def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) -> str:
     """The job to act on: --job as an id, ARN or job name, else the stack's current job.
 
-    A Nova job name is an identifier the API takes as it is. A mantle job has no name on the
+    An API that takes job names (Nova) gets the name as it is. A mantle job has no name on the
     service side, so a name is looked up in the stack's job ledger; an entry without a job id
     (its create got no definite answer) is looked for by its request token and training file.
     """
-    from stacks.config import Variant
-
     if given is None:
         return job_id_for(ctx, stack, None)
-    if stack.variant is Variant.NOVA or stack.optional_output("JobLedgerUri") is None:
+    api = ctx.job_api(stack)
+    if api.takes_job_names or stack.optional_output(Output.JOB_LEDGER_URI) is None:
         return given
     entry = job_ledger(ctx, stack).get(given)
     if entry is None:
         return given  # not one of our names: a job id
     if entry.job_id:
         return entry.job_id
-    found = find_unrecorded_mantle_job(ctx, stack, entry)
+    found = api.find(entry)
     if found is None:
         raise CliError(
             f"job {given} has no id on record (its create got no definite answer) and no job with its request "
@@ -236,17 +239,6 @@ def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) ->
     return found.job_id
 
 
-def find_unrecorded_mantle_job(ctx: CommandContext, stack: DeployedStack, entry: LedgerEntry) -> JobState | None:
-    """The mantle job of a ledger entry whose create answer was lost, found as the launcher would."""
-    jobs = mantle_jobs.MantleJobs(ctx.mantle(stack))
-    started = datetime.fromisoformat(entry.launched_at).timestamp() if entry.launched_at else None
-    return jobs.find_launch(token=entry.request_token, training_file=entry.training_file, created_after=started,
-                            quick=True)
-
-
 def stop_job(ctx: CommandContext, stack: DeployedStack, job_id: str) -> str:
-    """Stop (Nova) or cancel (mantle) the job unless it already ended; the adapters' outcome."""
-    from stacks.rft_job.runtime.nova import NovaJobs
-
-    jobs = job_adapter(ctx, stack)
-    return jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)
+    """Stop (Nova) or cancel (mantle) the job unless it already ended; the adapter's outcome."""
+    return ctx.job_api(stack).stop(job_id)

@@ -12,18 +12,20 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
 
+from stacks.rft_job.runtime.contract import Output
+
 matplotlib.use("Agg")  # files only: never open a window, work without a display
 
 from matplotlib.figure import Figure  # noqa: E402 (the backend must be chosen first)
 
+from stacks.rft_job.runtime.contract import Variant  # noqa: E402
 from stacks.rft_job.runtime.job_spec import JobSpecError, split_s3_uri  # noqa: E402
-from stacks.config import Variant  # noqa: E402
 
 from .context import CommandContext  # noqa: E402
 from .errors import CliError  # noqa: E402
@@ -123,7 +125,7 @@ def metrics_from_csv(source: str, text: str) -> tuple[MetricTable | None, list[M
 
 def nova_metrics(ctx: CommandContext, stack: DeployedStack, job_arn: str) -> JobMetrics:
     """Every metrics CSV of the job under the stack's output prefix (OutputDataUri)."""
-    output_uri = stack.output("OutputDataUri")
+    output_uri = stack.output(Output.OUTPUT_DATA_URI)
     try:
         bucket, prefix = split_s3_uri(output_uri)
     except JobSpecError as error:
@@ -209,10 +211,16 @@ def mantle_metrics(ctx: CommandContext, stack: DeployedStack, job_id: str) -> Jo
     return result
 
 
+# Where each API keeps a job's reward metrics: Nova in CSV files under the output prefix, mantle in
+# its events and checkpoints.
+JOB_METRICS: dict[Variant, Callable[[CommandContext, DeployedStack, str], JobMetrics]] = {
+    Variant.NOVA: nova_metrics,
+    Variant.MANTLE: mantle_metrics,
+}
+
+
 def job_metrics(ctx: CommandContext, stack: DeployedStack, job_id: str) -> JobMetrics:
-    if stack.variant is Variant.NOVA:
-        return nova_metrics(ctx, stack, job_id)
-    return mantle_metrics(ctx, stack, job_id)
+    return JOB_METRICS[stack.variant](ctx, stack, job_id)
 
 
 def build_reward_figure(series: Iterable[MetricSeries], title: str = "") -> Figure:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stacks.config import PROJECT_ROOT
+from stacks.rft_job.runtime.contract import Output
 
 if TYPE_CHECKING:
     pass
@@ -136,7 +137,7 @@ def load_prompts(ctx: CommandContext, given: Path | None, from_stack: bool) -> t
     if not from_stack and REPO_VALIDATION_FILE.is_file():
         return str(REPO_VALIDATION_FILE.relative_to(PROJECT_ROOT)), read_prompt_records(REPO_VALIDATION_FILE)
     stack = ctx.stack()
-    uri = stack.output("ValidationDataUri")
+    uri = stack.output(Output.VALIDATION_DATA_URI)
     try:
         bucket, key = split_s3_uri(uri)
     except JobSpecError as error:

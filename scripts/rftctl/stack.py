@@ -6,17 +6,21 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stacks.models import variant_region
+from stacks.rft_job.runtime.contract import (
+    APP_TAG,
+    UNSET_PARAMETER_VALUES,
+    VARIANT_TAG,
+    Output,
+    Variant,
+)
+
+from .errors import CliError, ErrorHint, missing_stack_error
+
 if TYPE_CHECKING:
     import botocore.exceptions
 
-    from stacks.config import Variant
-
     from .aws import ClientFactory
-
-
-from stacks.rft_job.runtime.job_spec import UNSET_PARAMETER_VALUES
-
-from .errors import CliError, ErrorHint, missing_stack_error
 
 # Every stack of this app carries both tags (stacks/rft_stack.py). rft:app's value is the
 # app prefix ("bedrock-rft" unless rft:appPrefix changes it), so any value is accepted.
@@ -45,7 +49,7 @@ class DeployedStack:
 
     @property
     def base_model(self) -> str:
-        return self.output("BaseModel")
+        return self.output(Output.BASE_MODEL)
 
     def describe(self) -> str:
         return f"{self.name} ({self.region}, {self.variant.value})"
@@ -56,8 +60,6 @@ def _tags(stack: dict[str, Any]) -> dict[str, str]:
 
 
 def _variant_of(stack: dict[str, Any]) -> Variant | None:
-    from stacks.config import VARIANT_TAG, Variant
-
     try:
         return Variant(_tags(stack).get(VARIANT_TAG, ""))
     except ValueError:
@@ -70,8 +72,6 @@ def _deployed(stack: dict[str, Any], region: str, variant: Variant) -> DeployedS
 
 
 def _is_app_stack(stack: dict[str, Any]) -> bool:
-    from stacks.config import APP_TAG
-
     return bool(_tags(stack).get(APP_TAG))
 
 
@@ -113,10 +113,8 @@ def find_stack(
     rft:variant when the command needs one variant) in the variant's region, or in both
     variant regions when any variant will do. ``--region`` narrows the search to one region.
     """
-    from stacks.config import APP_TAG, VARIANT_TAG, Variant
-
     variants = [variant] if variant else list(Variant)
-    regions = [region] if region else list(dict.fromkeys(v.region for v in variants))
+    regions = [region] if region else list(dict.fromkeys(variant_region(v) for v in variants))
     hint.stack_name = stack_name
 
     if stack_name:

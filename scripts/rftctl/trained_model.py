@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from stacks.rft_job.runtime.contract import Output, Variant
+
+from .context import CommandContext
+from .errors import EXIT_CHECK_FAILED, CliError
 
 if TYPE_CHECKING:
     from .jobs import JobProgress
     from .stack import DeployedStack
-
-
-
-from .context import CommandContext
-from .errors import EXIT_CHECK_FAILED, CliError
 
 DEPLOYMENT_ACTIVE = "Active"
 DEPLOYMENT_FAILED = "Failed"
@@ -54,7 +55,7 @@ def existing_deployment(ctx: CommandContext, stack: DeployedStack, model_arn: st
     """
     from .stack import read_live_value
 
-    recorded = read_live_value(ctx.clients, stack, "ModelDeploymentParameterName")
+    recorded = read_live_value(ctx.clients, stack, Output.MODEL_DEPLOYMENT_PARAMETER_NAME)
     if recorded:
         found = deployment(ctx, stack, recorded)
         if found and found["modelArn"] == model_arn and found["status"] != DEPLOYMENT_FAILED:
@@ -73,17 +74,19 @@ def existing_deployment(ctx: CommandContext, stack: DeployedStack, model_arn: st
     return deployment(ctx, stack, best["customModelDeploymentArn"])
 
 
-def tuned_model_id(ctx: CommandContext, stack: DeployedStack, explicit_job: str | None) -> str:
-    """What to invoke for the tuned model: Nova's deployment ARN, mantle's fine_tuned_model id."""
-    from stacks.config import Variant
-
+def _mantle_model_id(ctx: CommandContext, stack: DeployedStack, explicit_job: str | None) -> str:
+    """The job's fine_tuned_model id: mantle serves it as it is."""
     from .stack import read_live_value
 
-    if stack.variant is Variant.MANTLE:
-        recorded = None if explicit_job else read_live_value(ctx.clients, stack, "JobModelParameterName")
-        return recorded or str(completed_job(ctx, stack, explicit_job).state.output_model)
+    recorded = None if explicit_job else read_live_value(ctx.clients, stack, Output.JOB_MODEL_PARAMETER_NAME)
+    return recorded or str(completed_job(ctx, stack, explicit_job).state.output_model)
 
-    model_arn = None if explicit_job else read_live_value(ctx.clients, stack, "JobModelParameterName")
+
+def _nova_deployment_arn(ctx: CommandContext, stack: DeployedStack, explicit_job: str | None) -> str:
+    """The Active on-demand deployment of the job's model: a Nova custom model is invoked through it."""
+    from .stack import read_live_value
+
+    model_arn = None if explicit_job else read_live_value(ctx.clients, stack, Output.JOB_MODEL_PARAMETER_NAME)
     if not model_arn or not model_arn.startswith("arn:"):
         model_arn = str(completed_job(ctx, stack, explicit_job).state.output_model)
     found = existing_deployment(ctx, stack, model_arn)
@@ -98,3 +101,14 @@ def tuned_model_id(ctx: CommandContext, stack: DeployedStack, explicit_job: str 
             EXIT_CHECK_FAILED,
         )
     return str(found["customModelDeploymentArn"])
+
+
+TUNED_MODEL_ID: dict[Variant, Callable[[CommandContext, DeployedStack, str | None], str]] = {
+    Variant.NOVA: _nova_deployment_arn,
+    Variant.MANTLE: _mantle_model_id,
+}
+
+
+def tuned_model_id(ctx: CommandContext, stack: DeployedStack, explicit_job: str | None) -> str:
+    """What to invoke for the tuned model: Nova's deployment ARN, mantle's fine_tuned_model id."""
+    return TUNED_MODEL_ID[stack.variant](ctx, stack, explicit_job)

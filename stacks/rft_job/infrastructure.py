@@ -13,22 +13,70 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import (
-    ArnFormat, Aws, CustomResource, Duration, RemovalPolicy, Stack,
-    aws_iam as iam, aws_kms as kms, aws_logs as logs, aws_sns as sns,
-    aws_sns_subscriptions as subscriptions, aws_ssm as ssm, aws_stepfunctions as sfn,
-    aws_stepfunctions_tasks as tasks, custom_resources as cr,
+    ArnFormat,
+    Aws,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import (
+    aws_iam as iam,
+)
+from aws_cdk import (
+    aws_kms as kms,
+)
+from aws_cdk import (
+    aws_logs as logs,
+)
+from aws_cdk import (
+    aws_sns as sns,
+)
+from aws_cdk import (
+    aws_sns_subscriptions as subscriptions,
+)
+from aws_cdk import (
+    aws_ssm as ssm,
+)
+from aws_cdk import (
+    aws_stepfunctions as sfn,
+)
+from aws_cdk import (
+    aws_stepfunctions_tasks as tasks,
+)
+from aws_cdk import (
+    custom_resources as cr,
 )
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
-
 from lambda_reward.infrastructure import RewardFunction
-from stacks.rft_job.runtime.job_spec import PARAMETER_NONE as NONE, PARAMETER_NOT_STARTED as NOT_STARTED, job_fingerprint
-from stacks.bedrock_access import BEDROCK_PRINCIPAL, BedrockServiceRole, grader_versions_arn
-from stacks.config import STACK_TAG, StackConfig, Variant
+from stacks.bedrock_access import (
+    BEDROCK_PRINCIPAL,
+    BedrockServiceRole,
+    grader_versions_arn,
+)
+from stacks.config import StackConfig
+from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
 from stacks.published_outputs import PublishedOutputs
 from stacks.python_asset import handler_path
 from stacks.python_function import PythonFunction
+from stacks.rft_job.runtime.contract import (
+    JOB_RESOURCE_TYPE,
+    MANTLE_BASE_URL_ENV,
+    PARAMETER_NONE,
+    PARAMETER_NOT_STARTED,
+    STACK_TAG,
+    TRACKER_FAILED,
+    TRACKER_GAVE_UP,
+    JobAttribute,
+    JobParameter,
+    JobProperty,
+    Output,
+    TrackerEnv,
+    TrackerField,
+    Variant,
+)
+from stacks.rft_job.runtime.job_spec import SpecKey, job_fingerprint
 from stacks.training_data import LEDGER_PREFIX, TRAINING_PREFIX, TrainingData
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -41,8 +89,6 @@ TRACKER_HANDLER = handler_path(RUNTIME_DIR, "tracker.handler")
 MAX_POLLS_PER_EXECUTION = 1000
 HANDOVER_AFTER_MINUTES = 7 * 24 * 60
 SNS_DISPLAY_NAME_MAX = 100
-# The status the tracker (and the state machine on its behalf) writes when it stops following a job.
-TRACKER_GAVE_UP = "TrackerGaveUp"
 
 
 def _bedrock_arn(resource: str) -> str:
@@ -77,7 +123,7 @@ def _grant_ledger(python: PythonFunction, data: TrainingData) -> None:
                        "the jobs/ prefix of this stack's bucket.")
 
 
-def _runtime_function(scope: Construct, construct_id: str, *, handler: str, description: str,
+def _runtime_function(scope: Construct, construct_id: str, *, handler: str, service_name: str, description: str,
                       timeout: Duration, environment: dict[str, str]) -> PythonFunction:
     return PythonFunction(
         scope, construct_id,
@@ -87,7 +133,8 @@ def _runtime_function(scope: Construct, construct_id: str, *, handler: str, desc
         memory_mb=512,
         timeout=timeout,
         log_retention_days=90,
-        environment={"POWERTOOLS_SERVICE_NAME": "rft-job", **environment},
+        # Powertools reads its configuration from here (the runtime's Logger() takes the service name).
+        environment={"POWERTOOLS_SERVICE_NAME": service_name, "POWERTOOLS_LOG_LEVEL": "INFO", **environment},
     )
 
 
@@ -112,15 +159,15 @@ class JobTracker(Construct):
             return Stack.of(self).format_arn(service="ssm", resource="parameter",
                                              resource_name=self.parameter_names[key].lstrip("/"))
 
-        self.status = parameter("StatusParameter", "status", NOT_STARTED,
+        self.status = parameter("StatusParameter", JobParameter.STATUS, PARAMETER_NOT_STARTED,
                                 "Status of the stack's current RFT job, as the Bedrock API reports it")
-        self.model = parameter("ModelParameter", "model", NONE,
+        self.model = parameter("ModelParameter", JobParameter.MODEL, PARAMETER_NONE,
                                "Trained model of the current RFT job: Nova output model ARN or mantle fine-tuned model id")
-        self.failure = parameter("FailureParameter", "failure-message", NONE,
+        self.failure = parameter("FailureParameter", JobParameter.FAILURE, PARAMETER_NONE,
                                  "Failure message of the current RFT job, if it failed")
-        self.job_id = parameter("JobIdParameter", "id", NONE,
+        self.job_id = parameter("JobIdParameter", JobParameter.JOB_ID, PARAMETER_NONE,
                                 "Id (Nova: ARN) of the stack's current RFT job; the tracker writes only for this job")
-        self.deployment = (parameter("DeploymentParameter", "deployment-arn", NONE,
+        self.deployment = (parameter("DeploymentParameter", JobParameter.DEPLOYMENT, PARAMETER_NONE,
                                      "On-demand custom model deployment ARN of the trained Nova model")
                            if config.variant is Variant.NOVA else None)
         # The parameters the tracker writes. Whenever CloudFormation updates one of them (its
@@ -139,24 +186,24 @@ class JobTracker(Construct):
 
         create_deployment = config.variant is Variant.NOVA and config.create_model_deployment
         environment = {
-            "VARIANT": config.variant.value,
-            "STATUS_PARAMETER": self.parameter_names["StatusParameter"],
-            "MODEL_PARAMETER": self.parameter_names["ModelParameter"],
-            "FAILURE_PARAMETER": self.parameter_names["FailureParameter"],
-            "JOB_ID_PARAMETER": self.parameter_names["JobIdParameter"],
-            "TOPIC_ARN": self.topic.topic_arn,
-            "CREATE_DEPLOYMENT": "true" if create_deployment else "false",
+            TrackerEnv.VARIANT: config.variant.value,
+            TrackerEnv.STATUS_PARAMETER: self.parameter_names["StatusParameter"],
+            TrackerEnv.MODEL_PARAMETER: self.parameter_names["ModelParameter"],
+            TrackerEnv.FAILURE_PARAMETER: self.parameter_names["FailureParameter"],
+            TrackerEnv.JOB_ID_PARAMETER: self.parameter_names["JobIdParameter"],
+            TrackerEnv.TOPIC_ARN: self.topic.topic_arn,
+            TrackerEnv.CREATE_DEPLOYMENT: "true" if create_deployment else "false",
             # Whether the stack has settled: only then is a job that is not current unwanted.
-            "STACK_ID": Aws.STACK_ID,
-            "LEDGER_URI": data.ledger_uri,
-            "STATE_MACHINE_ARN": self.state_machine_arn,
+            TrackerEnv.STACK_ID: Aws.STACK_ID,
+            TrackerEnv.LEDGER_URI: data.ledger_uri,
+            TrackerEnv.STATE_MACHINE_ARN: self.state_machine_arn,
         }
         if self.deployment is not None:
-            environment["DEPLOYMENT_PARAMETER"] = self.parameter_names["DeploymentParameter"]
+            environment[TrackerEnv.DEPLOYMENT_PARAMETER] = self.parameter_names["DeploymentParameter"]
         if config.mantle_base_url:
-            environment["MANTLE_BASE_URL"] = config.mantle_base_url
+            environment[MANTLE_BASE_URL_ENV] = config.mantle_base_url
         self.python = _runtime_function(
-            self, "Tracker", handler=TRACKER_HANDLER, timeout=Duration.minutes(1),
+            self, "Tracker", handler=TRACKER_HANDLER, service_name="rft-job-tracker", timeout=Duration.minutes(1),
             description=f"Polls the RFT job of {config.stack_name}; records status and result in SSM, notifies SNS",
             environment=environment)
         self.function = self.python.function
@@ -214,7 +261,7 @@ class JobTracker(Construct):
         polls_per_execution = min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // config.tracker_poll_minutes)
 
         plan = sfn.Pass(self, "Plan handover", result_path="$.handover",
-                        parameters={"afterPolls.$": f"States.MathAdd($.polls, {polls_per_execution})"},
+                        parameters={"afterPolls.$": f"States.MathAdd($.{TrackerField.POLLS}, {polls_per_execution})"},
                         comment=f"This execution polls {polls_per_execution} times, then hands the job over")
         poll = tasks.LambdaInvoke(
             self, "Poll job",
@@ -230,7 +277,7 @@ class JobTracker(Construct):
         wait = sfn.Wait(self, "Wait before next poll",
                         time=sfn.WaitTime.duration(Duration.minutes(config.tracker_poll_minutes)))
         ended = sfn.Succeed(self, "Job ended")
-        gave_up = sfn.Fail(self, "Tracking gave up", error="TrackerGaveUp",
+        gave_up = sfn.Fail(self, "Tracking gave up", error=TRACKER_GAVE_UP,
                            cause="The job's status was unknown for too long; the status parameter and the topic say so")
         report_failure = self._report_tracker_failure()
         poll.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
@@ -238,27 +285,29 @@ class JobTracker(Construct):
             self, "Continue in a new execution",
             state_machine=itself,
             associate_with_parent=True,
-            input=sfn.TaskInput.from_object({"variant": sfn.JsonPath.string_at("$.variant"),
-                                             "jobId": sfn.JsonPath.string_at("$.jobId"),
-                                             "jobName": sfn.JsonPath.string_at("$.jobName"),
-                                             "polls": sfn.JsonPath.number_at("$.polls"),
-                                             "unknownSince": sfn.JsonPath.string_at("$.unknownSince")}),
+            input=sfn.TaskInput.from_object({
+                TrackerField.VARIANT: sfn.JsonPath.string_at(f"$.{TrackerField.VARIANT}"),
+                TrackerField.JOB_ID: sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
+                TrackerField.JOB_NAME: sfn.JsonPath.string_at(f"$.{TrackerField.JOB_NAME}"),
+                TrackerField.POLLS: sfn.JsonPath.number_at(f"$.{TrackerField.POLLS}"),
+                TrackerField.UNKNOWN_SINCE: sfn.JsonPath.string_at(f"$.{TrackerField.UNKNOWN_SINCE}")}),
         )
         handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
         handover.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         # An execution started by hand may carry just {"jobId": ...}; every path the machine reads
         # later (a missing one is a States.Runtime error no Catch catches) gets a value here.
         defaults = sfn.Pass(self, "Fill in defaults", parameters={
-            "variant": config.variant.value, "jobName.$": "$.jobId", "polls": 0, "given.$": "$"})
+            TrackerField.VARIANT: config.variant.value, f"{TrackerField.JOB_NAME}.$": f"$.{TrackerField.JOB_ID}",
+            TrackerField.POLLS: 0, "given.$": "$"})
         apply_input = sfn.Pass(self, "Apply the input", output_path="$.state",
                                parameters={"state.$": "States.JsonMerge($, $.given, false)"})
         definition = defaults.next(apply_input).next(plan).next(poll).next(
             sfn.Choice(self, "Job ended?")
             # Gave up first: the tracker also says terminal then, so that an execution still running
             # an older definition (no gaveUp branch) ends instead of giving up again every poll.
-            .when(sfn.Condition.boolean_equals("$.gaveUp", True), gave_up)
-            .when(sfn.Condition.boolean_equals("$.terminal", True), ended)
-            .when(sfn.Condition.number_greater_than_equals_json_path("$.polls", "$.handover.afterPolls"),
+            .when(sfn.Condition.boolean_equals(f"$.{TrackerField.GAVE_UP}", True), gave_up)
+            .when(sfn.Condition.boolean_equals(f"$.{TrackerField.TERMINAL}", True), ended)
+            .when(sfn.Condition.number_greater_than_equals_json_path(f"$.{TrackerField.POLLS}", "$.handover.afterPolls"),
                   handover.next(sfn.Succeed(self, "Handed over")))
             .otherwise(wait.next(poll)))
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS,
@@ -291,11 +340,12 @@ class JobTracker(Construct):
         The status is written only while the stack's job id parameter names this job (as the
         tracker itself does); the notification always goes out. Then the execution fails.
         """
-        failed = sfn.Fail(self, "Tracking failed", error="TrackerFailed",
+        failed = sfn.Fail(self, "Tracking failed", error=TRACKER_FAILED,
                           cause="The tracker Lambda kept failing; the status parameter and the topic say so")
         status_name = self.parameter_names["StatusParameter"]
         restart = sfn.Pass(self, "Prepare the failure report", result_path="$.restart", parameters={
-            "variant.$": "$.variant", "jobId.$": "$.jobId", "jobName.$": "$.jobName", "polls": 0})
+            **{f"{key}.$": f"$.{key}" for key in (TrackerField.VARIANT, TrackerField.JOB_ID, TrackerField.JOB_NAME)},
+            TrackerField.POLLS: 0})
         read_current = tasks.CallAwsService(
             self, "Read the current job id", service="ssm", action="getParameter",
             parameters={"Name": self.parameter_names["JobIdParameter"]},
@@ -316,16 +366,18 @@ class JobTracker(Construct):
                 "The tracker of the Bedrock RFT job {} ({}) kept failing and stopped following it: {}. The job "
                 "itself was not stopped and may still be running (and billing). Check it: rftctl status --job {}. "
                 "Track it again: start an execution of " + self.state_machine_arn + " with input {}",
-                sfn.JsonPath.string_at("$.jobName"), sfn.JsonPath.string_at("$.jobId"),
+                sfn.JsonPath.string_at(f"$.{TrackerField.JOB_NAME}"), sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
                 sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error")),
-                sfn.JsonPath.string_at("$.jobId"), sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.restart")))),
+                sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.restart")))),
             result_path=sfn.JsonPath.DISCARD)
         for step in (read_current, write_status):
             step.add_catch(notify, errors=["States.ALL"], result_path="$.reportError")
         notify.add_retry(interval=Duration.seconds(10), max_attempts=3, backoff_rate=2.0)
         notify.add_catch(failed, errors=["States.ALL"], result_path="$.reportError")
         current = (sfn.Choice(self, "Still the stack's job?")
-                   .when(sfn.Condition.string_equals_json_path("$.currentJob.value", "$.jobId"), write_status.next(notify))
+                   .when(sfn.Condition.string_equals_json_path("$.currentJob.value", f"$.{TrackerField.JOB_ID}"),
+                         write_status.next(notify))
                    .otherwise(notify))
         notify.next(failed)
         return restart.next(read_current).next(current)
@@ -352,20 +404,20 @@ class JobTracker(Construct):
         cfn.value = job_id
 
     def publish(self, outputs: PublishedOutputs) -> None:
-        outputs.publish("NotificationTopicArn", self.topic.topic_arn,
+        outputs.publish(Output.NOTIFICATION_TOPIC_ARN, self.topic.topic_arn,
                         "SNS topic that receives one message when the RFT job ends")
-        outputs.publish("JobStatusParameterName", self.parameter_names["StatusParameter"],
+        outputs.publish(Output.JOB_STATUS_PARAMETER_NAME, self.parameter_names["StatusParameter"],
                         "SSM parameter with the RFT job's current status")
-        outputs.publish("JobModelParameterName", self.parameter_names["ModelParameter"],
+        outputs.publish(Output.JOB_MODEL_PARAMETER_NAME, self.parameter_names["ModelParameter"],
                         "SSM parameter with the trained model (Nova model ARN or mantle model id) once the job succeeds")
-        outputs.publish("JobFailureParameterName", self.parameter_names["FailureParameter"],
+        outputs.publish(Output.JOB_FAILURE_PARAMETER_NAME, self.parameter_names["FailureParameter"],
                         "SSM parameter with the failure message if the RFT job fails")
-        outputs.publish("JobIdParameterName", self.parameter_names["JobIdParameter"],
+        outputs.publish(Output.JOB_ID_PARAMETER_NAME, self.parameter_names["JobIdParameter"],
                         "SSM parameter with the id (Nova: ARN) of the stack's current RFT job")
-        outputs.publish("TrackerStateMachineArn", self.state_machine.state_machine_arn,
+        outputs.publish(Output.TRACKER_STATE_MACHINE_ARN, self.state_machine.state_machine_arn,
                         "Step Functions state machine that follows each RFT job to its end")
         if self.deployment is not None:
-            outputs.publish("ModelDeploymentParameterName", self.parameter_names["DeploymentParameter"],
+            outputs.publish(Output.MODEL_DEPLOYMENT_PARAMETER_NAME, self.parameter_names["DeploymentParameter"],
                             "SSM parameter with the on-demand deployment ARN of the trained Nova model")
 
 
@@ -376,9 +428,9 @@ class JobLauncher(Construct):
                  grader: RewardFunction, tracker: JobTracker, service_role: BedrockServiceRole | None) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        environment = {"MANTLE_BASE_URL": config.mantle_base_url} if config.mantle_base_url else {}
+        environment = {MANTLE_BASE_URL_ENV: config.mantle_base_url} if config.mantle_base_url else {}
         self.python = _runtime_function(
-            self, "Launcher", handler=LAUNCHER_HANDLER,
+            self, "Launcher", handler=LAUNCHER_HANDLER, service_name="rft-job-launcher",
             # Room for the SDK clients' worst case (uploads retried with backoff) inside the
             # Provider framework's own 15-minute invocation, so a hang ends with our reason,
             # not "Task timed out".
@@ -393,24 +445,24 @@ class JobLauncher(Construct):
         # rft:mantle.sendValidationFile); it is uploaded and validated either way, for the CLI.
         validation = data.validation if config.send_validation_data else None
         pinned = config.variant is Variant.NOVA or config.pin_grader_version
-        spec: dict = {
-            "variant": config.variant.value,
-            "namePrefix": config.name_prefix,
-            "baseModel": config.base_model,
-            "trainingDataUri": data.training_uri,
-            "validationDataUri": data.validation_uri if validation else None,
-            "datasetSha256": {"training": data.training.sha256,
+        spec: dict[str, object] = {
+            SpecKey.VARIANT: config.variant.value,
+            SpecKey.NAME_PREFIX: config.name_prefix,
+            SpecKey.BASE_MODEL: config.base_model,
+            SpecKey.TRAINING_DATA_URI: data.training_uri,
+            SpecKey.VALIDATION_DATA_URI: data.validation_uri if validation else None,
+            SpecKey.DATASET_SHA256: {"training": data.training.sha256,
                               "validation": validation.sha256 if validation else None},
-            "graderArn": grader.version.function_arn if pinned else grader.function.function_arn,
-            "graderPinned": pinned,
-            "graderCodeSha256": grader.code_sha256,
-            "hyperParameters": dict(config.hyperparameters),
-            "tags": {**config.tags, STACK_TAG: config.stack_name},
-            "stateMachineArn": tracker.state_machine.state_machine_arn,
-            "ledgerUri": data.ledger_uri,
+            SpecKey.GRADER_ARN: grader.version.function_arn if pinned else grader.function.function_arn,
+            SpecKey.GRADER_PINNED: pinned,
+            SpecKey.GRADER_CODE_SHA256: grader.code_sha256,
+            SpecKey.HYPER_PARAMETERS: dict(config.hyperparameters),
+            SpecKey.TAGS: {**config.tags, STACK_TAG: config.stack_name},
+            SpecKey.STATE_MACHINE_ARN: tracker.state_machine.state_machine_arn,
+            SpecKey.LEDGER_URI: data.ledger_uri,
         }
         if config.variant is Variant.MANTLE:
-            spec["sendMetadata"] = config.send_metadata
+            spec[SpecKey.SEND_METADATA] = config.send_metadata
         # What the job trains, known at synth: a property of its own so that `cdk diff` and
         # `rftctl plan` show a new job exactly when one would start (the launcher checks it).
         self.fingerprint = job_fingerprint(
@@ -419,7 +471,7 @@ class JobLauncher(Construct):
             grader_code_sha256=grader.code_sha256, hyper_parameters=config.hyperparameters, grader_pinned=pinned)
         if config.variant is Variant.NOVA:
             assert service_role is not None
-            spec.update(roleArn=service_role.role.role_arn, outputDataUri=data.output_uri)
+            spec.update({SpecKey.ROLE_ARN: service_role.role.role_arn, SpecKey.OUTPUT_DATA_URI: data.output_uri})
             self._grant_nova(config, service_role)
         else:
             self._grant_mantle(config, data, grader, pinned)
@@ -430,8 +482,8 @@ class JobLauncher(Construct):
         self.resource = CustomResource(
             self, "Job",
             service_token=provider.service_token,
-            resource_type="Custom::BedrockRftJob",
-            properties={"JobFingerprint": self.fingerprint, "JobSpec": stack.to_json_string(spec)},
+            resource_type=JOB_RESOURCE_TYPE,
+            properties={JobProperty.FINGERPRINT: self.fingerprint, JobProperty.SPEC: stack.to_json_string(spec)},
         )
         # Bedrock validates data, role and grader when the job is created: all must exist first.
         # The parameters the tracker writes must exist before it runs, or its first write would
@@ -444,7 +496,7 @@ class JobLauncher(Construct):
 
     @property
     def job_id(self) -> str:
-        return self.resource.get_att_string("JobId")
+        return self.resource.get_att_string(JobAttribute.JOB_ID)
 
     def _grant_nova(self, config: StackConfig, service_role: BedrockServiceRole) -> None:
         jobs, models = _bedrock_arn("model-customization-job/*"), _bedrock_arn("custom-model/*")
@@ -511,9 +563,10 @@ class JobLauncher(Construct):
                     reason="The Provider framework invokes any version of the launcher function it fronts, and only it.")
 
     def publish(self, outputs: PublishedOutputs) -> None:
-        outputs.publish("JobId", self.job_id, "RFT job id (Nova: job ARN; mantle: fine-tuning job id)")
-        outputs.publish("JobName", self.resource.get_att_string("JobName"), "Name of the RFT job (unique per launch)")
-        outputs.publish("CustomModelName", self.resource.get_att_string("CustomModelName"),
+        outputs.publish(Output.JOB_ID, self.job_id, "RFT job id (Nova: job ARN; mantle: fine-tuning job id)")
+        outputs.publish(Output.JOB_NAME, self.resource.get_att_string(JobAttribute.JOB_NAME),
+                        "Name of the RFT job (unique per launch)")
+        outputs.publish(Output.CUSTOM_MODEL_NAME, self.resource.get_att_string(JobAttribute.CUSTOM_MODEL_NAME),
                         "Name of the custom model the RFT job produces")
-        outputs.publish("JobConsoleUrl", self.resource.get_att_string("ConsoleUrl"),
+        outputs.publish(Output.JOB_CONSOLE_URL, self.resource.get_att_string(JobAttribute.CONSOLE_URL),
                         "Bedrock console page of the RFT job")

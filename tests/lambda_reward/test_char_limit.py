@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from lambda_reward.runtime import count_characters, extract_char_limit
 from lambda_reward.runtime.char_limit import (
     _COMMON_BLOCKS,
-    _joins_in_window,
     MAX_CHAR_LIMIT,
+    _joins_in_window,
     count_graphemes_raw,
     length_reward,
     parse_explicit_char_limit,

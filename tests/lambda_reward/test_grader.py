@@ -12,7 +12,13 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from lambda_reward.runtime.grader import BatchSummary, clear_caches, grade_batch, grade_batch_with_summary, summarize
+from lambda_reward.runtime.grader import (
+    BatchSummary,
+    clear_caches,
+    grade_batch,
+    grade_batch_with_summary,
+    summarize,
+)
 from lambda_reward.runtime.samples import parse_sample
 
 PROMPT = "AIとは何か30文字以内で説明して"

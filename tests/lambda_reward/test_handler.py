@@ -14,7 +14,11 @@ import pytest
 
 from lambda_reward.runtime import handler as handler_module
 from lambda_reward.runtime.grader import grade_batch
-from lambda_reward.runtime.handler import MAX_LOGGED_ID_LENGTH, MAX_MALFORMED_WARNINGS, handler
+from lambda_reward.runtime.handler import (
+    MAX_LOGGED_ID_LENGTH,
+    MAX_MALFORMED_WARNINGS,
+    handler,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "AIとは何か30文字以内で説明して"

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from rftctl.cli import main
 
 from stacks.rft_job.runtime import clients as runtime_clients
-from rftctl.cli import main
-from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.conftest import isolate_aws_env
 from tests.scripts.fakes import CliResult, InferenceFakeMantle, StubbedClients
+from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 
 
 @pytest.fixture(autouse=True)

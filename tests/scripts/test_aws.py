@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from rftctl.aws import AwsClients
-from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, CanonicalMantle
+
+from tests.stacks.rft_job.fake_mantle import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    SESSION_TOKEN,
+    CanonicalMantle,
+)
 
 
 @pytest.fixture
@@ -41,7 +46,13 @@ def test_a_named_profile_reaches_v1_signed_with_its_credentials(
 
 def test_commands_reach_the_endpoint_the_stack_was_deployed_with(rftctl, aws, mantle_server, monkeypatch) -> None:
     """A stack deployed with rft:mantle.baseUrl publishes it (MantleBaseUrl); rftctl calls it there."""
-    from tests.scripts.fakes import MANTLE_JOB_ID, MANTLE_REGION, MANTLE_STACK, expect_mantle_stack, expect_parameter
+    from tests.scripts.fakes import (
+        MANTLE_JOB_ID,
+        MANTLE_REGION,
+        MANTLE_STACK,
+        expect_mantle_stack,
+        expect_parameter,
+    )
 
     monkeypatch.delenv("MANTLE_BASE_URL")
     mantle_server.add_job(id=MANTLE_JOB_ID, status="running")

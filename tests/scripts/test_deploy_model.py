@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from stacks.rft_job.runtime.job_spec import deployment_name, deployment_request_token
+from stacks.rft_job.runtime.naming import deployment_name, deployment_request_token
 from tests.scripts.fakes import (
     ACCOUNT,
     DEPLOYMENT_ARN,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from rftctl.aws import AwsClients
 from rftctl.cli import main
 from rftctl.context import CommandContext
 from rftctl.errors import CliError, ErrorHint, explain
+
 from stacks.config import Variant
-from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.scripts.fakes import (
     MANTLE_JOB_ID,
     MANTLE_REGION,
@@ -24,6 +23,7 @@ from tests.scripts.fakes import (
     nova_outputs,
     stack_description,
 )
+from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 
 
 def one_error_line(err: str) -> str:
@@ -260,3 +260,11 @@ def test_a_named_profile_signs_mantle_requests_too(monkeypatch: pytest.MonkeyPat
     job = AwsClients(profile="operator").mantle(MANTLE_REGION).fine_tuning.jobs.retrieve(MANTLE_JOB_ID)
     assert job.status == "queued"
     mantle_server.assert_all_signed()
+
+
+def test_every_variant_has_each_per_api_operation() -> None:
+    """The operations whose API calls differ by variant: a new variant must fill every table."""
+    from rftctl import inference, jobs, reward_metrics, trained_model
+
+    for table in (jobs.PROGRESS, reward_metrics.JOB_METRICS, inference.CHAT_MODELS, trained_model.TUNED_MODEL_ID):
+        assert set(table) == set(Variant)

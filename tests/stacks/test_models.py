@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from stacks.models import RFT_MODELS, Variant, inference_model_id, model_ids, rft_model
+from stacks.models import RFT_MODELS, Variant, inference_model_id, model_ids, rft_model, variant_region
 
 
 def test_every_model_of_a_variant_lives_in_that_variants_region() -> None:
-    assert Variant.NOVA.region == "us-east-1" and Variant.MANTLE.region == "us-west-2"
+    assert variant_region(Variant.NOVA) == "us-east-1" and variant_region(Variant.MANTLE) == "us-west-2"
     for model in RFT_MODELS:
-        assert model.region == model.variant.region, model
+        assert model.region == variant_region(model.variant), model
 
 
 def test_the_models_aws_documents_for_rft() -> None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lambda_reward.runtime.contract import RewardMetric
+
 if TYPE_CHECKING:
     from ..samples import PromptRecord
 
@@ -80,7 +82,7 @@ def _graded(records: Sequence[PromptRecord], answers: Sequence[str]) -> list[tup
             (
                 GradedAnswer(
                     answer,
-                    int(metric(result, "char_count") or 0),
+                    int(metric(result, RewardMetric.CHAR_COUNT) or 0),
                     passed(result),
                     float(result["aggregate_reward_score"]),
                 ),

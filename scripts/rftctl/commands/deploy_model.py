@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from stacks.rft_job.runtime.job_spec import (
+from stacks.rft_job.runtime.naming import (
     deployment_description,
     deployment_name,
     deployment_request_token,
@@ -87,16 +87,14 @@ def usage_lines(arn: str, region: str) -> list[str]:
 def _create(
     ctx: CommandContext, stack: DeployedStack, model_arn: str, job_arn: str, job_name: str, custom_name: str | None
 ) -> str:
-    # The tracker's name and token (stacks.rft_job.runtime.job_spec) unless the operator picks a name:
+    # The tracker's name and token (stacks.rft_job.runtime.naming) unless the operator picks a name:
     # CreateCustomModelDeployment with the same token is idempotent, so re-running this after
     # Ctrl-C or alongside the tracker never creates a second deployment.
-    from stacks.rft_job.runtime.nova import NovaJobs
-
     name = custom_name or deployment_name(job_name, job_arn)
     token = sha256_hex(f"deployment|{job_arn}|{name}") if custom_name else deployment_request_token(job_arn)
     ctx.note(f"creating deployment {name} for {model_arn}")
     try:
-        return NovaJobs(ctx.clients.client("bedrock", stack.region)).ensure_deployment(
+        return ctx.job_api(stack).ensure_deployment(
             name=name,
             model_arn=model_arn,
             token=token,

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stacks.rft_job.runtime.contract import Output
+
 if TYPE_CHECKING:
     pass
 
@@ -73,7 +75,7 @@ def _function_error_line(payload: bytes, kind: str) -> str:
 
 def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]]) -> int:
     stack = ctx.stack()
-    function_arn = stack.output("GraderVersionArn")
+    function_arn = stack.output(Output.GRADER_VERSION_ARN)
     payload = json.dumps(samples, ensure_ascii=False).encode("utf-8")
     if len(payload) > LAMBDA_PAYLOAD_LIMIT_BYTES:
         raise CliError(

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stacks.rft_job.runtime.ledger import LedgerEntry
-
-    from ..stack import DeployedStack
-
-
-from stacks.rft_job.runtime.job_state import JobState
+from stacks.rft_job.runtime.contract import NOT_FOUND_STATUS, Output
 
 from ..console import format_table
 from ..context import CommandContext
 from ..errors import EXIT_OK
 
+if TYPE_CHECKING:
+    from stacks.rft_job.runtime.job_api import JobApi
+    from stacks.rft_job.runtime.job_state import JobState
+    from stacks.rft_job.runtime.ledger import LedgerEntry
+
 HELP = "list every RFT job the stack launched: name, status, fingerprint, models and times"
-# A status after which nothing changes: the ledger's copy is final, no need to ask the service.
-_FINAL = frozenset({"Completed", "Failed", "Stopped", "succeeded", "failed", "cancelled", "NotFound"})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,21 +41,23 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     from stacks.rft_job.runtime.errors import short_error
     from stacks.rft_job.runtime.ledger import REJECTED
 
-    from ..jobs import job_adapter, job_ledger
+    from ..jobs import job_ledger
     from ..stack import read_live_value
 
     stack = ctx.stack()
     ledger = job_ledger(ctx, stack)
     entries, unreadable = ledger.entries()
-    current = read_live_value(ctx.clients, stack, "JobIdParameterName")
-    adapter = job_adapter(ctx, stack)
+    current = read_live_value(ctx.clients, stack, Output.JOB_ID_PARAMETER_NAME)
+    api = ctx.job_api(stack)
+    # A status after which nothing changes: the ledger's copy is final, no need to ask the service.
+    final = api.statuses.terminal | {NOT_FOUND_STATUS}
     rows = []
     for entry in sorted(entries, key=lambda e: e.launched_at):
         status, trained = _status(entry), entry.output_model
-        settled = entry.request == REJECTED or (entry.status or "").split(":")[0] in _FINAL
+        settled = entry.request == REJECTED or (entry.status or "").split(":")[0] in final
         if not settled and not args.no_refresh:
             try:
-                state = _live_state(ctx, stack, adapter, entry)
+                state = _live_state(api, entry)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, openai.OpenAIError) as error:
                 # One job the service would not describe must not hide the others.
                 state, status = None, f"{status} (could not refresh: {short_error(error)})"
@@ -77,18 +76,12 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _live_state(ctx: CommandContext, stack: DeployedStack, adapter: Any, entry: LedgerEntry) -> JobState | None:
-    """The job as the service reports it now. One whose create answer was lost is looked for:
-    a Nova job by its name, a mantle job by its request token and training file."""
-    from stacks.config import Variant
-
-    from ..jobs import find_unrecorded_mantle_job
-
+def _live_state(api: JobApi, entry: LedgerEntry) -> JobState | None:
+    """The job as the service reports it now. One whose create answer was lost is looked for as
+    the launcher would (a Nova job by its name, a mantle job by its request token and training file)."""
     if entry.job_id:
-        return adapter.describe(entry.job_id)
-    if stack.variant is Variant.NOVA:
-        return adapter.describe(entry.job_name)
-    return find_unrecorded_mantle_job(ctx, stack, entry)
+        return api.describe(entry.job_id)
+    return api.find(entry)
 
 
 def _status(entry: LedgerEntry) -> str:

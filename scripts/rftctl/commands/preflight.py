@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lambda_reward.runtime.contract import RewardMetric
+
 if TYPE_CHECKING:
     from ..samples import PromptRecord
 
@@ -94,7 +96,7 @@ def build_report(records: Sequence[PromptRecord], answers: Sequence[str], sample
                 record=record,
                 limit=int(metric(group[0], "char_limit") or 0) or None,
                 rewards=[float(result["aggregate_reward_score"]) for result in group],
-                lengths=[int(metric(result, "char_count") or 0) for result in group],
+                lengths=[int(metric(result, RewardMetric.CHAR_COUNT) or 0) for result in group],
                 passes=[passed(result) for result in group],
             )
         )

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
+from stacks.rft_job.runtime.contract import Output
 from stacks.rft_job.runtime.job_state import NOT_FOUND, STOP_REQUESTED
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
-
-if TYPE_CHECKING:
-    pass
-
 
 HELP = "stop the stack's running RFT job (asks first; a stopped job cannot be resumed)"
 
@@ -34,19 +30,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
-    from ..jobs import job_adapter, resolve_job, stop_job
+    from ..jobs import resolve_job, stop_job
     from ..stack import read_live_value
 
     stack = ctx.stack()
     job_id = resolve_job(ctx, stack, args.job)
-    state = job_adapter(ctx, stack).describe(job_id)
+    state = ctx.job_api(stack).describe(job_id)
     if state is None:
         raise CliError(f"job {job_id} does not exist in {stack.region} (nothing to stop)", EXIT_CHECK_FAILED)
     name = state.job_name or job_id
     if not state.running:
         ctx.print(f"job {name} is {state.status}: nothing to stop")
         return EXIT_OK
-    current = read_live_value(ctx.clients, stack, "JobIdParameterName") == state.job_id
+    current = read_live_value(ctx.clients, stack, Output.JOB_ID_PARAMETER_NAME) == state.job_id
     which = "the stack's current job" if current else "not the stack's current job"
     question = (f"Stop job {name} ({state.job_id}, {state.status}; {which}) of {stack.describe()}? "
                 "A stopped job cannot be resumed.")

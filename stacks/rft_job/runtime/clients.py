@@ -12,7 +12,8 @@ from botocore.config import Config
 from openai import OpenAI
 from openai.providers import bedrock
 
-from .job_spec import default_mantle_base_url
+from .contract import MANTLE_BASE_URL_ENV, default_mantle_base_url
+from .job_api import Connections
 
 # botocore "standard" retry mode backs off on throttling and transient errors; five attempts
 # ride out a burst without pushing the custom resource toward its one-hour limit.
@@ -31,7 +32,6 @@ MANTLE_MAX_RETRIES = 4
 MANTLE_TIMEOUT_SECONDS = 120.0
 TRACKER_MANTLE_MAX_RETRIES = 2
 TRACKER_MANTLE_TIMEOUT_SECONDS = 10.0
-MANTLE_BASE_URL_ENV = "MANTLE_BASE_URL"
 
 
 def lambda_region() -> str:
@@ -110,6 +110,16 @@ def _cached_mantle_client(region: str, base_url: str, timeout_seconds: float, ma
         provider=bedrock(**provider_options),
         max_retries=max_retries,
         timeout=timeout_seconds,
+    )
+
+
+def lambda_connections(region: str, *, mantle_timeout_seconds: float = MANTLE_TIMEOUT_SECONDS,
+                       mantle_max_retries: int = MANTLE_MAX_RETRIES) -> Connections:
+    """The clients a function's job adapter uses: this module's cached ones, in `region`."""
+    return Connections(
+        region=region,
+        aws=lambda service: aws_client(service, region),
+        mantle=lambda: mantle_client(region, timeout_seconds=mantle_timeout_seconds, max_retries=mantle_max_retries),
     )
 
 

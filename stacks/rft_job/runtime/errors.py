@@ -8,14 +8,20 @@ log (see error_detail).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import openai
+from aws_lambda_powertools import Logger
 from botocore import exceptions as botocore_exceptions
 
 from . import clients
-from .job_spec import MANTLE_API_PATH, JobSpecError
+from .contract import MANTLE_API_PATH, MANTLE_BASE_URL_ENV
+from .job_spec import JobSpecError
+
+logger = Logger(child=True)
 
 # Limits are in UTF-8 bytes: the whole custom resource response (Reason, Data and the Provider
 # framework's own fields) must fit 4096 bytes, and a service message may be multi-byte text.
@@ -79,7 +85,7 @@ SERVER_ERROR_CODES = frozenset(
 # Where the mantle endpoint comes from, for reasons about a wrong one.
 BASE_URL_HINT = (
     f"AWS documents https://bedrock-mantle.<region>.api.aws{MANTLE_API_PATH}; rft:mantle.baseUrl "
-    f"(the functions' {clients.MANTLE_BASE_URL_ENV}) overrides it"
+    f"(the functions' {MANTLE_BASE_URL_ENV}) overrides it"
 )
 
 
@@ -353,6 +359,21 @@ def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
             f"Service said: {message}."
         )
     return f"{ctx.operation} failed ({status}): {message}."
+
+
+@contextmanager
+def failing_as(ctx: CallContext) -> Iterator[None]:
+    """Turn any error inside the block into a LaunchFailure with a reason for this call (and log it)."""
+    try:
+        yield
+    except LaunchFailure:
+        raise
+    except Exception as exc:
+        reason = reason_for(exc, ctx)
+        logger.exception(
+            "call failed", extra={"operation": ctx.operation, "reason": reason, "detail": error_detail(exc)}
+        )
+        raise LaunchFailure(reason) from exc
 
 
 def error_detail(exc: BaseException) -> dict[str, Any]:

@@ -1,24 +1,29 @@
-"""A customization job's state as both adapters report it, and what each status means."""
+"""A job's state as its API reports it, and what each of the API's statuses means.
+
+Each API adapter (nova.py, mantle.py) declares its JobStatuses; the states it returns carry them,
+so the launcher, the tracker and rftctl ask a state what it means instead of comparing statuses.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-NOVA_RUNNING = frozenset({"InProgress"})
-NOVA_TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
-NOVA_SUCCEEDED = "Completed"
-NOVA_STOPPED = "Stopped"
-# A stop was already requested: neither running (nothing to stop) nor terminal (keep tracking).
-NOVA_STOPPING = frozenset({"Stopping"})
 
-MANTLE_RUNNING = frozenset({"validating_files", "queued", "running"})
-MANTLE_TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-MANTLE_SUCCEEDED = "succeeded"
-MANTLE_STOPPED = "cancelled"
+@dataclass(frozen=True)
+class JobStatuses:
+    """What an API's job statuses mean."""
 
-# Reported by the tracker when the service no longer knows the job.
-NOT_FOUND_STATUS = "NotFound"
+    running: frozenset[str]
+    terminal: frozenset[str]
+    succeeded: str
+    stopped: str
+    # A stop was already requested: neither running (nothing to stop) nor terminal (keep tracking).
+    stopping: frozenset[str] = frozenset()
+
+    @property
+    def known(self) -> frozenset[str]:
+        return self.running | self.stopping | self.terminal
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class JobState:
     variant: str
     job_id: str
     status: str
+    statuses: JobStatuses
     job_name: str | None = None
     custom_model_name: str | None = None
     # Nova outputModelArn / mantle fine_tuned_model: set only once the job succeeded.
@@ -38,30 +44,28 @@ class JobState:
     def running(self) -> bool:
         """May still be working (and billing): Delete must stop or cancel it.
 
-        Any status that is neither terminal nor Nova's Stopping counts, including one this code
-        does not know (the mantle statuses are OpenAI's, unconfirmed for Bedrock): a needless
-        cancel request is cheap, a job left running is not.
+        Any status that is neither terminal nor stopping counts, including one this code does
+        not know (the mantle statuses are OpenAI's, unconfirmed for Bedrock): a needless cancel
+        request is cheap, a job left running is not.
         """
-        return not self.terminal and not (self.variant == "nova" and self.status in NOVA_STOPPING)
+        return not self.terminal and self.status not in self.statuses.stopping
 
     @property
     def known_status(self) -> bool:
         """A status this code knows the meaning of (running, stopping or terminal)."""
-        if self.variant == "nova":
-            return self.status in NOVA_RUNNING | NOVA_STOPPING | NOVA_TERMINAL
-        return self.status in MANTLE_RUNNING | MANTLE_TERMINAL
+        return self.status in self.statuses.known
 
     @property
     def terminal(self) -> bool:
-        return self.status in (NOVA_TERMINAL if self.variant == "nova" else MANTLE_TERMINAL)
+        return self.status in self.statuses.terminal
 
     @property
     def succeeded(self) -> bool:
-        return self.status == (NOVA_SUCCEEDED if self.variant == "nova" else MANTLE_SUCCEEDED)
+        return self.status == self.statuses.succeeded
 
     @property
     def stopped(self) -> bool:
-        return self.status == (NOVA_STOPPED if self.variant == "nova" else MANTLE_STOPPED)
+        return self.status == self.statuses.stopped
 
     def matches_fingerprint(self, job_fingerprint: str) -> bool:
         # Eight characters (the Nova name part) are plenty to tell this project's jobs apart.
@@ -77,14 +81,14 @@ NOT_FOUND = "not-found"
 
 def stop_if_running(
     describe: Callable[[], JobState | None],
-    request_stop: Callable[[], None],
+    request_stop: Callable[[], object],
     *,
     is_not_found: Callable[[Exception], bool],
     is_race: Callable[[Exception], bool],
 ) -> str:
     """Stop a job only while it runs; returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND.
 
-    Both adapters use this. `describe` returns None for a job the service no longer knows. A
+    Every adapter uses this. `describe` returns None for a job the service no longer knows. A
     stop the service rejects because the job just ended (`is_race`) is confirmed by describing
     again; any other error is raised.
     """

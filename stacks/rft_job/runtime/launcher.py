@@ -10,56 +10,40 @@ CloudFormation shows; the full detail goes to the log.
 from __future__ import annotations
 
 import json
-import posixpath
 import time
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 
-import openai
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from . import clients
+from .contract import JobAttribute, JobProperty, tracker_input
 from .errors import (
     CallContext,
-    CreateOutcomeUnknown,
-    JobNameTaken,
     LaunchFailure,
     client_error_code,
     clip_utf8,
     error_detail,
+    failing_as,
     reason_for,
 )
+from .job_api import JobApi, Launch, api_class, job_api, variant_of_job_id
 from .job_spec import (
-    MANTLE,
-    MANTLE_CUSTOM_MODEL_NAME,
-    NOVA,
     JobSpec,
     JobSpecError,
-    LaunchNames,
-    console_url,
     fingerprint,
     fingerprint_of_raw,
-    is_job_id,
-    is_mantle_job_id,
-    is_nova_job_arn,
-    launch_names,
-    mantle_metadata,
     parse_job_spec,
-    request_token,
-    split_s3_uri,
-    tracker_execution_name,
     variant_of_raw,
 )
-from .job_state import JobState
-from .ledger import CREATED, CREATING, REJECTED, UNKNOWN, JobLedger, LedgerConflict, LedgerEntry, utc_now
-from .mantle import LOOKUP_MAX_RETRIES, MantleJobs, NotEnoughTime, may_have_been_created, never_reached_service
-from .nova import NovaJobs
-from .nova import may_have_been_created as nova_may_have_been_created
+from .job_state import ALREADY_ENDED, NOT_FOUND, STOP_REQUESTED, JobState
+from .ledger import JobLedger, LaunchRecord, LedgerEntry, utc_now
+from .naming import console_url, launch_names, request_token, tracker_execution_name
 
-logger = Logger(service="rft-job-launcher")
+# Service name, log level: from the environment the construct sets (POWERTOOLS_*).
+logger = Logger()
 
 # Data values are short by construction; the clip keeps Data plus the reason far below the
 # 4096-byte custom resource response limit even if a service returns something long.
@@ -123,12 +107,14 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
     old_properties = event.get("OldResourceProperties") or {}
     # Both sides by this code's formula: a fingerprint formula that changes with an upgrade must
     # not look like a job-defining change (the old JobFingerprint property is the old formula's).
-    old_fingerprint = fingerprint_of_raw(old_properties.get("JobSpec")) or old_properties.get("JobFingerprint")
+    old_fingerprint = (fingerprint_of_raw(old_properties.get(JobProperty.SPEC))
+                       or old_properties.get(JobProperty.FINGERPRINT))
     physical_id = str(event.get("PhysicalResourceId") or "")
 
+    api = _api(spec.variant, region)
     current: JobState | None = None
-    if is_job_id(spec.variant, physical_id):
-        current, describe_error = _describe_for_update(spec.variant, physical_id, region)
+    if api.is_job_id(physical_id):
+        current, describe_error = _describe_for_update(api, physical_id)
         if current is not None and current.fingerprint_hint is None:
             current = _with_ledger_identity(spec, current, region)
         # The second test covers a rollback: CloudFormation sends the old properties back as
@@ -149,7 +135,7 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
 
     if unchanged:
         logger.info("no job-defining change: keeping the current job", extra={"fingerprint": job_fingerprint})
-        return _response(physical_id, _data_for_existing(spec, physical_id, current, job_fingerprint, region))
+        return _response(physical_id, _data_for_existing(api, physical_id, current, job_fingerprint, region))
 
     logger.info(
         "job-defining change: launching a new job (CloudFormation then deletes the old one)",
@@ -158,12 +144,16 @@ def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
     return _launch(spec, event)
 
 
+def _api(variant: str, region: str) -> JobApi:
+    return job_api(variant, clients.lambda_connections(region))
+
+
 def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
     region = clients.lambda_region()
     job_fingerprint = fingerprint(spec)
     stack_id = str(event.get("StackId") or "")
-    token = request_token(stack_id, str(event.get("LogicalResourceId") or ""), str(event.get("RequestId") or ""),
-                          job_fingerprint)
+    logical_resource_id = str(event.get("LogicalResourceId") or "")
+    token = request_token(stack_id, logical_resource_id, str(event.get("RequestId") or ""), job_fingerprint)
     names = launch_names(spec.name_prefix, job_fingerprint, token)
     if spec.ignored_fields:
         logger.warning("JobSpec has fields the launcher does not use", extra={"ignored": list(spec.ignored_fields)})
@@ -171,19 +161,15 @@ def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
         "launching RFT job",
         extra={"variant": spec.variant, "job_name": names.job_name, "fingerprint": job_fingerprint, "spec": _loggable(spec)},
     )
-    entry = LedgerEntry(job_name=names.job_name, variant=spec.variant, base_model=spec.base_model,
+    entry = LedgerEntry(job_name=names.job_name, variant=spec.variant.value, base_model=spec.base_model,
                         fingerprint=job_fingerprint, request_token=token, stack_id=stack_id, launched_at=utc_now())
-    ledger = _ledger(spec, region)
+    api = _api(spec.variant, region)
+    record = LaunchRecord(_ledger(spec, region), entry, region, deadline=_deadline)
+    job_id = api.launch(Launch(spec=spec, names=names, token=token, fingerprint=job_fingerprint, stack_id=stack_id,
+                               logical_resource_id=logical_resource_id, record=record, deadline=_deadline))
 
-    if spec.variant == NOVA:
-        job_id = _launch_nova(spec, names, token, region, ledger, entry)
-        custom_model_name = names.custom_model_name
-    else:
-        job_id = _launch_mantle(spec, names, token, job_fingerprint, event, region, ledger, entry)
-        custom_model_name = MANTLE_CUSTOM_MODEL_NAME
-
-    _start_tracker(spec, job_id, names.job_name, region)
-    data = _data(job_id, names.job_name, custom_model_name, job_fingerprint, region)
+    _start_tracker(spec, api, job_id, names.job_name, region)
+    data = _data(job_id, names.job_name, api.custom_model_name(names), job_fingerprint, region)
     logger.info("RFT job launched", extra={"job_id": job_id, "data": data})
     return _response(job_id, data)
 
@@ -195,347 +181,10 @@ def _ledger(spec: JobSpec, region: str) -> JobLedger | None:
     return JobLedger(clients.aws_client("s3", region), spec.ledger_uri)
 
 
-class _LaunchRecord:
-    """This launch's entry in the job ledger: read first, claimed before the create, then settled.
-
-    The claim is a conditional write (absent, or unchanged since it was read), so two attempts of
-    the same request running at once cannot both go on to create a job: the second one gets
-    LedgerConflict. Writes after the create are best effort, and never replace an entry that
-    names a job with one that does not.
-    """
-
-    def __init__(self, ledger: JobLedger | None, entry: LedgerEntry, region: str) -> None:
-        self.ledger = ledger
-        self.entry = entry
-        self.region = region
-        self.etag: str | None = None
-        self.earlier: LedgerEntry | None = None
-
-    def read_earlier(self) -> LedgerEntry | None:
-        """The entry an earlier attempt of this same request wrote, if any (the launcher was re-invoked)."""
-        if self.ledger is None:
-            return None
-        ctx = CallContext(operation=f"Reading the job ledger {self.ledger.uri} (s3:GetObject)",
-                          permission="s3:GetObject and s3:ListBucket", region=self.region,
-                          access_hint=f" on {self.ledger.uri}*")
-        with _failing_as(ctx):
-            self.earlier, self.etag = self.ledger.get_versioned(self.entry.job_name)
-        if self.earlier is not None and self.earlier.request_token != self.entry.request_token:
-            raise LaunchFailure(
-                f"No job was started: the job ledger already holds {self.ledger.key(self.entry.job_name)} for another "
-                "request (its request token differs). Redeploy: a new request gets a new name."
-            )
-        if self.earlier is not None and self.earlier.request != REJECTED:
-            # The first attempt's launch time is when the request first went out.
-            self.entry = replace(self.entry, launched_at=self.earlier.launched_at)
-        return self.earlier
-
-    def claim(self) -> None:
-        """Write the entry before the create request; a launch that cannot be recorded does not start."""
-        if self.ledger is None:
-            return
-        ctx = CallContext(
-            operation=f"Recording the launch in the job ledger {self.ledger.uri} (s3:PutObject, before any job "
-                      "was created)",
-            permission="s3:GetObject, s3:ListBucket and s3:PutObject",
-            region=self.region,
-            access_hint=f" on {self.ledger.uri}*",
-        )
-        with _failing_as(ctx):
-            self.etag = self.ledger.put(self.entry, only_if_absent=self.earlier is None,
-                                        only_if_etag=self.etag if self.earlier is not None else None)
-
-    def settle(self, **changes: Any) -> None:
-        """Record what came of the request (best effort: the job exists whatever the ledger says)."""
-        if self.ledger is None:
-            return
-        self.entry = replace(self.entry, **changes)
-        try:
-            latest, etag = self.ledger.get_versioned(self.entry.job_name)
-            if latest is not None and latest.job_id and not self.entry.job_id:
-                logger.warning("the ledger entry names a job already: not replacing it with a failure",
-                               extra={"entry": latest.to_json(), "failure": self.entry.note})
-                return
-            self.etag = self.ledger.put(self.entry, only_if_absent=latest is None, only_if_etag=etag)
-        except Exception as exc:
-            logger.warning("could not record the launch outcome in the job ledger",
-                           extra={"entry": self.entry.to_json(), "detail": error_detail(exc)})
-
-    def await_concurrent_attempt(self) -> LedgerEntry | None:
-        """The entry of an attempt of this request that claimed the launch first, once it has a job id."""
-        assert self.ledger is not None
-        deadline = time.monotonic() + CONCURRENT_ATTEMPT_WAIT_SECONDS
-        while True:
-            latest = self.ledger.get(self.entry.job_name)
-            if latest is None or latest.job_id or latest.request in (REJECTED, UNKNOWN):
-                return latest
-            if time.monotonic() >= deadline or (_deadline is not None and time.monotonic() >= _deadline):
-                return latest
-            time.sleep(CONCURRENT_ATTEMPT_POLL_SECONDS)
-
-
-# Another attempt of the same request claimed the launch: how long to wait for its outcome.
-CONCURRENT_ATTEMPT_WAIT_SECONDS = 90.0
-CONCURRENT_ATTEMPT_POLL_SECONDS = 5.0
-
-
-def _create_failed(record: _LaunchRecord, failure: LaunchFailure) -> None:
-    """Record a failed create: `rejected` only for a definite refusal, else `unknown` (may exist)."""
-    rejected = _definitely_rejected(failure.__cause__)
-    record.settle(request=REJECTED if rejected else UNKNOWN, note=str(failure))
-
-
-def _definitely_rejected(cause: BaseException | None) -> bool:
-    """The create certainly started no job: the service refused it (4xx), or it was never sent."""
-    if isinstance(cause, ClientError):
-        return not nova_may_have_been_created(cause)
-    if isinstance(cause, (JobNameTaken, JobSpecError, NotEnoughTime)):
-        return True
-    if isinstance(cause, openai.OpenAIError):
-        return not may_have_been_created(cause) or never_reached_service(cause)
-    return isinstance(cause, BotoCoreError) and not nova_may_have_been_created(cause)
-
-
-def _nova_rejection_hint(spec: JobSpec) -> str:
-    if spec.validation_data_uri is None:
-        return ""
-    return (" If it is the validation data it rejects (AWS's Nova SDK sends none for Nova 2 Lite), leave it out "
-            "with -c rft:nova.sendValidationData=false.")
-
-
-def _mantle_rejection_hint(spec: JobSpec) -> str:
-    """The fields we send that no AWS example does, each with the switch that leaves it out."""
-    sent = []
-    if spec.validation_data_uri is not None:
-        sent.append("validation_file (rft:mantle.sendValidationFile=false)")
-    if spec.send_metadata:
-        sent.append("metadata (rft:mantle.sendMetadata=false)")
-    if spec.grader_pinned:
-        sent.append("a grader version ARN (rft:mantle.pinGraderVersion=false)")
-    if not sent:
-        return ""
-    return f" No AWS example sends {', '.join(sent)}; if the service rejects one, turn it off with -c."
-
-
-def _launch_nova(spec: JobSpec, names: LaunchNames, token: str, region: str, ledger: JobLedger | None,
-                 entry: LedgerEntry) -> str:
-    jobs = NovaJobs(clients.aws_client("bedrock", region))
-    ctx = CallContext(
-        operation="CreateModelCustomizationJob",
-        permission="bedrock:CreateModelCustomizationJob and iam:PassRole",
-        region=region,
-        access_hint=f" and that model access to {spec.base_model} is enabled in {region}",
-        not_found_hint=(
-            f" Check that {spec.base_model} supports reinforcement fine-tuning in {region}, and that the grader "
-            f"version {spec.grader_arn}, the service role and the S3 objects exist"
-        ),
-        rejection_hint=_nova_rejection_hint(spec),
-        lookup_hint=f" or `aws bedrock get-model-customization-job --job-identifier {names.job_name} --region {region}`",
-    )
-    record = _LaunchRecord(ledger, entry, region)
-    earlier = record.read_earlier()
-    if earlier is not None and earlier.job_id:
-        # This very request created its job already (same token): that is the job.
-        logger.info("an earlier attempt of this request created the job: reusing it", extra={"job_id": earlier.job_id})
-        return earlier.job_id
-    try:
-        record.claim()
-    except LaunchFailure as failure:
-        if not isinstance(failure.__cause__, LedgerConflict):
-            raise
-        # An attempt of this same request running at once: the request token makes its create
-        # and ours the same job, so go on (without the claim) and return that job.
-        logger.info("another attempt of this request claimed the launch; its token makes it one job")
-    try:
-        with _failing_as(ctx):
-            job_arn = jobs.create(spec, names, token)
-    except LaunchFailure as failure:
-        _create_failed(record, failure)
-        raise
-    record.settle(request=CREATED, job_id=job_arn)
-    return job_arn
-
-
-def _launch_mantle(
-    spec: JobSpec,
-    names: LaunchNames,
-    token: str,
-    job_fingerprint: str,
-    event: Mapping[str, Any],
-    region: str,
-    ledger: JobLedger | None,
-    entry: LedgerEntry,
-) -> str:
-    jobs = MantleJobs(clients.mantle_client(region))
-    base_url = jobs.base_url
-    record = _LaunchRecord(ledger, entry, region)
-    earlier = record.read_earlier()
-
-    existing = _earlier_mantle_attempt(spec, jobs, token, earlier, region, base_url)
-    if existing is not None:
-        logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
-        record.settle(request=CREATED, job_id=existing.job_id, training_file=(earlier.training_file if earlier else None))
-        return existing.job_id
-
-    s3 = clients.aws_client("s3", region)
-    training_bytes = _read_s3_object(s3, spec.training_data_uri, "training data", "trainingDataUri", region)
-    validation_bytes = (
-        _read_s3_object(s3, spec.validation_data_uri, "validation data", "validationDataUri", region)
-        if spec.validation_data_uri is not None
-        else None
-    )
-
-    uploaded: list[str] = []
-    upload = CallContext(
-        operation="Uploading the training data through the Files API (POST /files)",
-        permission="bedrock-mantle:CreateFile",
-        region=region,
-        base_url=base_url,
-    )
-    with _failing_as(upload):
-        training_file = jobs.upload_jsonl(_file_name(spec.training_data_uri), training_bytes)
-        uploaded.append(training_file)
-        validation_file = None
-        if spec.validation_data_uri is not None and validation_bytes is not None:
-            validation_file = jobs.upload_jsonl(_file_name(spec.validation_data_uri), validation_bytes)
-            uploaded.append(validation_file)
-
-    metadata: dict[str, str] | None = None
-    if spec.send_metadata:
-        metadata, dropped_tags = mantle_metadata(
-            token=token,
-            names=names,
-            job_fingerprint=job_fingerprint,
-            stack_id=str(event.get("StackId") or ""),
-            logical_resource_id=str(event.get("LogicalResourceId") or ""),
-            tags=spec.tags,
-        )
-        if dropped_tags:
-            logger.warning("tags that did not fit the job metadata were left out", extra={"dropped": dropped_tags})
-
-    record.entry = replace(record.entry, training_file=training_file)
-    try:
-        record.claim()
-    except LaunchFailure as failure:
-        _delete_files_quietly(jobs, uploaded)
-        if isinstance(failure.__cause__, LedgerConflict):
-            return _after_concurrent_attempt(record, jobs, names)
-        raise
-    create = CallContext(
-        operation="CreateFineTuningJob (POST /fine_tuning/jobs)",
-        permission="bedrock-mantle:CreateFineTuningJob",
-        region=region,
-        base_url=base_url,
-        access_hint=f" and that {spec.base_model} is enabled for fine-tuning in {region}",
-        rejection_hint=_mantle_rejection_hint(spec),
-        lookup_hint=(f" (the job's metadata.rft_job_name is {names.job_name})" if spec.send_metadata
-                     else f" (the job's training_file is {training_file})"),
-        retries=0,
-    )
-    try:
-        with _failing_as(create):
-            state = jobs.create(
-                base_model=spec.base_model,
-                training_file=training_file,
-                validation_file=validation_file,
-                metadata=metadata,
-                grader_arn=spec.grader_arn,
-                hyper_parameters=spec.hyper_parameters,
-                job_name=names.job_name,
-                token=token,
-                started_at=time.time(),
-                deadline=_deadline,
-            )
-    except LaunchFailure as failure:
-        if _definitely_rejected(failure.__cause__):
-            _delete_files_quietly(jobs, uploaded)
-        _create_failed(record, failure)
-        raise
-    record.settle(request=CREATED, job_id=state.job_id)
-    return state.job_id
-
-
-def _after_concurrent_attempt(record: _LaunchRecord, jobs: MantleJobs, names: LaunchNames) -> str:
-    """Another attempt of this request claimed the launch while this one uploaded: its job, or a refusal."""
-    latest = record.await_concurrent_attempt()
-    if latest is not None and latest.job_id:
-        logger.info("a concurrent attempt of this request created the job: reusing it", extra={"job_id": latest.job_id})
-        return latest.job_id
-    outcome = f"its outcome is {latest.request}" if latest is not None else "its entry is gone"
-    raise LaunchFailure(
-        f"No second job was started: another attempt of this same request claimed the launch of job "
-        f"{names.job_name} first, and {outcome}. Check with `rftctl history`; stop it with "
-        f"`rftctl stop --job {names.job_name}` if it runs and you do not want it."
-    )
-
-
-def _earlier_mantle_attempt(spec: JobSpec, jobs: MantleJobs, token: str, earlier: LedgerEntry | None,
-                            region: str, base_url: str) -> JobState | None:
-    """A job an earlier attempt of this same request created (a re-invoked launcher), or None.
-
-    Found by its ledger entry (its job id, or the file it was created with) or by the request
-    token in its metadata. An earlier attempt that may have created a job that is not found now
-    stops this one: its job may still appear, and a second create would be a second paid job.
-    """
-    lookup = CallContext(
-        operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
-        permission="bedrock-mantle:ListFineTuningJobs and bedrock-mantle:GetFineTuningJob",
-        region=region,
-        base_url=base_url,
-        retries=LOOKUP_MAX_RETRIES,
-    )
-    training_file = earlier.training_file if earlier is not None else None
-    found: JobState | None = None
-    with _failing_as(lookup):
-        if earlier is not None and earlier.job_id:
-            found = jobs.describe(earlier.job_id)
-        elif spec.send_metadata or training_file is not None:
-            started = datetime.fromisoformat(earlier.launched_at).timestamp() if earlier is not None else None
-            found = jobs.find_launch(token=token if spec.send_metadata else None, training_file=training_file,
-                                     created_after=started, quick=True)
-    if found is not None:
-        return found
-    if earlier is not None and (earlier.job_id or earlier.request in (CREATING, UNKNOWN)):
-        what = (f"created job {earlier.job_id}, which the service does not know (yet)" if earlier.job_id
-                else f"may have created job {earlier.job_name} (its create got no definite answer), and no such "
-                     "job was found")
-        raise LaunchFailure(
-            f"No second job was started: an earlier attempt of this same request {what}. Check with "
-            f"`rftctl history`; if it appears, stop it with `rftctl stop --job {earlier.job_name}`. Then deploy "
-            "again: a new request launches a new job."
-        )
-    return None
-
-
-def _read_s3_object(s3: Any, uri: str, label: str, field: str, region: str) -> bytes:
-    bucket, key = split_s3_uri(uri)
-    ctx = CallContext(
-        operation=f"Reading the {label} {uri} (s3:GetObject)",
-        permission="s3:GetObject (and kms:Decrypt if the bucket uses a KMS key)",
-        region=region,
-        access_hint=f" on {uri}",
-        not_found_hint=f" Check that the training-data deployment uploaded it and that JobSpec.{field} names it",
-    )
-    with _failing_as(ctx):
-        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _file_name(uri: str) -> str:
-    return posixpath.basename(split_s3_uri(uri)[1]) or "data.jsonl"
-
-
-def _delete_files_quietly(jobs: MantleJobs, file_ids: list[str]) -> None:
-    for file_id in file_ids:
-        try:
-            jobs.delete_file(file_id)
-        except Exception as exc:  # cleanup only: the launch failure is what matters
-            logger.warning("could not delete an uploaded file", extra={"file_id": file_id, "detail": error_detail(exc)})
-
-
-def _start_tracker(spec: JobSpec, job_id: str, job_name: str, region: str) -> None:
+def _start_tracker(spec: JobSpec, api: JobApi, job_id: str, job_name: str, region: str) -> None:
     sfn = clients.aws_client("stepfunctions", region)
     name = tracker_execution_name(job_name, job_id)
-    payload = json.dumps({"variant": spec.variant, "jobId": job_id, "jobName": job_name, "polls": 0})
+    payload = json.dumps(tracker_input(spec.variant, job_id, job_name))
     ctx = CallContext(
         operation="StartExecution of the tracker state machine",
         permission="states:StartExecution",
@@ -544,7 +193,7 @@ def _start_tracker(spec: JobSpec, job_id: str, job_name: str, region: str) -> No
         not_found_hint=f" Check that the state machine {spec.state_machine_arn} exists",
     )
     try:
-        with _failing_as(ctx):
+        with failing_as(ctx):
             try:
                 sfn.start_execution(stateMachineArn=spec.state_machine_arn, name=name, input=payload)
             except ClientError as exc:
@@ -554,18 +203,18 @@ def _start_tracker(spec: JobSpec, job_id: str, job_name: str, region: str) -> No
     except LaunchFailure as failure:
         # A failed Create gets no Delete for this job, so an untracked job would run (and bill)
         # unseen: stop it before reporting the failure.
-        outcome = _stop_quietly(spec.variant, job_id, region)
+        outcome = _stop_quietly(api, job_id)
         raise LaunchFailure(f"Job {job_name} was started but its tracker was not, so the job was {outcome}. {failure}")
     logger.info("tracker started", extra={"execution_name": name})
 
 
-def _stop_quietly(variant: str, job_id: str, region: str) -> str:
+def _stop_quietly(api: JobApi, job_id: str) -> str:
     try:
-        outcome = _stop_job(variant, job_id, region)
+        outcome = _stop_job(api, job_id)
     except Exception as exc:
         logger.exception("could not stop the job after the tracker failed", extra={"detail": error_detail(exc)})
         return f"left running (stopping it failed too: stop {job_id} by hand)"
-    return {"stop-requested": "stopped", "already-ended": "already finished", "not-found": "already gone"}.get(
+    return {STOP_REQUESTED: api.stopped_word, ALREADY_ENDED: "already finished", NOT_FOUND: "already gone"}.get(
         outcome, outcome
     )
 
@@ -575,72 +224,38 @@ def _stop_quietly(variant: str, job_id: str, region: str) -> str:
 
 def _on_delete(event: Mapping[str, Any]) -> dict[str, Any]:
     physical_id = str(event.get("PhysicalResourceId") or "")
-    declared_variant = variant_of_raw((event.get("ResourceProperties") or {}).get("JobSpec"))
-    if is_nova_job_arn(physical_id):
-        variant = NOVA
-    elif is_mantle_job_id(physical_id) and declared_variant in (MANTLE, None):
-        variant = MANTLE
-    else:
+    declared_variant = variant_of_raw((event.get("ResourceProperties") or {}).get(JobProperty.SPEC))
+    variant = variant_of_job_id(physical_id, declared_variant)
+    if variant is None:
         # e.g. the Provider framework's placeholder after a failed Create: there is no job.
         logger.info("physical id is not a job id: nothing to stop", extra={"physical_id": physical_id})
         return {"PhysicalResourceId": physical_id}
 
-    region = clients.lambda_region()
-    outcome = _stop_job(variant, physical_id, region)
+    outcome = _stop_job(_api(variant, clients.lambda_region()), physical_id)
     logger.info("delete handled; trained models, datasets and outputs are kept", extra={"outcome": outcome})
     return {"PhysicalResourceId": physical_id}
 
 
-def _stop_job(variant: str, job_id: str, region: str) -> str:
-    if variant == NOVA:
-        ctx = CallContext(
-            operation="StopModelCustomizationJob",
-            permission="bedrock:GetModelCustomizationJob and bedrock:StopModelCustomizationJob",
-            region=region,
-            access_hint=f" on {job_id}",
-        )
-        with _failing_as(ctx):
-            return NovaJobs(clients.aws_client("bedrock", region)).stop(job_id)
-    mantle_client = clients.mantle_client(region)
-    ctx = CallContext(
-        operation="CancelFineTuningJob (POST /fine_tuning/jobs/{id}/cancel)",
-        permission="bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob",
-        region=region,
-        base_url=str(mantle_client.base_url),
-    )
-    with _failing_as(ctx):
-        return MantleJobs(mantle_client).cancel(job_id)
+def _stop_job(api: JobApi, job_id: str) -> str:
+    with failing_as(api.stop_call(job_id, principal="launcher role")):
+        return api.stop(job_id)
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-@contextmanager
-def _failing_as(ctx: CallContext) -> Iterator[None]:
-    """Turn any error inside the block into a LaunchFailure with a reason for this call."""
-    try:
-        yield
-    except LaunchFailure:
-        raise
-    except Exception as exc:
-        reason = reason_for(exc, ctx)
-        logger.exception(
-            "call failed", extra={"operation": ctx.operation, "reason": reason, "detail": error_detail(exc)}
-        )
-        raise LaunchFailure(reason) from exc
-
-
 def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
     properties = event.get("ResourceProperties") or {}
-    raw = properties.get("JobSpec")
+    raw = properties.get(JobProperty.SPEC)
     try:
         spec = parse_job_spec(raw)
+        api_class(spec.variant).check_spec(spec)
     except JobSpecError as exc:
         logger.error("invalid JobSpec", extra={"error": str(exc), "job_spec": raw})
         raise LaunchFailure(f"Invalid JobSpec: {exc}") from exc
     # The stack shows the fingerprint it computed at synth (`cdk diff`, `rftctl plan`); a job
     # is started only for the definition the user was shown.
-    declared = properties.get("JobFingerprint")
+    declared = properties.get(JobProperty.FINGERPRINT)
     if declared is not None and declared != fingerprint(spec):
         raise LaunchFailure(
             f"No job was started: the JobFingerprint property ({str(declared)[:64]}) differs from the fingerprint "
@@ -650,31 +265,16 @@ def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
     return spec
 
 
-def _describe_for_update(variant: str, job_id: str, region: str) -> tuple[JobState | None, str | None]:
+def _describe_for_update(api: JobApi, job_id: str) -> tuple[JobState | None, str | None]:
     """The job's state (None if the service no longer knows it), or the reason describing failed.
 
     A failure is logged and returned, not raised: an update that changes nothing job-defining
     does not need the job's state.
     """
-    if variant == NOVA:
-        ctx = CallContext(
-            operation="GetModelCustomizationJob",
-            permission="bedrock:GetModelCustomizationJob",
-            region=region,
-            access_hint=f" on {job_id}",
-        )
-    else:
-        ctx = CallContext(
-            operation="GetFineTuningJob (GET /fine_tuning/jobs/{id})",
-            permission="bedrock-mantle:GetFineTuningJob",
-            region=region,
-        )
     try:
-        if variant == NOVA:
-            return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id), None
-        return MantleJobs(clients.mantle_client(region)).describe(job_id), None
+        return api.describe(job_id), None
     except Exception as exc:
-        reason = reason_for(exc, ctx)
+        reason = reason_for(exc, api.describe_call(job_id, principal="launcher role"))
         logger.warning(
             "could not describe the current job", extra={"job_id": job_id, "reason": reason, "detail": error_detail(exc)}
         )
@@ -698,25 +298,20 @@ def _with_ledger_identity(spec: JobSpec, current: JobState, region: str) -> JobS
 
 
 def _data_for_existing(
-    spec: JobSpec, job_id: str, current: JobState | None, job_fingerprint: str, region: str
+    api: JobApi, job_id: str, current: JobState | None, job_fingerprint: str, region: str
 ) -> dict[str, str]:
     job_name = current.job_name if current is not None and current.job_name else UNKNOWN_AFTER_DESCRIBE_FAILED
-    if spec.variant == MANTLE:
-        custom_model_name = MANTLE_CUSTOM_MODEL_NAME
-    elif current is not None and current.custom_model_name:
-        custom_model_name = current.custom_model_name
-    else:
-        custom_model_name = UNKNOWN_AFTER_DESCRIBE_FAILED
+    custom_model_name = api.custom_model_name_of(current) or UNKNOWN_AFTER_DESCRIBE_FAILED
     return _data(job_id, job_name, custom_model_name, job_fingerprint, region)
 
 
 def _data(job_id: str, job_name: str, custom_model_name: str, job_fingerprint: str, region: str) -> dict[str, str]:
     return {
-        "JobId": job_id,
-        "JobName": job_name,
-        "CustomModelName": custom_model_name,
-        "ConsoleUrl": console_url(region),
-        "Fingerprint": job_fingerprint,
+        JobAttribute.JOB_ID: job_id,
+        JobAttribute.JOB_NAME: job_name,
+        JobAttribute.CUSTOM_MODEL_NAME: custom_model_name,
+        JobAttribute.CONSOLE_URL: console_url(region),
+        JobAttribute.FINGERPRINT: job_fingerprint,
     }
 
 

@@ -17,14 +17,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from .errors import client_error_code
+from .errors import (
+    CallContext,
+    LaunchFailure,
+    client_error_code,
+    error_detail,
+    failing_as,
+)
 from .job_spec import JobSpecError, split_s3_uri
+
+logger = Logger(child=True)
 
 SCHEMA_VERSION = 1
 BY_ID_FOLDER = "by-id/"
@@ -204,3 +214,98 @@ class JobLedger:
                 if not any(item.get("Key") == key for item in listed):
                     return None
             raise
+
+
+# Another attempt of the same request claimed the launch: how long to wait for its outcome.
+CONCURRENT_ATTEMPT_WAIT_SECONDS = 90.0
+CONCURRENT_ATTEMPT_POLL_SECONDS = 5.0
+
+
+class LaunchRecord:
+    """One launch's entry in the job ledger: read first, claimed before the create, then settled.
+
+    The claim is a conditional write (absent, or unchanged since it was read), so two attempts of
+    the same request running at once cannot both go on to create a job: the second one gets
+    LedgerConflict. Writes after the create are best effort, and never replace an entry that
+    names a job with one that does not. Without a ledger (a stack from before it) every method
+    does nothing.
+    """
+
+    def __init__(self, ledger: JobLedger | None, entry: LedgerEntry, region: str,
+                 deadline: float | None = None) -> None:
+        self.ledger = ledger
+        self.entry = entry
+        self.region = region
+        self.deadline = deadline
+        self.etag: str | None = None
+        self.earlier: LedgerEntry | None = None
+
+    def read_earlier(self) -> LedgerEntry | None:
+        """The entry an earlier attempt of this same request wrote, if any (the launcher was re-invoked)."""
+        if self.ledger is None:
+            return None
+        ctx = CallContext(operation=f"Reading the job ledger {self.ledger.uri} (s3:GetObject)",
+                          permission="s3:GetObject and s3:ListBucket", region=self.region,
+                          access_hint=f" on {self.ledger.uri}*")
+        with failing_as(ctx):
+            self.earlier, self.etag = self.ledger.get_versioned(self.entry.job_name)
+        if self.earlier is not None and self.earlier.request_token != self.entry.request_token:
+            raise LaunchFailure(
+                f"No job was started: the job ledger already holds {self.ledger.key(self.entry.job_name)} for another "
+                "request (its request token differs). Redeploy: a new request gets a new name."
+            )
+        if self.earlier is not None and self.earlier.request != REJECTED:
+            # The first attempt's launch time is when the request first went out.
+            self.entry = replace(self.entry, launched_at=self.earlier.launched_at)
+        return self.earlier
+
+    def claim(self) -> None:
+        """Write the entry before the create request; a launch that cannot be recorded does not start.
+
+        Raises LaunchFailure, caused by LedgerConflict when another attempt of this request
+        claimed the launch first.
+        """
+        if self.ledger is None:
+            return
+        ctx = CallContext(
+            operation=f"Recording the launch in the job ledger {self.ledger.uri} (s3:PutObject, before any job "
+                      "was created)",
+            permission="s3:GetObject, s3:ListBucket and s3:PutObject",
+            region=self.region,
+            access_hint=f" on {self.ledger.uri}*",
+        )
+        with failing_as(ctx):
+            self.etag = self.ledger.put(self.entry, only_if_absent=self.earlier is None,
+                                        only_if_etag=self.etag if self.earlier is not None else None)
+
+    def settle(self, **changes: Any) -> None:
+        """Record what came of the request (best effort: the job exists whatever the ledger says)."""
+        if self.ledger is None:
+            return
+        self.entry = replace(self.entry, **changes)
+        try:
+            latest, etag = self.ledger.get_versioned(self.entry.job_name)
+            if latest is not None and latest.job_id and not self.entry.job_id:
+                logger.warning("the ledger entry names a job already: not replacing it with a failure",
+                               extra={"entry": latest.to_json(), "failure": self.entry.note})
+                return
+            self.etag = self.ledger.put(self.entry, only_if_absent=latest is None, only_if_etag=etag)
+        except Exception as exc:
+            logger.warning("could not record the launch outcome in the job ledger",
+                           extra={"entry": self.entry.to_json(), "detail": error_detail(exc)})
+
+    def create_failed(self, failure: LaunchFailure, *, rejected: bool) -> None:
+        """Record a failed create: `rejected` only for a definite refusal, else `unknown` (may exist)."""
+        self.settle(request=REJECTED if rejected else UNKNOWN, note=str(failure))
+
+    def await_concurrent_attempt(self) -> LedgerEntry | None:
+        """The entry of an attempt of this request that claimed the launch first, once it has a job id."""
+        assert self.ledger is not None
+        wait_until = time.monotonic() + CONCURRENT_ATTEMPT_WAIT_SECONDS
+        while True:
+            latest = self.ledger.get(self.entry.job_name)
+            if latest is None or latest.job_id or latest.request in (REJECTED, UNKNOWN):
+                return latest
+            if time.monotonic() >= wait_until or (self.deadline is not None and time.monotonic() >= self.deadline):
+                return latest
+            time.sleep(CONCURRENT_ATTEMPT_POLL_SECONDS)

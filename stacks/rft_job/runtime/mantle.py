@@ -1,22 +1,79 @@
-"""Open-weight RFT jobs through Bedrock mantle's OpenAI-compatible API (OpenAI SDK client).
+"""Open-weight RFT jobs through Bedrock mantle's OpenAI-compatible API (OpenAI SDK client): the JobApi
+for Variant.MANTLE.
 
-Used by the launcher (lookup, upload, create, describe, cancel), the tracker (describe) and
-any operator tooling. Build the client with clients.mantle_client().
+Used by the launcher (lookup, upload, create, describe, cancel), the tracker (describe, cancel)
+and rftctl. The client comes from clients.mantle_client() (or rftctl's own builder).
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import time
-from typing import Any, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, ClassVar
 
 import httpx2
 import openai
+from aws_lambda_powertools import Logger
 from openai import OpenAI, omit
 
 from . import clients
-from .errors import CreateOutcomeUnknown
-from .job_spec import MANTLE, METADATA_FINGERPRINT, METADATA_JOB_NAME, METADATA_REQUEST_TOKEN
-from .job_state import JobState, stop_if_running
+from .contract import UNSET_PARAMETER_VALUES, Variant
+from .errors import (
+    CallContext,
+    CreateOutcomeUnknown,
+    JobNameTaken,
+    LaunchFailure,
+    error_detail,
+    failing_as,
+)
+from .job_api import Connections, JobApi, Launch
+from .job_spec import JobSpec, JobSpecError, split_s3_uri
+from .job_state import JobState, JobStatuses, stop_if_running
+from .ledger import (
+    CREATED,
+    CREATING,
+    UNKNOWN,
+    LaunchRecord,
+    LedgerConflict,
+    LedgerEntry,
+)
+from .naming import LaunchNames
+
+logger = Logger(child=True)
+
+# OpenAI's fine-tuning statuses, which Bedrock mantle reports (unconfirmed beyond these).
+STATUSES = JobStatuses(
+    running=frozenset({"validating_files", "queued", "running"}),
+    terminal=frozenset({"succeeded", "failed", "cancelled"}),
+    succeeded="succeeded",
+    stopped="cancelled",
+)
+# Mantle (OpenAI-style) job ids look like "ftjob-abc123", but Bedrock documents no format. The
+# check only keeps out what is certainly not a job id (the Provider framework's placeholder after
+# a failed Create, the stack's unset-parameter values, blanks, Bedrock control-plane ARNs such as a
+# Nova job's); a stricter guess would make an Update relaunch and a Delete skip the cancel for every
+# real id that falls outside it. The SDK percent-encodes the id into the URL path and refuses dot
+# segments.
+_JOB_ID = re.compile(r"^[A-Za-z0-9][\x21-\x7e]{2,255}$")
+_CONTROL_PLANE_ARN = re.compile(r"^arn:aws(?:-[^:]+)?:bedrock:")
+_CDK_PLACEHOLDER_PREFIX = "AWSCDK::"
+
+# Mantle jobs carry our identity in `metadata` (OpenAI limits: 16 keys, keys <= 64 chars,
+# values <= 512 chars).
+METADATA_MAX_KEYS = 16
+METADATA_KEY_MAX = 64
+METADATA_VALUE_MAX = 512
+METADATA_REQUEST_TOKEN = "rft_request_token"
+METADATA_JOB_NAME = "rft_job_name"
+METADATA_FINGERPRINT = "rft_fingerprint"
+METADATA_STACK_ID = "rft_stack_id"
+METADATA_LOGICAL_ID = "rft_logical_id"
+
+CUSTOM_MODEL_NAME = "assigned by the service when the job succeeds: see the model SSM parameter (fine_tuned_model)"
 
 FILE_PURPOSE = "fine-tune"
 JSONL_CONTENT_TYPE = "application/jsonl"
@@ -102,7 +159,8 @@ def job_state(job: Any) -> JobState:
     error = getattr(job, "error", None)
     failure_message = getattr(error, "message", None) if error is not None else None
     return JobState(
-        variant=MANTLE,
+        variant=Variant.MANTLE.value,
+        statuses=STATUSES,
         job_id=str(job.id),
         status=str(getattr(job, "status", None) or "unknown"),
         job_name=metadata.get(METADATA_JOB_NAME),
@@ -113,13 +171,97 @@ def job_state(job: Any) -> JobState:
     )
 
 
-class MantleJobs:
-    def __init__(self, client: OpenAI) -> None:
+def is_job_id(value: str | None) -> bool:
+    return (
+        bool(value)
+        and bool(_JOB_ID.match(value or ""))
+        and not (value or "").startswith(_CDK_PLACEHOLDER_PREFIX)
+        and not _CONTROL_PLANE_ARN.match(value or "")
+        and value not in UNSET_PARAMETER_VALUES
+    )
+
+
+def mantle_metadata(
+    *,
+    token: str,
+    names: LaunchNames,
+    job_fingerprint: str,
+    stack_id: str,
+    logical_resource_id: str,
+    tags: Mapping[str, str],
+) -> tuple[dict[str, str], list[str]]:
+    """Metadata for a mantle job: our identity first, then as many tags as fit.
+
+    Mantle jobs cannot be tagged, so tags ride along in metadata where they fit the OpenAI
+    limits; the second value lists the tag keys that did not fit.
+    """
+    metadata = {
+        METADATA_REQUEST_TOKEN: token,
+        METADATA_JOB_NAME: names.job_name,
+        METADATA_FINGERPRINT: job_fingerprint,
+        METADATA_STACK_ID: stack_id[:METADATA_VALUE_MAX],
+        METADATA_LOGICAL_ID: logical_resource_id[:METADATA_VALUE_MAX],
+    }
+    dropped: list[str] = []
+    for key in sorted(tags):
+        value = tags[key]
+        if (
+            len(metadata) < METADATA_MAX_KEYS
+            and key not in metadata
+            and 0 < len(key) <= METADATA_KEY_MAX
+            and len(value) <= METADATA_VALUE_MAX
+        ):
+            metadata[key] = value
+        else:
+            dropped.append(key)
+    return metadata, dropped
+
+
+class MantleJobs(JobApi):
+    variant: ClassVar[Variant] = Variant.MANTLE
+    statuses: ClassVar[JobStatuses] = STATUSES
+    takes_job_names: ClassVar[bool] = False  # the API has no job name: rftctl looks names up in the ledger
+    unambiguous_ids: ClassVar[bool] = False
+    stopped_word: ClassVar[str] = "cancelled"
+    model_usage: ClassVar[str] = "Use it as the model id in /v1/chat/completions or /v1/responses on Bedrock mantle."
+
+    def __init__(self, client: OpenAI, region: str = "", s3: Callable[[], Any] | None = None) -> None:
         self._client = client
+        self.region = region
+        self._s3 = s3
+
+    @classmethod
+    def connect(cls, connections: Connections) -> MantleJobs:
+        return cls(connections.mantle(), connections.region, lambda: connections.aws("s3"))
+
+    @staticmethod
+    def is_job_id(value: str | None) -> bool:
+        return is_job_id(value)
+
+    @classmethod
+    def definitely_rejected(cls, error: BaseException) -> bool:
+        """Refused by the service, never sent (throttled, no connection), or not sent for lack of time."""
+        if isinstance(error, (JobNameTaken, JobSpecError, NotEnoughTime)):
+            return True
+        if isinstance(error, openai.OpenAIError):
+            return not may_have_been_created(error) or never_reached_service(error)
+        return False
+
+    def custom_model_name(self, names: LaunchNames) -> str:
+        return CUSTOM_MODEL_NAME
+
+    def custom_model_name_of(self, state: JobState | None) -> str | None:
+        return CUSTOM_MODEL_NAME
 
     @property
     def base_url(self) -> str:
         return str(self._client.base_url)
+
+    def find(self, entry: LedgerEntry) -> JobState | None:
+        """The job of a launch whose create answer was lost: by its request token or training file."""
+        started = datetime.fromisoformat(entry.launched_at).timestamp() if entry.launched_at else None
+        return self.find_launch(token=entry.request_token, training_file=entry.training_file, created_after=started,
+                                quick=True)
 
     def find_by_request_token(self, token: str) -> JobState | None:
         """A job an earlier attempt of the same launch created, found by its metadata token."""
@@ -282,6 +424,158 @@ class MantleJobs:
                 return existing
         raise CreateOutcomeUnknown(job_name, exc, lookup_error) from exc
 
+    def launch(self, launch: Launch) -> str:
+        """Upload the datasets through the Files API and create the job once; returns its id.
+
+        POST /fine_tuning/jobs has no idempotency key, so this launch's own job is first looked
+        for (a re-invoked request: by its ledger entry or the request token in its metadata),
+        and a create whose answer is lost is resolved by looking the job up (see create).
+        """
+        spec, names, region, record = launch.spec, launch.names, self.region, launch.record
+        base_url = self.base_url
+        earlier = record.read_earlier()
+
+        existing = self._earlier_attempt(spec, launch.token, earlier)
+        if existing is not None:
+            logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
+            record.settle(request=CREATED, job_id=existing.job_id,
+                          training_file=(earlier.training_file if earlier else None))
+            return existing.job_id
+
+        training_bytes = self._read_s3_object(spec.training_data_uri, "training data", "trainingDataUri")
+        validation_bytes = (
+            self._read_s3_object(spec.validation_data_uri, "validation data", "validationDataUri")
+            if spec.validation_data_uri is not None
+            else None
+        )
+
+        uploaded: list[str] = []
+        upload = CallContext(
+            operation="Uploading the training data through the Files API (POST /files)",
+            permission="bedrock-mantle:CreateFile",
+            region=region,
+            base_url=base_url,
+        )
+        with failing_as(upload):
+            training_file = self.upload_jsonl(_file_name(spec.training_data_uri), training_bytes)
+            uploaded.append(training_file)
+            validation_file = None
+            if spec.validation_data_uri is not None and validation_bytes is not None:
+                validation_file = self.upload_jsonl(_file_name(spec.validation_data_uri), validation_bytes)
+                uploaded.append(validation_file)
+
+        metadata: dict[str, str] | None = None
+        if spec.send_metadata:
+            metadata, dropped_tags = mantle_metadata(
+                token=launch.token,
+                names=names,
+                job_fingerprint=launch.fingerprint,
+                stack_id=launch.stack_id,
+                logical_resource_id=launch.logical_resource_id,
+                tags=spec.tags,
+            )
+            if dropped_tags:
+                logger.warning("tags that did not fit the job metadata were left out", extra={"dropped": dropped_tags})
+
+        record.entry = replace(record.entry, training_file=training_file)
+        try:
+            record.claim()
+        except LaunchFailure as failure:
+            self._delete_files_quietly(uploaded)
+            if isinstance(failure.__cause__, LedgerConflict):
+                return _after_concurrent_attempt(record, names)
+            raise
+        create = CallContext(
+            operation="CreateFineTuningJob (POST /fine_tuning/jobs)",
+            permission="bedrock-mantle:CreateFineTuningJob",
+            region=region,
+            base_url=base_url,
+            access_hint=f" and that {spec.base_model} is enabled for fine-tuning in {region}",
+            rejection_hint=_rejection_hint(spec),
+            lookup_hint=(f" (the job's metadata.rft_job_name is {names.job_name})" if spec.send_metadata
+                         else f" (the job's training_file is {training_file})"),
+            retries=0,
+        )
+        try:
+            with failing_as(create):
+                state = self.create(
+                    base_model=spec.base_model,
+                    training_file=training_file,
+                    validation_file=validation_file,
+                    metadata=metadata,
+                    grader_arn=spec.grader_arn,
+                    hyper_parameters=spec.hyper_parameters,
+                    job_name=names.job_name,
+                    token=launch.token,
+                    started_at=time.time(),
+                    deadline=launch.deadline,
+                )
+        except LaunchFailure as failure:
+            rejected = self.definitely_rejected(failure.__cause__) if failure.__cause__ is not None else False
+            if rejected:
+                self._delete_files_quietly(uploaded)
+            record.create_failed(failure, rejected=rejected)
+            raise
+        record.settle(request=CREATED, job_id=state.job_id)
+        return state.job_id
+
+    def _earlier_attempt(self, spec: JobSpec, token: str, earlier: LedgerEntry | None) -> JobState | None:
+        """A job an earlier attempt of this same request created (a re-invoked launcher), or None.
+
+        Found by its ledger entry (its job id, or the file it was created with) or by the request
+        token in its metadata. An earlier attempt that may have created a job that is not found now
+        stops this one: its job may still appear, and a second create would be a second paid job.
+        """
+        lookup = CallContext(
+            operation="ListFineTuningJobs (looking for a job an earlier attempt started)",
+            permission="bedrock-mantle:ListFineTuningJobs and bedrock-mantle:GetFineTuningJob",
+            region=self.region,
+            base_url=self.base_url,
+            retries=LOOKUP_MAX_RETRIES,
+        )
+        training_file = earlier.training_file if earlier is not None else None
+        found: JobState | None = None
+        with failing_as(lookup):
+            if earlier is not None and earlier.job_id:
+                found = self.describe(earlier.job_id)
+            elif spec.send_metadata or training_file is not None:
+                started = datetime.fromisoformat(earlier.launched_at).timestamp() if earlier is not None else None
+                found = self.find_launch(token=token if spec.send_metadata else None, training_file=training_file,
+                                         created_after=started, quick=True)
+        if found is not None:
+            return found
+        if earlier is not None and (earlier.job_id or earlier.request in (CREATING, UNKNOWN)):
+            what = (f"created job {earlier.job_id}, which the service does not know (yet)" if earlier.job_id
+                    else f"may have created job {earlier.job_name} (its create got no definite answer), and no such "
+                         "job was found")
+            raise LaunchFailure(
+                f"No second job was started: an earlier attempt of this same request {what}. Check with "
+                f"`rftctl history`; if it appears, stop it with `rftctl stop --job {earlier.job_name}`. Then deploy "
+                "again: a new request launches a new job."
+            )
+        return None
+
+    def _read_s3_object(self, uri: str, label: str, field: str) -> bytes:
+        assert self._s3 is not None, "a launch needs the S3 client (MantleJobs.connect)"
+        bucket, key = split_s3_uri(uri)
+        ctx = CallContext(
+            operation=f"Reading the {label} {uri} (s3:GetObject)",
+            permission="s3:GetObject (and kms:Decrypt if the bucket uses a KMS key)",
+            region=self.region,
+            access_hint=f" on {uri}",
+            not_found_hint=f" Check that the training-data deployment uploaded it and that JobSpec.{field} names it",
+        )
+        with failing_as(ctx):
+            return bytes(self._s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def _delete_files_quietly(self, file_ids: list[str]) -> None:
+        for file_id in file_ids:
+            try:
+                self.delete_file(file_id)
+            except Exception as exc:  # cleanup only: the launch failure is what matters
+                logger.warning("could not delete an uploaded file",
+                               extra={"file_id": file_id, "detail": error_detail(exc)})
+
     def describe(self, job_id: str) -> JobState | None:
         """The job's state, or None if the service no longer knows it (404)."""
         try:
@@ -289,7 +583,17 @@ class MantleJobs:
         except openai.NotFoundError:
             return None
 
-    def cancel(self, job_id: str) -> str:
+    def describe_call(self, job_id: str, principal: str) -> CallContext:
+        return CallContext(operation="GetFineTuningJob (GET /fine_tuning/jobs/{id})",
+                           permission="bedrock-mantle:GetFineTuningJob", region=self.region, principal=principal,
+                           base_url=self.base_url)
+
+    def stop_call(self, job_id: str, principal: str) -> CallContext:
+        return CallContext(operation="CancelFineTuningJob (POST /fine_tuning/jobs/{id}/cancel)",
+                           permission="bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob",
+                           region=self.region, principal=principal, base_url=self.base_url)
+
+    def stop(self, job_id: str) -> str:
         """Cancel the job unless it already ended. Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND."""
         return stop_if_running(
             lambda: self.describe(job_id),
@@ -297,3 +601,35 @@ class MantleJobs:
             is_not_found=lambda exc: isinstance(exc, openai.NotFoundError),
             is_race=lambda exc: isinstance(exc, _CANCEL_RACE_ERRORS),
         )
+
+
+def _after_concurrent_attempt(record: LaunchRecord, names: LaunchNames) -> str:
+    """Another attempt of this request claimed the launch while this one uploaded: its job, or a refusal."""
+    latest = record.await_concurrent_attempt()
+    if latest is not None and latest.job_id:
+        logger.info("a concurrent attempt of this request created the job: reusing it", extra={"job_id": latest.job_id})
+        return latest.job_id
+    outcome = f"its outcome is {latest.request}" if latest is not None else "its entry is gone"
+    raise LaunchFailure(
+        f"No second job was started: another attempt of this same request claimed the launch of job "
+        f"{names.job_name} first, and {outcome}. Check with `rftctl history`; stop it with "
+        f"`rftctl stop --job {names.job_name}` if it runs and you do not want it."
+    )
+
+
+def _file_name(uri: str) -> str:
+    return posixpath.basename(split_s3_uri(uri)[1]) or "data.jsonl"
+
+
+def _rejection_hint(spec: JobSpec) -> str:
+    """The fields we send that no AWS example does, each with the switch that leaves it out."""
+    sent = []
+    if spec.validation_data_uri is not None:
+        sent.append("validation_file (rft:mantle.sendValidationFile=false)")
+    if spec.send_metadata:
+        sent.append("metadata (rft:mantle.sendMetadata=false)")
+    if spec.grader_pinned:
+        sent.append("a grader version ARN (rft:mantle.pinGraderVersion=false)")
+    if not sent:
+        return ""
+    return f" No AWS example sends {', '.join(sent)}; if the service rejects one, turn it off with -c."

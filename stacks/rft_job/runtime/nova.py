@@ -1,20 +1,49 @@
-"""Nova RFT jobs through the Bedrock control-plane API (boto3 `bedrock` client).
+"""Nova RFT jobs through the Bedrock control-plane API (boto3 `bedrock` client): the JobApi for Variant.NOVA.
 
-Used by the launcher (create, describe, stop), the tracker (describe, deployment) and any
-operator tooling.
+Used by the launcher (create, describe, stop), the tracker (describe, stop, deployment) and
+rftctl.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from typing import Any, ClassVar
 
+from aws_lambda_powertools import Logger
 from botocore import exceptions as botocore_exceptions
 from botocore.exceptions import ClientError
 
-from .errors import CreateOutcomeUnknown, JobNameTaken, client_error_code, is_not_found, is_transient
-from .job_spec import NOVA, JobSpec, LaunchNames, fingerprint_prefix_from_job_name
-from .job_state import JobState, stop_if_running
+from .contract import Variant
+from .errors import (
+    CallContext,
+    CreateOutcomeUnknown,
+    JobNameTaken,
+    LaunchFailure,
+    client_error_code,
+    failing_as,
+    is_not_found,
+    is_transient,
+)
+from .job_api import Connections, JobApi, Launch
+from .job_spec import JobSpec, JobSpecError
+from .job_state import JobState, JobStatuses, stop_if_running
+from .ledger import CREATED, LedgerConflict, LedgerEntry
+from .naming import LaunchNames, fingerprint_prefix_from_job_name
+
+logger = Logger(child=True)
+
+STATUSES = JobStatuses(
+    running=frozenset({"InProgress"}),
+    terminal=frozenset({"Completed", "Failed", "Stopped"}),
+    succeeded="Completed",
+    stopped="Stopped",
+    stopping=frozenset({"Stopping"}),
+)
+_JOB_ARN = re.compile(
+    r"^arn:aws(?:-[^:]+)?:bedrock:[a-z0-9-]{1,20}:\d{12}:model-customization-job/"
+    r"[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}(?:[a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}(?::[a-z0-9-]{1,63}){0,2}/[a-z0-9]{12}$"
+)
 
 CUSTOMIZATION_TYPE = "REINFORCEMENT_FINE_TUNING"
 # Errors StopModelCustomizationJob returns when the job left InProgress between our describe
@@ -78,7 +107,8 @@ def job_state(job: dict[str, Any], job_id: str) -> JobState:
     """JobState from a GetModelCustomizationJob response."""
     job_name = job.get("jobName")
     return JobState(
-        variant=NOVA,
+        variant=Variant.NOVA.value,
+        statuses=STATUSES,
         job_id=job.get("jobArn") or job_id,
         status=str(job.get("status") or "Unknown"),
         job_name=job_name,
@@ -89,9 +119,96 @@ def job_state(job: dict[str, Any], job_id: str) -> JobState:
     )
 
 
-class NovaJobs:
-    def __init__(self, bedrock: Any) -> None:
+def is_job_arn(value: str | None) -> bool:
+    return bool(value) and bool(_JOB_ARN.match(value or ""))
+
+
+class NovaJobs(JobApi):
+    variant: ClassVar[Variant] = Variant.NOVA
+    statuses: ClassVar[JobStatuses] = STATUSES
+    takes_job_names: ClassVar[bool] = True
+    unambiguous_ids: ClassVar[bool] = True
+    stopped_word: ClassVar[str] = "stopped"
+    model_usage: ClassVar[str] = ("Invoke it through an on-demand deployment (bedrock-runtime Converse with the "
+                                  "deployment ARN).")
+    deploys_models: ClassVar[bool] = True
+
+    def __init__(self, bedrock: Any, region: str = "") -> None:
         self._bedrock = bedrock
+        self.region = region
+
+    @classmethod
+    def connect(cls, connections: Connections) -> NovaJobs:
+        return cls(connections.aws("bedrock"), connections.region)
+
+    @staticmethod
+    def is_job_id(value: str | None) -> bool:
+        return is_job_arn(value)
+
+    @classmethod
+    def check_spec(cls, spec: JobSpec) -> None:
+        if not spec.grader_pinned:
+            raise JobSpecError("JobSpec.graderPinned must be true for variant nova: a Nova job always calls a "
+                               "published grader version")
+        if spec.role_arn is None:
+            raise JobSpecError("JobSpec.roleArn is required for variant nova: the IAM role Bedrock assumes for the job")
+        if spec.output_data_uri is None:
+            raise JobSpecError("JobSpec.outputDataUri is required for variant nova: the s3://bucket/prefix/ the job "
+                               "writes to")
+
+    @classmethod
+    def definitely_rejected(cls, error: BaseException) -> bool:
+        """Refused by Bedrock (a 4xx that is not a conflict), never sent, or a name another request owns."""
+        if isinstance(error, (JobNameTaken, JobSpecError)):
+            return True
+        if isinstance(error, (ClientError, botocore_exceptions.BotoCoreError)):
+            return not may_have_been_created(error)
+        return False
+
+    def custom_model_name(self, names: LaunchNames) -> str:
+        return names.custom_model_name
+
+    def custom_model_name_of(self, state: JobState | None) -> str | None:
+        return state.custom_model_name if state is not None else None
+
+    def launch(self, launch: Launch) -> str:
+        """Create the job (the request token makes a repeated create the same job); returns its ARN."""
+        spec, names, region, record = launch.spec, launch.names, self.region, launch.record
+        ctx = CallContext(
+            operation="CreateModelCustomizationJob",
+            permission="bedrock:CreateModelCustomizationJob and iam:PassRole",
+            region=region,
+            access_hint=f" and that model access to {spec.base_model} is enabled in {region}",
+            not_found_hint=(
+                f" Check that {spec.base_model} supports reinforcement fine-tuning in {region}, and that the grader "
+                f"version {spec.grader_arn}, the service role and the S3 objects exist"
+            ),
+            rejection_hint=_rejection_hint(spec),
+            lookup_hint=f" or `aws bedrock get-model-customization-job --job-identifier {names.job_name} "
+                        f"--region {region}`",
+        )
+        earlier = record.read_earlier()
+        if earlier is not None and earlier.job_id:
+            # This very request created its job already (same token): that is the job.
+            logger.info("an earlier attempt of this request created the job: reusing it",
+                        extra={"job_id": earlier.job_id})
+            return earlier.job_id
+        try:
+            record.claim()
+        except LaunchFailure as failure:
+            if not isinstance(failure.__cause__, LedgerConflict):
+                raise
+            # An attempt of this same request running at once: the request token makes its create
+            # and ours the same job, so go on (without the claim) and return that job.
+            logger.info("another attempt of this request claimed the launch; its token makes it one job")
+        try:
+            with failing_as(ctx):
+                job_arn = self.create(spec, names, launch.token)
+        except LaunchFailure as failure:
+            record.create_failed(failure, rejected=self.definitely_rejected(failure.__cause__))
+            raise
+        record.settle(request=CREATED, job_id=job_arn)
+        return job_arn
 
     def create(self, spec: JobSpec, names: LaunchNames, token: str) -> str:
         """Start the job once; returns its ARN, even when an attempt's answer was lost.
@@ -140,6 +257,18 @@ class NovaJobs:
             raise JobNameTaken(job_name, str(job.get("jobArn")))
         return str(job["jobArn"])
 
+    def find(self, entry: LedgerEntry) -> JobState | None:
+        """The job of the entry's launch: its name, created with its request token."""
+        try:
+            job = self._bedrock.get_model_customization_job(jobIdentifier=entry.job_name)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        if job.get("clientRequestToken") not in (None, entry.request_token):
+            return None
+        return job_state(job, entry.job_name)
+
     def describe(self, job_id: str) -> JobState | None:
         """The job's state, or None if Bedrock no longer knows it."""
         try:
@@ -158,6 +287,20 @@ class NovaJobs:
             is_not_found=is_not_found,
             is_race=lambda exc: client_error_code(exc) in _STOP_RACE_CODES,
         )
+
+    def describe_call(self, job_id: str, principal: str) -> CallContext:
+        return CallContext(operation="GetModelCustomizationJob", permission="bedrock:GetModelCustomizationJob",
+                           region=self.region, principal=principal, access_hint=f" on {job_id}")
+
+    def stop_call(self, job_id: str, principal: str) -> CallContext:
+        return CallContext(operation="StopModelCustomizationJob",
+                           permission="bedrock:GetModelCustomizationJob and bedrock:StopModelCustomizationJob",
+                           region=self.region, principal=principal, access_hint=f" on {job_id}")
+
+    def deployment_call(self, model: str, principal: str) -> CallContext:
+        return CallContext(operation="CreateCustomModelDeployment",
+                           permission="bedrock:GetCustomModelDeployment and bedrock:CreateCustomModelDeployment",
+                           region=self.region, principal=principal, access_hint=f" on {model}")
 
     def ensure_deployment(self, *, name: str, model_arn: str, token: str, description: str) -> str:
         """An on-demand deployment of the model, created once; returns its ARN.
@@ -178,3 +321,10 @@ class NovaJobs:
             clientRequestToken=token,
         )
         return str(response["customModelDeploymentArn"])
+
+
+def _rejection_hint(spec: JobSpec) -> str:
+    if spec.validation_data_uri is None:
+        return ""
+    return (" If it is the validation data it rejects (AWS's Nova SDK sends none for Nova 2 Lite), leave it out "
+            "with -c rft:nova.sendValidationData=false.")

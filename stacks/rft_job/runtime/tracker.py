@@ -26,28 +26,37 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from . import clients
-from .errors import CallContext, client_error_code, clip_utf8, error_detail, is_transient, reason_for
-from .job_spec import (
-    NOVA,
+from .contract import (
+    NOT_FOUND_STATUS,
+    STOP_FAILED,
+    TRACKER_GAVE_UP,
     VARIANTS,
+    NotificationAttribute,
+    TrackerEnv,
+    TrackerField,
+    tracker_input,
+)
+from .errors import client_error_code, clip_utf8, error_detail, is_transient, reason_for
+from .job_api import JobApi, job_api
+from .job_state import JobState
+from .ledger import JobLedger, utc_now
+from .naming import (
     console_url,
     deployment_description,
     deployment_name,
     deployment_request_token,
 )
-from .job_state import NOT_FOUND_STATUS, JobState
-from .ledger import JobLedger, utc_now
-from .mantle import MantleJobs
-from .nova import NovaJobs
 
-logger = Logger(service="rft-job-tracker")
+# Service name, log level: from the environment the construct sets (POWERTOOLS_*).
+logger = Logger()
 
 # Standard-tier parameters hold 4 KB (UTF-8 bytes); a failure message may be longer.
 SSM_VALUE_MAX_BYTES = 4096
@@ -58,7 +67,7 @@ SUBJECT_MAX_CHARS = 99
 # no longer tell when the job ends: it stops tracking and says so rather than poll blindly.
 UNKNOWN_STATUS_GIVE_UP_HOURS = 12
 # Written to the status parameter when tracking stops before the job ended.
-GAVE_UP_STATUS = "TrackerGaveUp"
+GAVE_UP_STATUS = TRACKER_GAVE_UP
 # Stack states in which the job id parameter is final: no update is under way or rolling back.
 # DELETE_FAILED and ROLLBACK_FAILED too: the stack (or its first create) was meant to go, and
 # CloudFormation deletes the job id parameter (it depends on the job) before the job resource,
@@ -93,21 +102,24 @@ class TrackerSettings:
                 raise RuntimeError(f"Tracker environment variable {name} is not set")
             return value
 
-        variant = (source.get("VARIANT") or "").strip() or None
+        def optional(name: str) -> str | None:
+            return (source.get(name) or "").strip() or None
+
+        variant = optional(TrackerEnv.VARIANT)
         if variant is not None and variant not in VARIANTS:
-            raise RuntimeError(f"Tracker environment variable VARIANT must be one of {', '.join(VARIANTS)}")
+            raise RuntimeError(f"Tracker environment variable {TrackerEnv.VARIANT} must be one of {', '.join(VARIANTS)}")
         return cls(
             variant=variant,
-            status_parameter=required("STATUS_PARAMETER"),
-            model_parameter=required("MODEL_PARAMETER"),
-            failure_parameter=required("FAILURE_PARAMETER"),
-            job_id_parameter=required("JOB_ID_PARAMETER"),
-            deployment_parameter=(source.get("DEPLOYMENT_PARAMETER") or "").strip() or None,
-            topic_arn=required("TOPIC_ARN"),
-            create_deployment=(source.get("CREATE_DEPLOYMENT") or "").strip().lower() == "true",
-            stack_id=(source.get("STACK_ID") or "").strip() or None,
-            ledger_uri=(source.get("LEDGER_URI") or "").strip() or None,
-            state_machine_arn=(source.get("STATE_MACHINE_ARN") or "").strip() or None,
+            status_parameter=required(TrackerEnv.STATUS_PARAMETER),
+            model_parameter=required(TrackerEnv.MODEL_PARAMETER),
+            failure_parameter=required(TrackerEnv.FAILURE_PARAMETER),
+            job_id_parameter=required(TrackerEnv.JOB_ID_PARAMETER),
+            deployment_parameter=optional(TrackerEnv.DEPLOYMENT_PARAMETER),
+            topic_arn=required(TrackerEnv.TOPIC_ARN),
+            create_deployment=(optional(TrackerEnv.CREATE_DEPLOYMENT) or "").lower() == "true",
+            stack_id=optional(TrackerEnv.STACK_ID),
+            ledger_uri=optional(TrackerEnv.LEDGER_URI),
+            state_machine_arn=optional(TrackerEnv.STATE_MACHINE_ARN),
         )
 
 
@@ -123,21 +135,22 @@ class TerminalRecord:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     settings = TrackerSettings.from_env()
-    job_id = str(event.get("jobId") or "")
+    job_id = str(event.get(TrackerField.JOB_ID) or "")
     if not job_id:
-        raise ValueError("Tracker input has no jobId")
+        raise ValueError(f"Tracker input has no {TrackerField.JOB_ID}")
     variant = _variant(event, settings)
-    job_name = str(event.get("jobName") or job_id)
-    polls = int(event.get("polls") or 0)
+    job_name = str(event.get(TrackerField.JOB_NAME) or job_id)
+    polls = int(event.get(TrackerField.POLLS) or 0)
     region = clients.lambda_region()
+    api = _api(variant, region)
     logger.append_keys(job_id=job_id, job_name=job_name, variant=variant)
 
     def result(status: str, terminal: bool, *, unknown_since: float | None = None, gave_up: bool = False) -> dict:
         # Every key the state machine reads is always there (a missing path fails the execution).
-        return {**event, "status": status, "terminal": terminal, "polls": polls + 1,
-                "unknownSince": unknown_since, "gaveUp": gave_up}
+        return {**event, TrackerField.STATUS: status, TrackerField.TERMINAL: terminal, TrackerField.POLLS: polls + 1,
+                TrackerField.UNKNOWN_SINCE: unknown_since, TrackerField.GAVE_UP: gave_up}
 
-    state = _describe(variant, job_id, region)
+    state = api.describe(job_id)
     status = state.status if state is not None else NOT_FOUND_STATUS
     if state is None and polls == 0:
         # The launcher starts tracking the moment the job is created; a read that does not see
@@ -155,16 +168,16 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     if is_current:
         _put_if_changed(ssm, settings.status_parameter, status)
         if terminal:
-            _record_outcome(ssm, settings, variant, job_id, job_name, state, region, record)
+            _record_outcome(ssm, settings, api, job_id, job_name, state, record)
             record.parameters_updated = True
     else:
         # An old job being cancelled after a replacement must not overwrite the new job's values.
         logger.info("not the stack's current job: SSM parameters left alone", extra={"current_job": current_job})
         if state is not None and state.running:
-            note, stop_failed = _stop_if_no_longer_wanted(settings, ssm, variant, job_id, region)
-            if stop_failed and not event.get("stopFailureNotified"):
+            note, stop_failed = _stop_if_no_longer_wanted(settings, ssm, api, job_id, region)
+            if stop_failed and not event.get(TrackerField.STOP_FAILURE_NOTIFIED):
                 _notify_stop_failure(settings, variant, job_id, job_name, note or "", region)
-                event = {**event, "stopFailureNotified": True}
+                event = {**event, TrackerField.STOP_FAILURE_NOTIFIED: True}
 
     unknown_since = _unknown_since(event, state)
     gave_up = unknown_since is not None and time.time() - unknown_since >= UNKNOWN_STATUS_GIVE_UP_HOURS * 3600
@@ -177,7 +190,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # again on every poll.
         return result(status, True, unknown_since=unknown_since, gave_up=True)
     if terminal:
-        _notify(settings, variant, job_id, job_name, status, state, record, polls + 1, region)
+        _notify(settings, api, job_id, job_name, status, state, record, polls + 1, region)
     return result(status, terminal, unknown_since=unknown_since)
 
 
@@ -185,14 +198,14 @@ def _unknown_since(event: Mapping[str, Any], state: JobState | None) -> float | 
     """Since when the job's status has been one the tracker cannot interpret; None while it can."""
     if state is None or state.known_status:
         return None
-    since = event.get("unknownSince")
+    since = event.get(TrackerField.UNKNOWN_SINCE)
     if isinstance(since, (int, float)) and not isinstance(since, bool):
         return float(since)
     logger.warning("the job reports a status the tracker does not know", extra={"status": state.status})
     return time.time()
 
 
-def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, variant: str, job_id: str,
+def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, api: JobApi, job_id: str,
                               region: str) -> tuple[str | None, bool]:
     """Stop a running job that is no longer the stack's current job, once the stack has settled.
 
@@ -217,14 +230,10 @@ def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, variant: str,
         logger.info("the stack settled with this job as its current job: tracking on")
         return None, False
     why = f"no longer the stack's current job (the stack's job is {current_job or 'none'}, stack {stack_status})"
-    jobs = NovaJobs(clients.aws_client("bedrock", region)) if variant == NOVA else MantleJobs(_mantle(region))
     try:
-        outcome = jobs.stop(job_id) if isinstance(jobs, NovaJobs) else jobs.cancel(job_id)
+        outcome = api.stop(job_id)
     except Exception as exc:
-        operation = "StopModelCustomizationJob" if variant == NOVA else "CancelFineTuningJob"
-        ctx = CallContext(operation=operation, principal="tracker role", region=region,
-                          permission=f"bedrock:{operation}" if variant == NOVA else f"bedrock-mantle:{operation}")
-        note = f"its tracker could not stop it at {utc_now()} ({why}): {reason_for(exc, ctx)}"
+        note = f"its tracker could not stop it at {utc_now()} ({why}): {reason_for(exc, api.stop_call(job_id, 'tracker role'))}"
         logger.exception("could not stop a job that is no longer the stack's current job", extra={"note": note})
         return note, True
     note = f"stopped by its tracker at {utc_now()}: {why}; outcome {outcome}"
@@ -246,11 +255,11 @@ def _notify_stop_failure(settings: TrackerSettings, variant: str, job_id: str, j
     ]
     clients.aws_client("sns", region).publish(
         TopicArn=settings.topic_arn,
-        Subject=notification_subject(job_name, "StopFailed"),
+        Subject=notification_subject(job_name, STOP_FAILED),
         Message="\n".join(lines),
         MessageAttributes={
-            "status": {"DataType": "String", "StringValue": "StopFailed"},
-            "variant": {"DataType": "String", "StringValue": variant},
+            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": STOP_FAILED},
+            NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
         },
     )
 
@@ -283,7 +292,7 @@ def give_up(settings: TrackerSettings, variant: str, job_id: str, job_name: str,
     status = f"{GAVE_UP_STATUS}: {reason}; the job may still be running (rftctl status)"
     if is_current:
         _put_if_changed(clients.aws_client("ssm", region), settings.status_parameter, status)
-    restart = json.dumps({"variant": variant, "jobId": job_id, "jobName": job_name, "polls": 0})
+    restart = json.dumps(tracker_input(variant, job_id, job_name))
     lines = [
         f"The tracker of the Bedrock RFT job {job_name} stopped following it: {reason}.",
         "The job itself was not stopped and may still be running (and billing).",
@@ -299,15 +308,15 @@ def give_up(settings: TrackerSettings, variant: str, job_id: str, job_name: str,
         Subject=notification_subject(job_name, GAVE_UP_STATUS),
         Message="\n".join(lines),
         MessageAttributes={
-            "status": {"DataType": "String", "StringValue": GAVE_UP_STATUS},
-            "variant": {"DataType": "String", "StringValue": variant},
+            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": GAVE_UP_STATUS},
+            NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
         },
     )
     logger.error("tracking gave up", extra={"reason": reason})
 
 
 def _variant(event: Mapping[str, Any], settings: TrackerSettings) -> str:
-    event_variant = event.get("variant")
+    event_variant = event.get(TrackerField.VARIANT)
     if event_variant is not None and event_variant not in VARIANTS:
         raise ValueError(f"Tracker input variant must be one of {', '.join(VARIANTS)} (got {event_variant!r})")
     if event_variant and settings.variant and event_variant != settings.variant:
@@ -320,18 +329,12 @@ def _variant(event: Mapping[str, Any], settings: TrackerSettings) -> str:
     return str(variant)
 
 
-def _mantle(region: str) -> Any:
-    return clients.mantle_client(
-        region,
-        timeout_seconds=clients.TRACKER_MANTLE_TIMEOUT_SECONDS,
-        max_retries=clients.TRACKER_MANTLE_MAX_RETRIES,
-    )
-
-
-def _describe(variant: str, job_id: str, region: str) -> JobState | None:
-    if variant == NOVA:
-        return NovaJobs(clients.aws_client("bedrock", region)).describe(job_id)
-    return MantleJobs(_mantle(region)).describe(job_id)
+def _api(variant: str, region: str) -> JobApi:
+    # Polls are small reads that must finish well inside the tracker's short timeout (Step
+    # Functions retries the task), so the mantle client gets a short timeout and few retries.
+    return job_api(variant, clients.lambda_connections(region,
+                                                       mantle_timeout_seconds=clients.TRACKER_MANTLE_TIMEOUT_SECONDS,
+                                                       mantle_max_retries=clients.TRACKER_MANTLE_MAX_RETRIES))
 
 
 def _parameter_value(ssm: Any, name: str) -> str | None:
@@ -362,17 +365,16 @@ def _put_if_changed(ssm: Any, name: str, value: str) -> bool:
 def _record_outcome(
     ssm: Any,
     settings: TrackerSettings,
-    variant: str,
+    api: JobApi,
     job_id: str,
     job_name: str,
     state: JobState | None,
-    region: str,
     record: TerminalRecord,
 ) -> None:
     if state is not None and state.succeeded and state.output_model:
         _put_if_changed(ssm, settings.model_parameter, state.output_model)
-        if variant == NOVA and settings.create_deployment:
-            _deploy(ssm, settings, job_name, state, region, record)
+        if api.deploys_models and settings.create_deployment:
+            _deploy(ssm, settings, api, job_name, state, record)
         return
     _put_if_changed(ssm, settings.failure_parameter, _failure_text(job_id, state))
 
@@ -388,12 +390,12 @@ def _failure_text(job_id: str, state: JobState | None) -> str:
 
 
 def _deploy(
-    ssm: Any, settings: TrackerSettings, job_name: str, state: JobState, region: str, record: TerminalRecord
+    ssm: Any, settings: TrackerSettings, api: JobApi, job_name: str, state: JobState, record: TerminalRecord
 ) -> None:
     """Create the on-demand deployment; a permanent failure is reported, not retried forever."""
     assert state.output_model is not None
     try:
-        record.deployment_arn = NovaJobs(clients.aws_client("bedrock", region)).ensure_deployment(
+        record.deployment_arn = api.ensure_deployment(
             name=deployment_name(job_name, state.job_id),
             model_arn=state.output_model,
             token=deployment_request_token(state.job_id),
@@ -402,14 +404,7 @@ def _deploy(
     except ClientError as exc:
         if is_transient(exc):
             raise
-        ctx = CallContext(
-            operation="CreateCustomModelDeployment",
-            permission="bedrock:GetCustomModelDeployment and bedrock:CreateCustomModelDeployment",
-            region=region,
-            principal="tracker role",
-            access_hint=f" on {state.output_model}",
-        )
-        record.deployment_error = reason_for(exc, ctx)
+        record.deployment_error = reason_for(exc, api.deployment_call(state.output_model, "tracker role"))
         logger.exception("deployment failed", extra={"reason": record.deployment_error, "detail": error_detail(exc)})
         return
     if settings.deployment_parameter:
@@ -432,7 +427,7 @@ def notification_subject(job_name: str, status: str) -> str:
 
 def _notify(
     settings: TrackerSettings,
-    variant: str,
+    api: JobApi,
     job_id: str,
     job_name: str,
     status: str,
@@ -441,22 +436,18 @@ def _notify(
     polls: int,
     region: str,
 ) -> None:
+    variant = api.variant.value
     succeeded = state is not None and state.succeeded
     model = state.output_model if state is not None else None
     lines = [f"The Bedrock RFT job {job_name} ended with status {status}.", ""]
     if succeeded and model:
-        usage = (
-            "Invoke it through an on-demand deployment (bedrock-runtime Converse with the deployment ARN)."
-            if variant == NOVA
-            else "Use it as the model id in /v1/chat/completions or /v1/responses on Bedrock mantle."
-        )
-        lines += [f"Model: {model}", usage]
+        lines += [f"Model: {model}", api.model_usage]
         if record.deployment_arn:
             lines.append(f"Deployment: {record.deployment_arn} (check it is Active before invoking)")
         elif record.deployment_error:
             lines.append(f"Deployment failed: {record.deployment_error}")
-        elif variant == NOVA:
-            lines.append("Deployment: not requested (CREATE_DEPLOYMENT is off)")
+        elif api.deploys_models:
+            lines.append(f"Deployment: not requested ({TrackerEnv.CREATE_DEPLOYMENT} is off)")
     else:
         lines.append(f"Outcome: {_failure_text(job_id, state)}")
     lines += [
@@ -493,8 +484,8 @@ def _notify(
         Subject=notification_subject(job_name, status),
         Message=message,
         MessageAttributes={
-            "status": {"DataType": "String", "StringValue": status},
-            "variant": {"DataType": "String", "StringValue": variant},
+            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": status},
+            NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
         },
     )
     logger.info("notification published", extra={"status": status})

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.rft_job.infrastructure import HANDOVER_AFTER_MINUTES, LAUNCHER_HANDLER, MAX_POLLS_PER_EXECUTION, TRACKER_HANDLER
+from stacks.rft_job.infrastructure import (
+    HANDOVER_AFTER_MINUTES,
+    LAUNCHER_HANDLER,
+    MAX_POLLS_PER_EXECUTION,
+    TRACKER_HANDLER,
+)
 from tests.conftest import role_statements, synth, synth_stacks
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"

@@ -10,13 +10,12 @@ import pytest
 
 from stacks.rft_job.runtime import launcher
 from stacks.rft_job.runtime.errors import LaunchFailure
-from stacks.rft_job.runtime.job_spec import (
-    MANTLE_CUSTOM_MODEL_NAME,
+from stacks.rft_job.runtime.job_spec import fingerprint, parse_job_spec
+from stacks.rft_job.runtime.mantle import CUSTOM_MODEL_NAME as MANTLE_CUSTOM_MODEL_NAME
+from stacks.rft_job.runtime.mantle import (
     METADATA_FINGERPRINT,
     METADATA_JOB_NAME,
     METADATA_REQUEST_TOKEN,
-    fingerprint,
-    parse_job_spec,
 )
 from tests.stacks.rft_job import builders
 from tests.stacks.rft_job.builders import (
@@ -669,14 +668,14 @@ def test_a_concurrent_delivery_of_the_same_request_makes_one_job(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two copies of one request at once: the second to claim the ledger entry takes the first's job."""
-    from stacks.rft_job.runtime import launcher as launcher_module
+    from stacks.rft_job.runtime import ledger as ledger_module
 
-    monkeypatch.setattr(launcher_module, "CONCURRENT_ATTEMPT_POLL_SECONDS", 0.0)
+    monkeypatch.setattr(ledger_module, "CONCURRENT_ATTEMPT_POLL_SECONDS", 0.0)
     expect_s3_reads(west_aws)
     expect_s3_reads(west_aws)
     expect_tracker_start(west_aws)
     expect_tracker_start(west_aws, already_exists=True)
-    real_claim = launcher_module._LaunchRecord.claim
+    real_claim = ledger_module.LaunchRecord.claim
     first: dict = {}
 
     def claim_after_the_other_copy(record) -> None:
@@ -685,7 +684,7 @@ def test_a_concurrent_delivery_of_the_same_request_makes_one_job(
             first["result"] = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
         real_claim(record)
 
-    monkeypatch.setattr(launcher_module._LaunchRecord, "claim", claim_after_the_other_copy)
+    monkeypatch.setattr(ledger_module.LaunchRecord, "claim", claim_after_the_other_copy)
     second = launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     assert len(mantle.jobs) == 1 and second["PhysicalResourceId"] == first["result"]["PhysicalResourceId"]
     assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 1

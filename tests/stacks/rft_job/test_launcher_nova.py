@@ -9,8 +9,10 @@ import pytest
 from botocore.stub import ANY
 
 from stacks.rft_job.runtime import launcher
+from stacks.rft_job.runtime import ledger as ledger_module
 from stacks.rft_job.runtime.errors import LaunchFailure
-from stacks.rft_job.runtime.job_spec import fingerprint, launch_names, parse_job_spec, request_token
+from stacks.rft_job.runtime.job_spec import fingerprint, parse_job_spec
+from stacks.rft_job.runtime.naming import launch_names, request_token
 from tests.stacks.rft_job import builders
 from tests.stacks.rft_job.builders import (
     ALL_NOVA_HYPERPARAMETERS,
@@ -178,8 +180,9 @@ def test_each_launch_gets_unique_names(nova_aws: StubbedAws, lambda_context) -> 
         ("namePrefix", "Bedrock_RFT", "JobSpec.namePrefix"),
         ("roleArn", None, "JobSpec.roleArn"),
         ("trainingDataUri", "https://example.com/train.jsonl", "JobSpec.trainingDataUri"),
-        ("hyperParameters", {"epochCount": 99}, "JobSpec.hyperParameters.epochCount"),
-        ("hyperParameters", {"n_epochs": 2}, "JobSpec.hyperParameters.n_epochs"),
+        # Value rules are the config's; the launcher checks the shape (scalars only).
+        ("hyperParameters", {"epochCount": {"value": 2}}, "JobSpec.hyperParameters.epochCount"),
+        ("hyperParameters", {"n_epochs": [2]}, "JobSpec.hyperParameters.n_epochs"),
         ("datasetSha256", {"training": "a" * 64, "validation": None}, "JobSpec.datasetSha256.validation"),
     ],
 )
@@ -725,7 +728,7 @@ def test_a_failure_never_replaces_an_entry_that_names_a_job(
     nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two copies of one request at once: B creates the job; A's create is then refused (quota)."""
-    real_claim = launcher._LaunchRecord.claim
+    real_claim = ledger_module.LaunchRecord.claim
     ran: list[bool] = []
 
     def claim_after_the_other_copy(record) -> None:
@@ -738,7 +741,7 @@ def test_a_failure_never_replaces_an_entry_that_names_a_job(
                 "create_model_customization_job", "ServiceQuotaExceededException", "Limit of 1 job", 400)
         real_claim(record)
 
-    monkeypatch.setattr(launcher._LaunchRecord, "claim", claim_after_the_other_copy)
+    monkeypatch.setattr(ledger_module.LaunchRecord, "claim", claim_after_the_other_copy)
     with pytest.raises(LaunchFailure, match="hit a service quota"):
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
     entry = ledger_entry(nova_aws)
