@@ -9,9 +9,7 @@ the Bedrock service principal, limited to this account and to the grader's publi
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import Aws, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.nag import acknowledge

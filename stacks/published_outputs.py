@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_ssm as ssm
+from aws_cdk import CfnOutput, Stack, aws_ssm as ssm
 from constructs import Construct
 
 

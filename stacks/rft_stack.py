@@ -12,13 +12,12 @@ from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
 from stacks.config import StackConfig
 from stacks.models import rft_model
 from stacks.published_outputs import PublishedOutputs
-from stacks.rft_job.infrastructure import JobLauncher, JobTracker
+from stacks.rft_job.api_access import JOB_API_ACCESS
+from stacks.rft_job.infrastructure import JobLauncher, JobTracker, LauncherProps, TrackerProps
 from stacks.rft_job.runtime.contract import (
     APP_TAG,
     VARIANT_TAG,
     Output,
-    Variant,
-    default_mantle_base_url,
 )
 from stacks.training_data import TrainingData
 
@@ -46,10 +45,11 @@ class RftStack(Stack):
                                      service_name=f"{config.name_prefix}-reward")
         self.outputs = PublishedOutputs(self, "Outputs", parameter_prefix=config.parameter_prefix)
 
+        self.access = JOB_API_ACCESS[config.variant]
         self.service_role = self._grant_bedrock_access()
-        self.tracker = JobTracker(self, "JobTracker", config=config, data=self.data)
+        self.tracker = JobTracker(self, "JobTracker", props=tracker_props(config), data=self.data)
         self.launcher = (
-            JobLauncher(self, "JobLauncher", config=config, data=self.data, grader=self.grader,
+            JobLauncher(self, "JobLauncher", props=launcher_props(config), data=self.data, grader=self.grader,
                         tracker=self.tracker, service_role=self.service_role)
             if config.launch_job else None
         )
@@ -71,7 +71,7 @@ class RftStack(Stack):
                 f"hyperparameters {hyper}")
 
     def _grant_bedrock_access(self) -> BedrockServiceRole | None:
-        if self.config.variant is Variant.NOVA:
+        if self.access.uses_service_role:
             return BedrockServiceRole(self, "BedrockAccess", data=self.data, grader=self.grader.function)
         if self.config.grader_principal:
             target = self.grader.version if self.config.pin_grader_version else self.grader.function
@@ -86,7 +86,7 @@ class RftStack(Stack):
         """
         for key, value in tags.items():
             Tags.of(self).add(key, value)
-            for parameter in self.tracker.live_parameters:
+            for parameter in self.tracker.record.live_parameters:
                 Tags.of(parameter).remove(key)
 
     def _publish(self) -> None:
@@ -101,8 +101,9 @@ class RftStack(Stack):
         publish(Output.OUTPUT_DATA_URI, self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
         publish(Output.JOB_LEDGER_URI, self.data.ledger_uri,
                 "S3 URI prefix of the job ledger: one JSON entry per RFT job the stack launched (rftctl history)")
-        if self.config.variant is Variant.MANTLE:
-            publish(Output.MANTLE_BASE_URL, self.config.mantle_base_url or default_mantle_base_url(self.config.region),
+        endpoint = self.access.endpoint(region=self.config.region, base_url=self.config.mantle_base_url)
+        if endpoint is not None:
+            publish(Output.MANTLE_BASE_URL, endpoint,
                     "Bedrock mantle endpoint the stack's functions call (OpenAI-compatible fine-tuning API)")
         publish(Output.GRADER_FUNCTION_ARN, self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
         publish(Output.GRADER_VERSION_ARN, self.grader.version.function_arn,
@@ -113,3 +114,19 @@ class RftStack(Stack):
         self.tracker.publish(self.outputs)
         if self.launcher is not None:
             self.launcher.publish(self.outputs)
+
+
+def tracker_props(config: StackConfig) -> TrackerProps:
+    return TrackerProps(
+        stack_name=config.stack_name, name_prefix=config.name_prefix, parameter_prefix=config.parameter_prefix,
+        variant=config.variant, poll_minutes=config.tracker_poll_minutes,
+        notification_emails=config.notification_emails, create_deployment=config.create_model_deployment,
+        mantle_base_url=config.mantle_base_url)
+
+
+def launcher_props(config: StackConfig) -> LauncherProps:
+    return LauncherProps(
+        stack_name=config.stack_name, name_prefix=config.name_prefix, variant=config.variant,
+        base_model=config.base_model, hyperparameters=config.hyperparameters, tags=config.tags,
+        send_validation_data=config.send_validation_data, send_metadata=config.send_metadata,
+        pin_grader_version=config.pin_grader_version, mantle_base_url=config.mantle_base_url)

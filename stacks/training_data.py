@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import (
+    DefaultStackSynthesizer,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    aws_logs as logs,
+    aws_s3 as s3,
+    aws_s3_deployment as s3deploy,
+)
 from constructs import Construct
 
 from stacks.config import DatasetConfig

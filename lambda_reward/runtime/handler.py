@@ -13,8 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambda_reward.runtime.contract import METRICS_NAMESPACE as DEFAULT_NAMESPACE
-from lambda_reward.runtime.contract import BatchMetric
+from lambda_reward.runtime.contract import METRICS_NAMESPACE as DEFAULT_NAMESPACE, BatchMetric
 from lambda_reward.runtime.grader import grade_batch_with_summary
 from lambda_reward.runtime.samples import (
     EventShapeError,

@@ -9,8 +9,7 @@ from functools import cache
 
 import pytest
 import regex
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lambda_reward.runtime import count_characters, extract_char_limit
 from lambda_reward.runtime.char_limit import (

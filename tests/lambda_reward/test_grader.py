@@ -9,8 +9,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import Phase, given, settings, strategies as st
 
 from lambda_reward.runtime.grader import (
     BatchSummary,

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from rftctl.cli import main
 
+from rftctl.cli import main
 from stacks.rft_job.runtime import clients as runtime_clients
 from tests.conftest import isolate_aws_env
 from tests.scripts.fakes import CliResult, InferenceFakeMantle, StubbedClients

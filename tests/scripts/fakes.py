@@ -20,8 +20,8 @@ import botocore.loaders
 import botocore.session
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from rftctl.aws import AwsClients
 
+from rftctl.aws import AwsClients
 from tests.stacks.rft_job.fake_mantle import FakeMantle, ReceivedRequest
 
 ACCOUNT = "123456789012"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rftctl.aws import AwsClients
 
+from rftctl.aws import AwsClients
 from tests.stacks.rft_job.fake_mantle import (
     ACCESS_KEY,
     SECRET_KEY,

@@ -6,10 +6,9 @@ import csv
 import json
 from pathlib import Path
 
+from lambda_reward.runtime import extract_char_limit
 from rftctl.commands.compare import build_comparison
 from rftctl.samples import PromptRecord, read_prompt_records
-
-from lambda_reward.runtime import extract_char_limit
 from tests.scripts.fakes import (
     BUCKET,
     DEPLOYMENT_ARN,

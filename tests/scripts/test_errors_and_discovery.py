@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from rftctl.aws import AwsClients
 from rftctl.cli import main
 from rftctl.context import CommandContext
 from rftctl.errors import CliError, ErrorHint, explain
-
 from stacks.config import Variant
 from tests.scripts.fakes import (
     MANTLE_JOB_ID,

@@ -6,10 +6,9 @@ import base64
 import json
 from pathlib import Path
 
+from lambda_reward.runtime.grader import grade_batch
 from rftctl.grading import reply_problems, results_table
 from rftctl.samples import grader_sample
-
-from lambda_reward.runtime.grader import grade_batch
 from tests.scripts.fakes import (
     NOVA_GRADER_VERSION,
     NOVA_REGION,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from rftctl.cli import COMMANDS, build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import rftctl.reward_metrics as reward_metrics
 from matplotlib.image import imread
-from rftctl.reward_metrics import MetricSeries, build_reward_figure, metrics_from_csv
 
+import rftctl.reward_metrics as reward_metrics
+from rftctl.reward_metrics import MetricSeries, build_reward_figure, metrics_from_csv
 from tests.scripts.fakes import (
     BUCKET,
     MANTLE_JOB_ID,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rftctl.deployment_plan import job_fingerprint_of
 
+from rftctl.deployment_plan import job_fingerprint_of
 from tests.scripts.fakes import (
     MANTLE_JOB_ID,
     MANTLE_REGION,

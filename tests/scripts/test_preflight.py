@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rftctl.commands.preflight import verdict
 
+from rftctl.commands.preflight import verdict
 from tests.scripts.fakes import (
     MANTLE_MODEL,
     MANTLE_REGION,

@@ -6,9 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from stacks.rft_job.runtime import clients
-from stacks.rft_job.runtime import mantle as mantle_jobs
-from stacks.rft_job.runtime import nova as nova_jobs
+from stacks.rft_job.runtime import clients, mantle as mantle_jobs, nova as nova_jobs
 from tests.conftest import isolate_aws_env
 from tests.stacks.rft_job.builders import FakeLambdaContext, StubbedAws
 from tests.stacks.rft_job.fake_mantle import (

@@ -6,12 +6,10 @@ import json
 import re
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from stacks.rft_job.runtime.job_spec import JobSpecError, fingerprint, parse_job_spec
-from stacks.rft_job.runtime.mantle import is_job_id as is_mantle_job_id
-from stacks.rft_job.runtime.mantle import mantle_metadata
+from stacks.rft_job.runtime.mantle import is_job_id as is_mantle_job_id, mantle_metadata
 from stacks.rft_job.runtime.naming import (
     deployment_name,
     fingerprint_prefix_from_job_name,

@@ -11,8 +11,8 @@ import pytest
 from stacks.rft_job.runtime import launcher
 from stacks.rft_job.runtime.errors import LaunchFailure
 from stacks.rft_job.runtime.job_spec import fingerprint, parse_job_spec
-from stacks.rft_job.runtime.mantle import CUSTOM_MODEL_NAME as MANTLE_CUSTOM_MODEL_NAME
 from stacks.rft_job.runtime.mantle import (
+    CUSTOM_MODEL_NAME as MANTLE_CUSTOM_MODEL_NAME,
     METADATA_FINGERPRINT,
     METADATA_JOB_NAME,
     METADATA_REQUEST_TOKEN,

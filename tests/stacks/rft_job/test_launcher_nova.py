@@ -8,8 +8,7 @@ import re
 import pytest
 from botocore.stub import ANY
 
-from stacks.rft_job.runtime import launcher
-from stacks.rft_job.runtime import ledger as ledger_module
+from stacks.rft_job.runtime import launcher, ledger as ledger_module
 from stacks.rft_job.runtime.errors import LaunchFailure
 from stacks.rft_job.runtime.job_spec import fingerprint, parse_job_spec
 from stacks.rft_job.runtime.naming import launch_names, request_token
@@ -26,9 +25,9 @@ from tests.stacks.rft_job.builders import (
     STATE_MACHINE_ARN,
     StubbedAws,
     cfn_event,
+    nova_job_description as job_description,
     nova_spec,
 )
-from tests.stacks.rft_job.builders import nova_job_description as job_description
 
 # The patterns from the Bedrock API reference (botocore's Stubber checks types and lengths,
 # not patterns, so the tests check these themselves).
