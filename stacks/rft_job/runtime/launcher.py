@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent, event_source
 from botocore.exceptions import ClientError
 
 from . import clients
@@ -52,13 +53,14 @@ UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: the job could not be described, see th
 
 
 @logger.inject_lambda_context(clear_state=True)
-def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+@event_source(data_class=CloudFormationCustomResourceEvent)
+def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str, Any]:
     request_type = event.get("RequestType")
     _set_deadline(context)
     logger.append_keys(
         request_type=request_type,
         logical_resource_id=event.get("LogicalResourceId"),
-        physical_resource_id=event.get("PhysicalResourceId"),
+        physical_resource_id=event.physical_resource_id or None,
     )
     try:
         if request_type == "Create":
@@ -95,21 +97,21 @@ def _set_deadline(context: Any) -> None:
 # --- Create / Update ---------------------------------------------------------------------
 
 
-def _on_create(event: Mapping[str, Any]) -> dict[str, Any]:
+def _on_create(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     spec = _parse_spec(event)
     return _launch(spec, event)
 
 
-def _on_update(event: Mapping[str, Any]) -> dict[str, Any]:
+def _on_update(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     spec = _parse_spec(event)
     region = clients.lambda_region()
     job_fingerprint = fingerprint(spec)
-    old_properties = event.get("OldResourceProperties") or {}
+    old_properties = event.old_resource_properties
     # Both sides by this code's formula: a fingerprint formula that changes with an upgrade must
     # not look like a job-defining change (the old JobFingerprint property is the old formula's).
     old_fingerprint = (fingerprint_of_raw(old_properties.get(JobProperty.SPEC))
                        or old_properties.get(JobProperty.FINGERPRINT))
-    physical_id = str(event.get("PhysicalResourceId") or "")
+    physical_id = event.physical_resource_id
 
     api = _api(spec.variant, region)
     current: JobState | None = None
@@ -148,12 +150,12 @@ def _api(variant: str, region: str) -> JobApi:
     return job_api(variant, clients.lambda_connections(region))
 
 
-def _launch(spec: JobSpec, event: Mapping[str, Any]) -> dict[str, Any]:
+def _launch(spec: JobSpec, event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     region = clients.lambda_region()
     job_fingerprint = fingerprint(spec)
-    stack_id = str(event.get("StackId") or "")
-    logical_resource_id = str(event.get("LogicalResourceId") or "")
-    token = request_token(stack_id, logical_resource_id, str(event.get("RequestId") or ""), job_fingerprint)
+    # Every request carries these (a missing one fails here, before any token is made of a blank).
+    stack_id, logical_resource_id = event.stack_id, event.logical_resource_id
+    token = request_token(stack_id, logical_resource_id, event.request_id, job_fingerprint)
     names = launch_names(spec.name_prefix, job_fingerprint, token)
     if spec.ignored_fields:
         logger.warning("JobSpec has fields the launcher does not use", extra={"ignored": list(spec.ignored_fields)})
@@ -222,9 +224,9 @@ def _stop_quietly(api: JobApi, job_id: str) -> str:
 # --- Delete ------------------------------------------------------------------------------
 
 
-def _on_delete(event: Mapping[str, Any]) -> dict[str, Any]:
-    physical_id = str(event.get("PhysicalResourceId") or "")
-    declared_variant = variant_of_raw((event.get("ResourceProperties") or {}).get(JobProperty.SPEC))
+def _on_delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    physical_id = event.physical_resource_id
+    declared_variant = variant_of_raw(event.resource_properties.get(JobProperty.SPEC))
     variant = variant_of_job_id(physical_id, declared_variant)
     if variant is None:
         # e.g. the Provider framework's placeholder after a failed Create: there is no job.
@@ -244,8 +246,8 @@ def _stop_job(api: JobApi, job_id: str) -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _parse_spec(event: Mapping[str, Any]) -> JobSpec:
-    properties = event.get("ResourceProperties") or {}
+def _parse_spec(event: CloudFormationCustomResourceEvent) -> JobSpec:
+    properties = event.resource_properties
     raw = properties.get(JobProperty.SPEC)
     try:
         spec = parse_job_spec(raw)

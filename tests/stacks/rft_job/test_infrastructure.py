@@ -439,3 +439,21 @@ def test_a_whole_number_hyperparameter_fingerprints_the_same_at_synth_and_at_lau
                 "graderArn": "arn:aws:lambda:us-west-2:123456789012:function:grader:1",
                 "stateMachineArn": "arn:aws:states:us-west-2:123456789012:stateMachine:tracker"}
     assert fingerprint(parse_job_spec(runnable)) == job["Properties"]["JobFingerprint"]
+
+
+@pytest.mark.parametrize(("handler", "service"), [(LAUNCHER_HANDLER, "rft-job-launcher"),
+                                                  (TRACKER_HANDLER, "rft-job-tracker")])
+def test_powertools_takes_its_settings_from_the_template(nova, handler: str, service: str) -> None:
+    """The functions' Logger() reads the service name and log level the template sets, as Lambda runs it."""
+    import os
+    import subprocess
+    import sys
+
+    functions = nova.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}})
+    variables = next(iter(functions.values()))["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == service and variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    module = handler.rsplit(".", 1)[0]
+    probe = f"import {module} as m, logging; print(m.logger.service, logging.getLevelName(m.logger.log_level))"
+    env = {**os.environ, **{k: v for k, v in variables.items() if k.startswith("POWERTOOLS_")}}
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert run.stdout.split() == [service, "INFO"]
