@@ -13,11 +13,12 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test lint-templates deploy diff destroy bench clean
+.PHONY: help install synth test lint lint-templates deploy diff destroy bench clean
 
 help:
 	@echo "make synth   - install everything, synthesize every stack into cdk.out/ (no AWS account needed)"
 	@echo "make test    - the whole test suite"
+	@echo "make lint    - ruff (lint, import order) on everything, mypy --strict on the Lambda runtimes"
 	@echo "make deploy  - deploy every stack (needs AWS credentials; bootstrap us-east-1 and us-west-2 first);"
 	@echo "               asks before starting or stopping a paid RFT job (YES=1 to answer yes)"
 	@echo "make diff    - what a deploy would change"
@@ -45,6 +46,11 @@ synth: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Settings in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: install
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 lint-templates: synth
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json

@@ -33,7 +33,11 @@ def main() -> int:
     commands = {
         "python -c 'import argparse'": [sys.executable, "-c", "import argparse"],
         "rftctl --help": [rftctl, "--help"],
-        "rftctl validate (training file)": [rftctl, "validate", str(ROOT / "training-data" / "char-limit-training.jsonl")],
+        "rftctl validate (training file)": [
+            rftctl,
+            "validate",
+            str(ROOT / "training-data" / "char-limit-training.jsonl"),
+        ],
         "rftctl status --help": [rftctl, "status", "--help"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}

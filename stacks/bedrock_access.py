@@ -58,14 +58,23 @@ class BedrockServiceRole(Construct):
         policy = iam.Policy(self, "Policy", statements=statements)
         policy.attach_to_role(self.role)
         self.policy = policy
-        acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(data.bucket.node.default_child)}.Arn>/{TRAINING_PREFIX}*]",
+        acknowledge(
+            policy,
+            id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(data.bucket.node.default_child)}.Arn>/{TRAINING_PREFIX}*]",
             reason="Bedrock reads whichever dataset files the job names; the grant covers only this stack's "
-                   "bucket and only its training-data/ prefix.")
-        acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(data.bucket.node.default_child)}.Arn>/{OUTPUT_PREFIX}*]",
-            reason="Bedrock names its output objects per job at run time; the grant covers only the output/ prefix.")
-        acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(grader.node.default_child)}.Arn>:*]",
+            "bucket and only its training-data/ prefix.",
+        )
+        acknowledge(
+            policy,
+            id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(data.bucket.node.default_child)}.Arn>/{OUTPUT_PREFIX}*]",
+            reason="Bedrock names its output objects per job at run time; the grant covers only the output/ prefix.",
+        )
+        acknowledge(
+            policy,
+            id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(grader.node.default_child)}.Arn>:*]",
             reason="Published versions of this one grader function: a job keeps calling the version it was "
-                   "launched with after a later deploy publishes another.")
+            "launched with after a later deploy publishes another.",
+        )
 
 
 def allow_bedrock_to_invoke(target: lambda_.Version | lambda_.IFunction, principal: str) -> lambda_.CfnPermission:
@@ -74,7 +83,8 @@ def allow_bedrock_to_invoke(target: lambda_.Version | lambda_.IFunction, princip
     `target` is the pinned version, or the function itself when jobs call it unqualified.
     """
     permission = lambda_.CfnPermission(
-        target, "BedrockInvoke",
+        target,
+        "BedrockInvoke",
         action="lambda:InvokeFunction",
         function_name=target.function_arn,
         principal=principal,

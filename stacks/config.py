@@ -38,9 +38,10 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from stacks.models import model_ids, rft_model, variant_region
 from stacks.rft_job.runtime.contract import RESERVED_TAG_KEYS, Variant
@@ -246,8 +247,10 @@ def _tags(raw: Any, where: str, problems: _Problems) -> dict[str, str]:
             problems.add(f"{where}.{key}", "tag keys are 1-128 ASCII letters, digits, spaces or _.:/=+-@, "
                                            f"may not start with aws: and are not one of {', '.join(RESERVED_TAG_KEYS)}")
         elif not isinstance(value, str) or not _TAG_VALUE.match(value):
-            problems.add(f"{where}.{key}", f"tag values are strings of 0-256 ASCII letters, digits, spaces or _.:/=+-@, "
-                                           f"got {value!r}")
+            problems.add(
+                f"{where}.{key}",
+                f"tag values are strings of 0-256 ASCII letters, digits, spaces or _.:/=+-@, got {value!r}",
+            )
         else:
             clean[key] = value
     return clean
@@ -272,7 +275,9 @@ def _nova_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[str
         if value is None:  # absent, or null: the service's default
             continue
         lo, hi = member.metadata.get("min"), member.metadata.get("max")
-        span = f" from {lo} to {hi}" if lo is not None and hi is not None else (f" of at least {1 if lo is None else lo}")
+        span = (
+            f" from {lo} to {hi}" if lo is not None and hi is not None else (f" of at least {1 if lo is None else lo}")
+        )
         if member.type_name == "integer":
             if isinstance(value, bool) or not isinstance(value, int):
                 problems.add(at, f"expected a whole number{span}, got {value!r}")
@@ -312,7 +317,9 @@ def _mantle_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[s
         else:
             numeric = isinstance(value, int) if kind is int else isinstance(value, (int, float))
             if isinstance(value, bool) or not numeric or not math.isfinite(value):
-                problems.add(at, f"expected a {'whole number' if kind is int else 'number'} from {lo} to {hi}, got {value!r}")
+                problems.add(
+                    at, f"expected a {'whole number' if kind is int else 'number'} from {lo} to {hi}, got {value!r}"
+                )
                 continue
             if not lo <= value <= hi:
                 problems.add(at, f"{value} is out of range; allowed {lo} to {hi}")
@@ -336,14 +343,26 @@ def _dataset(raw: Any, where: str, problems: _Problems, base: DatasetConfig | No
             directory = candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
     name_ok = lambda s: bool(_DATASET_FILE.match(s))  # noqa: E731 - a one-line predicate
     what = "a .jsonl file name (letters, digits, . _ -)"
-    training = _string(obj.get("training"), f"{where}.training", problems,
-                       base.training_file if base else "char-limit-training.jsonl", name_ok, what) or ""
+    training = (
+        _string(
+            obj.get("training"),
+            f"{where}.training",
+            problems,
+            base.training_file if base else "char-limit-training.jsonl",
+            name_ok,
+            what,
+        )
+        or ""
+    )
     validation = base.validation_file if base else "char-limit-validation.jsonl"
     if "validation" in obj:
         # An empty string or null switches validation data off for this stack.
         raw_validation = _decode(obj["validation"])
-        validation = None if raw_validation in (None, "") else _string(
-            raw_validation, f"{where}.validation", problems, None, name_ok, what)
+        validation = (
+            None
+            if raw_validation in (None, "")
+            else _string(raw_validation, f"{where}.validation", problems, None, name_ok, what)
+        )
     config = DatasetConfig(directory, training, validation)
     for label, path in (("training", config.training_path), ("validation", config.validation_path)):
         if path is not None and training and not path.is_file():
@@ -355,15 +374,19 @@ def _grader(raw: Any, where: str, problems: _Problems, base: GraderConfig | None
     obj = _as_object(raw, where, problems)
     _reject_unknown(obj, {"memoryMb", "timeoutSeconds", "logRetentionDays"}, where, problems)
     base = base or GraderConfig(memory_mb=512, timeout_seconds=60, log_retention_days=30)
-    retention = _int(obj.get("logRetentionDays"), f"{where}.logRetentionDays", problems,
-                     base.log_retention_days, 1, 3653)
+    retention = _int(
+        obj.get("logRetentionDays"), f"{where}.logRetentionDays", problems, base.log_retention_days, 1, 3653
+    )
     if retention not in LOG_RETENTION_DAYS:
-        problems.add(f"{where}.logRetentionDays",
-                     f"{retention} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        problems.add(
+            f"{where}.logRetentionDays",
+            f"{retention} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
     return GraderConfig(
         memory_mb=_int(obj.get("memoryMb"), f"{where}.memoryMb", problems, base.memory_mb, 128, 10240),
-        timeout_seconds=_int(obj.get("timeoutSeconds"), f"{where}.timeoutSeconds", problems,
-                             base.timeout_seconds, 1, 900),
+        timeout_seconds=_int(
+            obj.get("timeoutSeconds"), f"{where}.timeoutSeconds", problems, base.timeout_seconds, 1, 900
+        ),
         log_retention_days=retention,
     )
 
@@ -396,23 +419,33 @@ class _Shared:
 def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shared | None) -> _Shared:
     """Settings that are app-wide and can be overridden per variant (or per mantle model)."""
     key = (lambda name: f"{CONTEXT_PREFIX}{name}") if base is None else (lambda name: f"{where}.{name}")
-    dataset = _dataset(ctx.get("dataset"), key("dataset"), problems, base.dataset if base else None) \
-        if base is None or "dataset" in ctx else base.dataset
-    grader = _grader(ctx.get("grader"), key("grader"), problems, base.grader if base else None) \
-        if base is None or "grader" in ctx else base.grader
+    dataset = (
+        _dataset(ctx.get("dataset"), key("dataset"), problems, base.dataset if base else None)
+        if base is None or "dataset" in ctx
+        else base.dataset
+    )
+    grader = (
+        _grader(ctx.get("grader"), key("grader"), problems, base.grader if base else None)
+        if base is None or "grader" in ctx
+        else base.grader
+    )
     tags = {**(base.tags if base else {}), **_tags(ctx.get("tags"), key("tags"), problems)}
     if len(tags) > MAX_TAGS and (base is None or "tags" in ctx):
         problems.add(key("tags"), f"{len(tags)} tags; at most {MAX_TAGS} are allowed")
-    emails = _emails(ctx["notificationEmails"], key("notificationEmails"), problems) \
-        if "notificationEmails" in ctx else (base.emails if base else ())
+    emails = (
+        _emails(ctx["notificationEmails"], key("notificationEmails"), problems)
+        if "notificationEmails" in ctx
+        else (base.emails if base else ())
+    )
     return _Shared(
         dataset=dataset,
         grader=grader,
         launch_job=_bool(ctx.get("launchJob"), key("launchJob"), problems, base.launch_job if base else True),
         tags=tags,
         emails=emails,
-        poll_minutes=_int(ctx.get("trackerPollMinutes"), key("trackerPollMinutes"), problems,
-                          base.poll_minutes if base else 5, 1, 60),
+        poll_minutes=_int(
+            ctx.get("trackerPollMinutes"), key("trackerPollMinutes"), problems, base.poll_minutes if base else 5, 1, 60
+        ),
     )
 
 
@@ -464,8 +497,9 @@ def _dotted_path(top: str, rest: str, settings: Mapping[str, Any]) -> list[str]:
     return path
 
 
-def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, Any] | None,
-                    problems: _Problems) -> dict[str, Any]:
+def resolve_context(
+    context: Mapping[str, Any], project_context: Mapping[str, Any] | None, problems: _Problems
+) -> dict[str, Any]:
     """The rft: settings by name (without the prefix), as the app should see them.
 
     `context` is everything CDK hands the app (cdk.json, cdk.context.json, `-c`); the CLI lets a
@@ -478,21 +512,28 @@ def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, An
     for key in sorted(context):
         # `-c RFT:launchJob=false` or `-c rft.launchJob=false` is meant for us too: never ignore it.
         if not key.startswith(CONTEXT_PREFIX) and _MISTYPED_PREFIX.match(key):
-            problems.add(key, f"context keys of this app start with {CONTEXT_PREFIX!r} exactly; did you mean "
-                              f"{CONTEXT_PREFIX}{_MISTYPED_PREFIX.sub('', key)}?")
+            problems.add(
+                key,
+                f"context keys of this app start with {CONTEXT_PREFIX!r} exactly; did you mean "
+                f"{CONTEXT_PREFIX}{_MISTYPED_PREFIX.sub('', key)}?",
+            )
     for full_key in sorted(key for key in context if key.startswith(CONTEXT_PREFIX)):
-        name = full_key[len(CONTEXT_PREFIX):]
+        name = full_key[len(CONTEXT_PREFIX) :]
         top, dot, rest = name.partition(".")
         if top not in KNOWN_KEYS:
             guess = nearest(top, KNOWN_KEYS)
             hint = f"did you mean {CONTEXT_PREFIX}{guess}{dot}{rest}? " if guess else ""
-            problems.add(full_key, f"unknown context key; {hint}known keys: "
-                                   f"{', '.join(CONTEXT_PREFIX + k for k in KNOWN_KEYS)}")
+            problems.add(
+                full_key, f"unknown context key; {hint}known keys: {', '.join(CONTEXT_PREFIX + k for k in KNOWN_KEYS)}"
+            )
             continue
         if dot:
             if top not in OBJECT_KEYS or not rest or "" in rest.split("."):
-                problems.add(full_key, f"{CONTEXT_PREFIX}{top} takes one value; only "
-                                       f"{', '.join(CONTEXT_PREFIX + k for k in OBJECT_KEYS)} take dotted sub-keys")
+                problems.add(
+                    full_key,
+                    f"{CONTEXT_PREFIX}{top} takes one value; only "
+                    f"{', '.join(CONTEXT_PREFIX + k for k in OBJECT_KEYS)} take dotted sub-keys",
+                )
                 continue
             dotted.append((full_key, top, context[full_key]))
             continue
@@ -508,7 +549,7 @@ def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, An
         node = settings[top]
         if not isinstance(node, dict):
             continue  # the object itself is invalid; building the stacks reports it
-        path = _dotted_path(top, full_key[len(CONTEXT_PREFIX) + len(top) + 1:], settings)
+        path = _dotted_path(top, full_key[len(CONTEXT_PREFIX) + len(top) + 1 :], settings)
         for key in path[:-1]:
             child = node.get(key)
             if child is None:
@@ -521,13 +562,15 @@ def resolve_context(context: Mapping[str, Any], project_context: Mapping[str, An
             # A tag value stays the text given: -c rft:tags.build=123 is the tag "123".
             value = raw if path[-2:-1] == ["tags"] or (top == "tags" and len(path) == 1) else _decode(raw)
             leaf = node.get(path[-1])
-            node[path[-1]] = merge_objects(leaf, value) if isinstance(leaf, Mapping) and isinstance(value, Mapping) \
-                else value
+            node[path[-1]] = (
+                merge_objects(leaf, value) if isinstance(leaf, Mapping) and isinstance(value, Mapping) else value
+            )
     return settings
 
 
-def build_config(context: Mapping[str, Any], *, account: str | None = None,
-                 project_context: Mapping[str, Any] | None = None) -> AppConfig:
+def build_config(
+    context: Mapping[str, Any], *, account: str | None = None, project_context: Mapping[str, Any] | None = None
+) -> AppConfig:
     """Build the configuration from the app's whole context (`app.node.get_all_context()`).
 
     `project_context` is cdk.json's own context, under which `-c` objects are merged.
@@ -537,47 +580,79 @@ def build_config(context: Mapping[str, Any], *, account: str | None = None,
     get = settings.get
 
     # The prefix starts every SSM parameter name, and SSM reserves names starting with aws or ssm.
-    app_prefix = _string(get("appPrefix"), "rft:appPrefix", problems, "bedrock-rft",
-                         lambda s: bool(_APP_PREFIX.match(s)) and not s.startswith(("aws", "ssm")),
-                         "3-32 lowercase letters, digits or hyphens, starting with a letter and not with aws or ssm")
-    shared = _shared({name: get(name) for name in _SHARED_KEYS if get(name) is not None},
-                     "rft", problems, None)
+    app_prefix = _string(
+        get("appPrefix"),
+        "rft:appPrefix",
+        problems,
+        "bedrock-rft",
+        lambda s: bool(_APP_PREFIX.match(s)) and not s.startswith(("aws", "ssm")),
+        "3-32 lowercase letters, digits or hyphens, starting with a letter and not with aws or ssm",
+    )
+    shared = _shared({name: get(name) for name in _SHARED_KEYS if get(name) is not None}, "rft", problems, None)
     if account is not None and not _ACCOUNT.match(account):
         problems.add("CDK_DEFAULT_ACCOUNT", f"expected a 12-digit account id, got {account!r}")
         account = None
 
     stacks: list[StackConfig] = []
     nova = _as_object(get("nova"), "rft:nova", problems)
-    _reject_unknown(nova, _SHARED_KEYS | {"enabled", "stackName", "baseModel", "hyperParameters",
-                                          "createModelDeployment", "sendValidationData"}, "rft:nova", problems)
+    _reject_unknown(
+        nova,
+        _SHARED_KEYS
+        | {"enabled", "stackName", "baseModel", "hyperParameters", "createModelDeployment", "sendValidationData"},
+        "rft:nova",
+        problems,
+    )
     if _bool(nova.get("enabled"), "rft:nova.enabled", problems, True):
         nova_shared = _shared(nova, "rft:nova", problems, shared)
-        base_model = _string(nova.get("baseModel"), "rft:nova.baseModel", problems, NOVA_BASE_MODELS[0],
-                             lambda s: s in NOVA_BASE_MODELS, f"one of {', '.join(NOVA_BASE_MODELS)}")
+        base_model = _string(
+            nova.get("baseModel"),
+            "rft:nova.baseModel",
+            problems,
+            NOVA_BASE_MODELS[0],
+            lambda s: s in NOVA_BASE_MODELS,
+            f"one of {', '.join(NOVA_BASE_MODELS)}",
+        )
         model = rft_model(base_model or NOVA_BASE_MODELS[0])
         assert model is not None
-        stacks.append(StackConfig(
-            stack_name=_string(nova.get("stackName"), "rft:nova.stackName", problems, model.stack_name,
-                               lambda s: bool(_STACK_NAME.match(s)), "a CloudFormation stack name"),
-            variant=Variant.NOVA,
-            base_model=model.model_id,
-            hyperparameters=_nova_hyperparameters(nova.get("hyperParameters"), "rft:nova.hyperParameters", problems),
-            dataset=nova_shared.dataset,
-            grader=nova_shared.grader,
-            launch_job=nova_shared.launch_job,
-            tags=nova_shared.tags,
-            notification_emails=nova_shared.emails,
-            tracker_poll_minutes=nova_shared.poll_minutes,
-            app_prefix=app_prefix,
-            create_model_deployment=_bool(nova.get("createModelDeployment"), "rft:nova.createModelDeployment",
-                                          problems, False),
-            send_validation_data=_bool(nova.get("sendValidationData"), "rft:nova.sendValidationData", problems, True),
-        ))
+        stacks.append(
+            StackConfig(
+                stack_name=_string(
+                    nova.get("stackName"),
+                    "rft:nova.stackName",
+                    problems,
+                    model.stack_name,
+                    lambda s: bool(_STACK_NAME.match(s)),
+                    "a CloudFormation stack name",
+                ),
+                variant=Variant.NOVA,
+                base_model=model.model_id,
+                hyperparameters=_nova_hyperparameters(
+                    nova.get("hyperParameters"), "rft:nova.hyperParameters", problems
+                ),
+                dataset=nova_shared.dataset,
+                grader=nova_shared.grader,
+                launch_job=nova_shared.launch_job,
+                tags=nova_shared.tags,
+                notification_emails=nova_shared.emails,
+                tracker_poll_minutes=nova_shared.poll_minutes,
+                app_prefix=app_prefix,
+                create_model_deployment=_bool(
+                    nova.get("createModelDeployment"), "rft:nova.createModelDeployment", problems, False
+                ),
+                send_validation_data=_bool(
+                    nova.get("sendValidationData"), "rft:nova.sendValidationData", problems, True
+                ),
+            )
+        )
 
     mantle = _as_object(get("mantle"), "rft:mantle", problems)
     switches = {"sendValidationFile", "sendMetadata", "pinGraderVersion"}
-    _reject_unknown(mantle, _SHARED_KEYS | switches | {"models", "hyperParameters", "baseUrl", "graderPrincipal",
-                                                       "modelOverrides"}, "rft:mantle", problems)
+    _reject_unknown(
+        mantle,
+        _SHARED_KEYS | switches | {"models", "hyperParameters", "baseUrl", "graderPrincipal", "modelOverrides"},
+        "rft:mantle",
+        problems,
+    )
     models = _decode(mantle.get("models", [MANTLE_BASE_MODELS[0]]))
     if isinstance(models, str):
         models = [m.strip() for m in models.split(",") if m.strip()]
@@ -586,13 +661,27 @@ def build_config(context: Mapping[str, Any], *, account: str | None = None,
         models = []
     if len(set(models)) != len(models):
         problems.add("rft:mantle.models", f"a model is listed twice: {models}")
-    base_url = _string(mantle.get("baseUrl"), "rft:mantle.baseUrl", problems, None,
-                       lambda s: s.startswith("https://"), "an https:// URL")
+    base_url = _string(
+        mantle.get("baseUrl"),
+        "rft:mantle.baseUrl",
+        problems,
+        None,
+        lambda s: s.startswith("https://"),
+        "an https:// URL",
+    )
     # An empty string drops the grader's resource-based permission (see README, mantle grader).
-    principal = "" if mantle.get("graderPrincipal", None) == "" else _string(
-        mantle.get("graderPrincipal"), "rft:mantle.graderPrincipal", problems, "bedrock.amazonaws.com",
-        lambda s: bool(re.fullmatch(r"[a-z0-9.-]+\.amazonaws\.com", s)),
-        "a service principal such as bedrock.amazonaws.com, or \"\" for none")
+    principal = (
+        ""
+        if mantle.get("graderPrincipal", None) == ""
+        else _string(
+            mantle.get("graderPrincipal"),
+            "rft:mantle.graderPrincipal",
+            problems,
+            "bedrock.amazonaws.com",
+            lambda s: bool(re.fullmatch(r"[a-z0-9.-]+\.amazonaws\.com", s)),
+            'a service principal such as bedrock.amazonaws.com, or "" for none',
+        )
+    )
     mantle_shared = _shared(mantle, "rft:mantle", problems, shared)
     overrides = _as_object(mantle.get("modelOverrides"), "rft:mantle.modelOverrides", problems)
     for model_id in sorted(set(overrides) - set(models)):
@@ -600,39 +689,51 @@ def build_config(context: Mapping[str, Any], *, account: str | None = None,
     for model_id in models:
         model = rft_model(model_id)
         if model is None or model.variant is not Variant.MANTLE:
-            problems.add("rft:mantle.models", f"{model_id!r} is not an RFT model of the mantle API; "
-                                              f"allowed: {', '.join(MANTLE_BASE_MODELS)}")
+            problems.add(
+                "rft:mantle.models",
+                f"{model_id!r} is not an RFT model of the mantle API; allowed: {', '.join(MANTLE_BASE_MODELS)}",
+            )
             continue
         where = f"rft:mantle.modelOverrides.{model_id}"
         own = _as_object(overrides.get(model_id), where, problems)
         _reject_unknown(own, _SHARED_KEYS | switches | {"stackName", "hyperParameters"}, where, problems)
         model_shared = _shared(own, where, problems, mantle_shared)
-        hyper = {**_mantle_hyperparameters(mantle.get("hyperParameters"), "rft:mantle.hyperParameters", problems),
-                 **_mantle_hyperparameters(own.get("hyperParameters"), f"{where}.hyperParameters", problems)}
+        hyper = {
+            **_mantle_hyperparameters(mantle.get("hyperParameters"), "rft:mantle.hyperParameters", problems),
+            **_mantle_hyperparameters(own.get("hyperParameters"), f"{where}.hyperParameters", problems),
+        }
 
-        def switch(name: str) -> bool:
+        def switch(name: str, own: dict[str, Any] = own, where: str = where) -> bool:
             default = _bool(mantle.get(name), f"rft:mantle.{name}", problems, True)
             return _bool(own.get(name), f"{where}.{name}", problems, default) if name in own else default
 
-        stacks.append(StackConfig(
-            stack_name=_string(own.get("stackName"), f"{where}.stackName", problems, model.stack_name,
-                               lambda s: bool(_STACK_NAME.match(s)), "a CloudFormation stack name"),
-            variant=Variant.MANTLE,
-            base_model=model_id,
-            hyperparameters=hyper,
-            dataset=model_shared.dataset,
-            grader=model_shared.grader,
-            launch_job=model_shared.launch_job,
-            tags=model_shared.tags,
-            notification_emails=model_shared.emails,
-            tracker_poll_minutes=model_shared.poll_minutes,
-            app_prefix=app_prefix,
-            mantle_base_url=base_url,
-            grader_principal=principal,
-            send_validation_data=switch("sendValidationFile"),
-            send_metadata=switch("sendMetadata"),
-            pin_grader_version=switch("pinGraderVersion"),
-        ))
+        stacks.append(
+            StackConfig(
+                stack_name=_string(
+                    own.get("stackName"),
+                    f"{where}.stackName",
+                    problems,
+                    model.stack_name,
+                    lambda s: bool(_STACK_NAME.match(s)),
+                    "a CloudFormation stack name",
+                ),
+                variant=Variant.MANTLE,
+                base_model=model_id,
+                hyperparameters=hyper,
+                dataset=model_shared.dataset,
+                grader=model_shared.grader,
+                launch_job=model_shared.launch_job,
+                tags=model_shared.tags,
+                notification_emails=model_shared.emails,
+                tracker_poll_minutes=model_shared.poll_minutes,
+                app_prefix=app_prefix,
+                mantle_base_url=base_url,
+                grader_principal=principal,
+                send_validation_data=switch("sendValidationFile"),
+                send_metadata=switch("sendMetadata"),
+                pin_grader_version=switch("pinGraderVersion"),
+            )
+        )
 
     names = [s.stack_name for s in stacks]
     for name in sorted({n for n in names if names.count(n) > 1}):
@@ -640,8 +741,11 @@ def build_config(context: Mapping[str, Any], *, account: str | None = None,
     # The name prefix names the stack's tracker state machine and its jobs, unique per region.
     prefixes = [(s.region, s.name_prefix) for s in {s.stack_name: s for s in stacks}.values()]
     for region, prefix in sorted({p for p in prefixes if prefixes.count(p) > 1}):
-        problems.add("stack names", f"more than one stack in {region} gets the name prefix {prefix!r} "
-                                    "(lowercased, first 32 characters); make the stack names differ there")
+        problems.add(
+            "stack names",
+            f"more than one stack in {region} gets the name prefix {prefix!r} "
+            "(lowercased, first 32 characters); make the stack names differ there",
+        )
     if not stacks and not problems.items:
         problems.add("rft:nova.enabled / rft:mantle.models", "no stack is configured")
     if problems.items:

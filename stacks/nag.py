@@ -15,6 +15,8 @@ def acknowledge_cdk_owned_lambda(function: IConstruct, role: IConstruct, owner: 
     """Findings on a Lambda that aws-cdk-lib builds and owns (its runtime and its role)."""
     acknowledge(function, id="AwsSolutions-L1",
                 reason=f"{owner} is aws-cdk-lib's own handler; its runtime is chosen and updated by aws-cdk-lib.")
-    acknowledge(role, id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                         "AWSLambdaBasicExecutionRole]",
-                reason=f"{owner}'s role as aws-cdk-lib builds it: AWS's minimal Lambda logging policy, nothing broader.")
+    acknowledge(
+        role,
+        id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        reason=f"{owner}'s role as aws-cdk-lib builds it: AWS's minimal Lambda logging policy, nothing broader.",
+    )

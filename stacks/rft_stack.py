@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
@@ -64,11 +64,15 @@ class RftStack(Stack):
     def summary_line(self) -> str:
         """One line for the synth output: would this stack run a job, of what, with which fingerprint."""
         config = self.config
-        hyper = " ".join(f"{key}={value}" for key, value in sorted(config.hyperparameters.items())) or "service defaults"
-        job = (f"job on, fingerprint {self.job_fingerprint[:12]}" if self.job_fingerprint
-               else "job off (rft:launchJob false)")
-        return (f"{config.stack_name} ({config.region}): {job}; base model {config.base_model}; "
-                f"hyperparameters {hyper}")
+        hyper = (
+            " ".join(f"{key}={value}" for key, value in sorted(config.hyperparameters.items())) or "service defaults"
+        )
+        job = (
+            f"job on, fingerprint {self.job_fingerprint[:12]}"
+            if self.job_fingerprint
+            else "job off (rft:launchJob false)"
+        )
+        return f"{config.stack_name} ({config.region}): {job}; base model {config.base_model}; hyperparameters {hyper}"
 
     def _grant_bedrock_access(self) -> BedrockServiceRole | None:
         if self.access.uses_service_role:
@@ -93,24 +97,39 @@ class RftStack(Stack):
         publish = self.outputs.publish
         publish(Output.RFT_VARIANT, self.config.variant.value, "How this stack runs RFT: nova or mantle")
         publish(Output.BASE_MODEL, self.config.base_model, "Base model the RFT job fine-tunes")
-        publish(Output.TRAINING_BUCKET_NAME, self.data.bucket.bucket_name,
-                "S3 bucket with the training prompts (training-data/) and job output (output/)")
+        publish(
+            Output.TRAINING_BUCKET_NAME,
+            self.data.bucket.bucket_name,
+            "S3 bucket with the training prompts (training-data/) and job output (output/)",
+        )
         publish(Output.TRAINING_DATA_URI, self.data.training_uri, "S3 URI of the training prompts (JSONL)")
         if self.data.validation_uri:
             publish(Output.VALIDATION_DATA_URI, self.data.validation_uri, "S3 URI of the validation prompts (JSONL)")
         publish(Output.OUTPUT_DATA_URI, self.data.output_uri, "S3 URI prefix where the RFT job writes its output")
-        publish(Output.JOB_LEDGER_URI, self.data.ledger_uri,
-                "S3 URI prefix of the job ledger: one JSON entry per RFT job the stack launched (rftctl history)")
+        publish(
+            Output.JOB_LEDGER_URI,
+            self.data.ledger_uri,
+            "S3 URI prefix of the job ledger: one JSON entry per RFT job the stack launched (rftctl history)",
+        )
         endpoint = self.access.endpoint(region=self.config.region, base_url=self.config.mantle_base_url)
         if endpoint is not None:
-            publish(Output.MANTLE_BASE_URL, endpoint,
-                    "Bedrock mantle endpoint the stack's functions call (OpenAI-compatible fine-tuning API)")
+            publish(
+                Output.MANTLE_BASE_URL,
+                endpoint,
+                "Bedrock mantle endpoint the stack's functions call (OpenAI-compatible fine-tuning API)",
+            )
         publish(Output.GRADER_FUNCTION_ARN, self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
-        publish(Output.GRADER_VERSION_ARN, self.grader.version.function_arn,
-                "Published grader version the RFT job calls (pinned: new grader code never changes a running job)")
+        publish(
+            Output.GRADER_VERSION_ARN,
+            self.grader.version.function_arn,
+            "Published grader version the RFT job calls (pinned: new grader code never changes a running job)",
+        )
         if self.service_role is not None:
-            publish(Output.BEDROCK_SERVICE_ROLE_ARN, self.service_role.role.role_arn,
-                    "IAM role Bedrock assumes for the RFT job (reads training-data/, writes output/, invokes the grader)")
+            publish(
+                Output.BEDROCK_SERVICE_ROLE_ARN,
+                self.service_role.role.role_arn,
+                "IAM role Bedrock assumes for the RFT job (reads training-data/, writes output/, invokes the grader)",
+            )
         self.tracker.publish(self.outputs)
         if self.launcher is not None:
             self.launcher.publish(self.outputs)
@@ -118,15 +137,27 @@ class RftStack(Stack):
 
 def tracker_props(config: StackConfig) -> TrackerProps:
     return TrackerProps(
-        stack_name=config.stack_name, name_prefix=config.name_prefix, parameter_prefix=config.parameter_prefix,
-        variant=config.variant, poll_minutes=config.tracker_poll_minutes,
-        notification_emails=config.notification_emails, create_deployment=config.create_model_deployment,
-        mantle_base_url=config.mantle_base_url)
+        stack_name=config.stack_name,
+        name_prefix=config.name_prefix,
+        parameter_prefix=config.parameter_prefix,
+        variant=config.variant,
+        poll_minutes=config.tracker_poll_minutes,
+        notification_emails=config.notification_emails,
+        create_deployment=config.create_model_deployment,
+        mantle_base_url=config.mantle_base_url,
+    )
 
 
 def launcher_props(config: StackConfig) -> LauncherProps:
     return LauncherProps(
-        stack_name=config.stack_name, name_prefix=config.name_prefix, variant=config.variant,
-        base_model=config.base_model, hyperparameters=config.hyperparameters, tags=config.tags,
-        send_validation_data=config.send_validation_data, send_metadata=config.send_metadata,
-        pin_grader_version=config.pin_grader_version, mantle_base_url=config.mantle_base_url)
+        stack_name=config.stack_name,
+        name_prefix=config.name_prefix,
+        variant=config.variant,
+        base_model=config.base_model,
+        hyperparameters=config.hyperparameters,
+        tags=config.tags,
+        send_validation_data=config.send_validation_data,
+        send_metadata=config.send_metadata,
+        pin_grader_version=config.pin_grader_version,
+        mantle_base_url=config.mantle_base_url,
+    )

@@ -14,7 +14,11 @@ import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIREMENT_FILES = ["requirements.txt", "lambda_reward/runtime/requirements.txt", "stacks/rft_job/runtime/requirements.txt"]
+REQUIREMENT_FILES = [
+    "requirements.txt",
+    "lambda_reward/runtime/requirements.txt",
+    "stacks/rft_job/runtime/requirements.txt",
+]
 EXTRAS = ["cli", "test"]
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)")
 
@@ -51,7 +55,9 @@ def test_every_package_has_one_exact_pin_everywhere() -> None:
     for name, found in sources.items():
         for package, version in found.items():
             if package in seen:
-                assert seen[package][0] == version, f"{package}: {seen[package][1]} pins {seen[package][0]}, {name} {version}"
+                assert seen[package][0] == version, (
+                    f"{package}: {seen[package][1]} pins {seen[package][0]}, {name} {version}"
+                )
             seen[package] = (version, name)
 
 
@@ -85,8 +91,14 @@ def test_requirements_txt_holds_everything_synth_imports() -> None:
         "top = {name.split('.')[0] for name in set(sys.modules) - before}\n"
         "print(json.dumps(sorted({d for name in top for d in owners.get(name, [])})))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            env={"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     imported = {normalized(name) for name in json.loads(result.stdout.strip().splitlines()[-1])}
     project = {"bedrock-rft-cdk"}

@@ -58,13 +58,13 @@ def _count_clusters(text: str, nfc: bool, position: int) -> int:
     """
     count = length = len(text)
     while position < length:
-        run_end = _UNCOMMON_RUN.match(text, position).end()
+        run_end = _UNCOMMON_RUN.match(text, position).end()  # type: ignore[union-attr]  # text[position] is uncommon
         window = text[max(position - 1, 0) : run_end + 1]
         if len(window) <= _CACHED_WINDOW:
             count -= _joins_in_window(window, nfc)
         else:
             count -= _joins_in_window.__wrapped__(window, nfc)
-        position = _COMMON_RUN.match(text, run_end).end()
+        position = _COMMON_RUN.match(text, run_end).end()  # type: ignore[union-attr]  # matches ''
     return count
 
 
@@ -85,7 +85,7 @@ def count_graphemes_raw(text: str) -> int:
     ``regex`` ``\\X`` matches, without normalising or trimming."""
     if text.isascii():
         return len(text) - text.count("\r\n")  # CR LF is the only ASCII cluster of two
-    return _count_clusters(text, False, _COMMON_RUN.match(text).end())
+    return _count_clusters(text, False, _COMMON_RUN.match(text).end())  # type: ignore[union-attr]  # matches ''
 
 
 def count_characters(text: str) -> int:
@@ -100,7 +100,7 @@ def count_characters(text: str) -> int:
     text = text.strip()
     if text.isascii():
         return len(text) - text.count("\r\n")  # CR LF is the only ASCII cluster of two
-    common_prefix_end = _COMMON_RUN.match(text).end()
+    common_prefix_end = _COMMON_RUN.match(text).end()  # type: ignore[union-attr]  # matches ''
     if common_prefix_end == len(text):  # typical Japanese: one cluster per code point
         return common_prefix_end
     return _count_clusters(text, True, common_prefix_end)
@@ -323,7 +323,8 @@ def parse_explicit_char_limit(value: object) -> int | None:
         return None
     if isinstance(value, str):
         digits, _, fraction = value.strip().partition(".")
-        if not digits.isdecimal() or len(digits) > 7 or (fraction and not (fraction.isdecimal() and not fraction.strip("0"))):
+        whole_fraction = not fraction or (fraction.isdecimal() and not fraction.strip("0"))
+        if not digits.isdecimal() or len(digits) > 7 or not whole_fraction:
             return None
         value = int(digits)
     elif isinstance(value, float):

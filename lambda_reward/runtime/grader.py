@@ -35,7 +35,7 @@ REFERENCE_ANSWER_FIELD = SampleField.REFERENCE_ANSWER
 MalformedCallback = Callable[[int, Any, str], None]
 
 
-class SharedMetric(dict):
+class SharedMetric(dict[str, Any]):
     """A ``metrics_list`` entry shared by every result with the same name and value.
 
     Batches repeat the same few entries (counts, limits, flags) thousands of times;
@@ -112,7 +112,7 @@ class BatchSummary:
     no_limit: int
 
 
-def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) -> list[dict[str, Any]]:
+def grade_batch(samples: list[Any], on_malformed: MalformedCallback | None = None) -> list[dict[str, Any]]:
     """One result per sample, in order: ``{"id", "aggregate_reward_score", "metrics_list"}``.
 
     ``metrics_list`` holds char_count, char_limit and within_limit, then ``malformed``
@@ -133,7 +133,7 @@ def grade_batch(samples: list, on_malformed: MalformedCallback | None = None) ->
 
 
 def grade_batch_with_summary(
-    samples: list, on_malformed: MalformedCallback | None = None
+    samples: list[Any], on_malformed: MalformedCallback | None = None
 ) -> tuple[list[dict[str, Any]], BatchSummary]:
     """``grade_batch`` and, counted on the way, its ``summarize`` (what the handler needs)."""
     results: list[dict[str, Any]] = []

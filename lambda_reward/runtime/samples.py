@@ -193,7 +193,7 @@ class EventShapeError(TypeError):
     """The invocation's event is none of the shapes Bedrock and AWS's sample graders send."""
 
 
-def samples_of_event(event: object) -> list:
+def samples_of_event(event: object) -> list[Any]:
     """The samples an invocation carries, in the shapes AWS's graders accept.
 
     * a JSON array of samples (the user guide's contract);
@@ -301,19 +301,19 @@ def sample_field(top_level: dict[str, Any], metadata: dict[str, Any] | None, nam
     return value
 
 
-def _position(messages: list, message: object) -> int:
+def _position(messages: list[Any], message: object) -> int:
     """Index of ``message`` (the object itself) in ``messages``, for error reasons only."""
     return next(index for index, candidate in enumerate(messages) if candidate is message)
 
 
-def _message_reason(messages: list, message: object) -> str:
+def _message_reason(messages: list[Any], message: object) -> str:
     index = _position(messages, message)
     if not isinstance(message, dict):
         return f"messages[{index}] is {_json_type(message)}, expected an object"
     return f"messages[{index}].role is {_json_type(message.get('role'))}, expected a string"
 
 
-def _content_reason(messages: list, message: dict) -> str:
+def _content_reason(messages: list[Any], message: dict[str, Any]) -> str:
     index = _position(messages, message)
     content = message.get("content")
     if isinstance(content, list):

@@ -67,8 +67,14 @@ class CommandContext:
         from stacks.rft_job.runtime.job_api import Connections, job_api
 
         region = stack.region
-        return job_api(stack.variant, Connections(region=region, aws=lambda service: self.clients.client(service, region),
-                                                  mantle=lambda: self.mantle(stack)))
+        return job_api(
+            stack.variant,
+            Connections(
+                region=region,
+                aws=lambda service: self.clients.client(service, region),
+                mantle=lambda: self.mantle(stack),
+            ),
+        )
 
     def print(self, text: str = "") -> None:
         print(text, file=self.out)

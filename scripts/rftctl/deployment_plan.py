@@ -85,12 +85,15 @@ class StackPlan:
     def _line(self, where: str, new: str, old: str | None, deployed: DeployedJob) -> str:
         if self.action == STARTS:
             if not deployed.exists and deployed.stack_status:
-                return f"{where}: starts a new paid job ({new}; the stack is {deployed.stack_status}, so the deploy creates it anew)"
+                return (f"{where}: starts a new paid job ({new}; the stack is {deployed.stack_status}, "
+                        "so the deploy creates it anew)")
             if not deployed.exists:
                 return f"{where}: starts a new paid job ({new}; new stack)"
             if deployed.has_job_resource and deployed.fingerprint is None:
-                return (f"{where}: starts a new paid job ({new}; the deployed job resource has no JobFingerprint to "
-                        f"compare, so a new job is assumed) and stops {old}")
+                return (
+                    f"{where}: starts a new paid job ({new}; the deployed job resource has no JobFingerprint to "
+                    f"compare, so a new job is assumed) and stops {old}"
+                )
             if old is None:
                 return f"{where}: starts a new paid job ({new}; the stack has no job yet)"
             verb = "stops" if self._running_job() else "replaces"
@@ -139,8 +142,13 @@ def synthesized_stacks(cdk_out: Path) -> list[SynthesizedStack]:
         template_path = cdk_out / str(properties.get("templateFile", f"{artifact_id}.template.json"))
         region = str(artifact.get("environment", "")).rsplit("/", 1)[-1]
         template = json.loads(template_path.read_text(encoding="utf-8"))
-        stacks.append(SynthesizedStack(name=str(properties.get("stackName") or artifact_id), region=region,
-                                       fingerprint=job_fingerprint_of(template)[1]))
+        stacks.append(
+            SynthesizedStack(
+                name=str(properties.get("stackName") or artifact_id),
+                region=region,
+                fingerprint=job_fingerprint_of(template)[1],
+            )
+        )
     if not stacks:
         raise CliError(f"{cdk_out} holds no stacks: synthesize first (make synth)", EXIT_CHECK_FAILED)
     return stacks
@@ -176,9 +184,14 @@ def _fingerprint_of_template_spec(spec: Any) -> str | None:
         data = json.loads(spec)
         datasets = data["datasetSha256"]
         return job_fingerprint(
-            variant=data["variant"], base_model=data["baseModel"], training_sha256=datasets["training"],
-            validation_sha256=datasets.get("validation"), grader_code_sha256=data["graderCodeSha256"],
-            hyper_parameters=data.get("hyperParameters") or {}, grader_pinned=data.get("graderPinned", True))
+            variant=data["variant"],
+            base_model=data["baseModel"],
+            training_sha256=datasets["training"],
+            validation_sha256=datasets.get("validation"),
+            grader_code_sha256=data["graderCodeSha256"],
+            hyper_parameters=data.get("hyperParameters") or {},
+            grader_pinned=data.get("graderPinned", True),
+        )
     except (KeyError, TypeError, ValueError, AttributeError, JobSpecError):
         return None
 

@@ -87,7 +87,10 @@ def job_id_for(ctx: CommandContext, stack: DeployedStack, explicit: str | None) 
 
     if explicit:
         return explicit
-    candidates = [read_live_value(ctx.clients, stack, Output.JOB_ID_PARAMETER_NAME), stack.optional_output(Output.JOB_ID)]
+    candidates = [
+        read_live_value(ctx.clients, stack, Output.JOB_ID_PARAMETER_NAME),
+        stack.optional_output(Output.JOB_ID),
+    ]
     for candidate in candidates:
         if candidate and is_job_id(stack.variant, candidate):
             return candidate
@@ -110,7 +113,6 @@ def _nova_progress(ctx: CommandContext, stack: DeployedStack, job_id: str) -> Jo
     # One GetModelCustomizationJob call gives both the JobState (mapped as the tracker maps it)
     # and the statusDetails/timestamps that only this CLI shows.
     from stacks.rft_job.runtime.nova import job_state as nova_job_state
-
 
     job = ctx.clients.client("bedrock", stack.region).get_model_customization_job(jobIdentifier=job_id)
     state = nova_job_state(job, job_id)

@@ -207,71 +207,117 @@ class JobTracker(Construct):
 
     @property
     def state_machine_arn(self) -> str:
-        return Stack.of(self).format_arn(service="states", resource="stateMachine", resource_name=self.state_machine_name,
-                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        return Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _state_machine(self, props: TrackerProps) -> sfn.StateMachine:
         name = self.state_machine_name
         itself = sfn.StateMachine.from_state_machine_arn(self, "Itself", self.state_machine_arn)
         polls_per_execution = min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // props.poll_minutes)
 
-        plan = sfn.Pass(self, "Plan handover", result_path="$.handover",
-                        parameters={"afterPolls.$": f"States.MathAdd($.{TrackerField.POLLS}, {polls_per_execution})"},
-                        comment=f"This execution polls {polls_per_execution} times, then hands the job over")
+        plan = sfn.Pass(
+            self,
+            "Plan handover",
+            result_path="$.handover",
+            parameters={"afterPolls.$": f"States.MathAdd($.{TrackerField.POLLS}, {polls_per_execution})"},
+            comment=f"This execution polls {polls_per_execution} times, then hands the job over",
+        )
         poll = tasks.LambdaInvoke(
-            self, "Poll job",
+            self,
+            "Poll job",
             lambda_function=self.function,
             payload_response_only=True,
             comment="Describe the job; record its status (and result) in SSM; notify SNS at the end",
         )
         # Throttling and transient errors are retried with backoff; anything else ends tracking
         # with the error visible in the execution history.
-        poll.add_retry(errors=["States.TaskFailed", "Lambda.TooManyRequestsException",
-                               "Lambda.ServiceException", "Lambda.SdkClientException"],
-                       interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
-        wait = sfn.Wait(self, "Wait before next poll",
-                        time=sfn.WaitTime.duration(Duration.minutes(props.poll_minutes)))
+        poll.add_retry(
+            errors=[
+                "States.TaskFailed",
+                "Lambda.TooManyRequestsException",
+                "Lambda.ServiceException",
+                "Lambda.SdkClientException",
+            ],
+            interval=Duration.seconds(30),
+            max_attempts=6,
+            backoff_rate=2.0,
+        )
+        wait = sfn.Wait(self, "Wait before next poll", time=sfn.WaitTime.duration(Duration.minutes(props.poll_minutes)))
         ended = sfn.Succeed(self, "Job ended")
-        gave_up = sfn.Fail(self, "Tracking gave up", error=TRACKER_GAVE_UP,
-                           cause="The job's status was unknown for too long; the status parameter and the topic say so")
+        gave_up = sfn.Fail(
+            self,
+            "Tracking gave up",
+            error=TRACKER_GAVE_UP,
+            cause="The job's status was unknown for too long; the status parameter and the topic say so",
+        )
         report_failure = self._report_tracker_failure()
         poll.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         handover = tasks.StepFunctionsStartExecution(
-            self, "Continue in a new execution",
+            self,
+            "Continue in a new execution",
             state_machine=itself,
             associate_with_parent=True,
-            input=sfn.TaskInput.from_object({
-                TrackerField.VARIANT: sfn.JsonPath.string_at(f"$.{TrackerField.VARIANT}"),
-                TrackerField.JOB_ID: sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
-                TrackerField.JOB_NAME: sfn.JsonPath.string_at(f"$.{TrackerField.JOB_NAME}"),
-                TrackerField.POLLS: sfn.JsonPath.number_at(f"$.{TrackerField.POLLS}"),
-                TrackerField.UNKNOWN_SINCE: sfn.JsonPath.string_at(f"$.{TrackerField.UNKNOWN_SINCE}")}),
+            input=sfn.TaskInput.from_object(
+                {
+                    TrackerField.VARIANT: sfn.JsonPath.string_at(f"$.{TrackerField.VARIANT}"),
+                    TrackerField.JOB_ID: sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
+                    TrackerField.JOB_NAME: sfn.JsonPath.string_at(f"$.{TrackerField.JOB_NAME}"),
+                    TrackerField.POLLS: sfn.JsonPath.number_at(f"$.{TrackerField.POLLS}"),
+                    TrackerField.UNKNOWN_SINCE: sfn.JsonPath.string_at(f"$.{TrackerField.UNKNOWN_SINCE}"),
+                }
+            ),
         )
         handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
         handover.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         # An execution started by hand may carry just {"jobId": ...}; every path the machine reads
         # later (a missing one is a States.Runtime error no Catch catches) gets a value here.
-        defaults = sfn.Pass(self, "Fill in defaults", parameters={
-            TrackerField.VARIANT: props.variant.value, f"{TrackerField.JOB_NAME}.$": f"$.{TrackerField.JOB_ID}",
-            TrackerField.POLLS: 0, "given.$": "$"})
-        apply_input = sfn.Pass(self, "Apply the input", output_path="$.state",
-                               parameters={"state.$": "States.JsonMerge($, $.given, false)"})
-        definition = defaults.next(apply_input).next(plan).next(poll).next(
-            sfn.Choice(self, "Job ended?")
-            # Gave up first: the tracker also says terminal then, so that an execution still running
-            # an older definition (no gaveUp branch) ends instead of giving up again every poll.
-            .when(sfn.Condition.boolean_equals(f"$.{TrackerField.GAVE_UP}", True), gave_up)
-            .when(sfn.Condition.boolean_equals(f"$.{TrackerField.TERMINAL}", True), ended)
-            .when(sfn.Condition.number_greater_than_equals_json_path(f"$.{TrackerField.POLLS}", "$.handover.afterPolls"),
-                  handover.next(sfn.Succeed(self, "Handed over")))
-            .otherwise(wait.next(poll)))
-        log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS,
-                                  removal_policy=RemovalPolicy.DESTROY)
+        defaults = sfn.Pass(
+            self,
+            "Fill in defaults",
+            parameters={
+                TrackerField.VARIANT: props.variant.value,
+                f"{TrackerField.JOB_NAME}.$": f"$.{TrackerField.JOB_ID}",
+                TrackerField.POLLS: 0,
+                "given.$": "$",
+            },
+        )
+        apply_input = sfn.Pass(
+            self,
+            "Apply the input",
+            output_path="$.state",
+            parameters={"state.$": "States.JsonMerge($, $.given, false)"},
+        )
+        definition = (
+            defaults.next(apply_input)
+            .next(plan)
+            .next(poll)
+            .next(
+                sfn.Choice(self, "Job ended?")
+                # Gave up first: the tracker also says terminal then, so that an execution still running
+                # an older definition (no gaveUp branch) ends instead of giving up again every poll.
+                .when(sfn.Condition.boolean_equals(f"$.{TrackerField.GAVE_UP}", True), gave_up)
+                .when(sfn.Condition.boolean_equals(f"$.{TrackerField.TERMINAL}", True), ended)
+                .when(
+                    sfn.Condition.number_greater_than_equals_json_path(
+                        f"$.{TrackerField.POLLS}", "$.handover.afterPolls"
+                    ),
+                    handover.next(sfn.Succeed(self, "Handed over")),
+                )
+                .otherwise(wait.next(poll))
+            )
+        )
+        log_group = logs.LogGroup(
+            self, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
+        )
         machine = sfn.StateMachine(
-            self, "StateMachine",
+            self,
+            "StateMachine",
             state_machine_name=name,
-            comment=f"Follows one RFT job of {props.stack_name} to its end, polling every "
-                    f"{props.poll_minutes} min",
+            comment=f"Follows one RFT job of {props.stack_name} to its end, polling every {props.poll_minutes} min",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             # One execution lasts at most about a week of polls (plus retries); 30 days bounds a
             # stuck one.
@@ -281,11 +327,17 @@ class JobTracker(Construct):
         )
         policy = machine.role.node.find_child("DefaultPolicy")
         function_id = Stack.of(self).get_logical_id(self.function.node.default_child)
-        acknowledge(policy, id=f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
-                    reason="Step Functions' Lambda task may invoke versions of the tracker function, and only it.")
-        acknowledge(policy, id="AwsSolutions-IAM5[Resource::*]",
-                    reason="X-Ray tracing of the state machine: xray:PutTraceSegments and its siblings have no "
-                           "resource-level permissions.")
+        acknowledge(
+            policy,
+            id=f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+            reason="Step Functions' Lambda task may invoke versions of the tracker function, and only it.",
+        )
+        acknowledge(
+            policy,
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray tracing of the state machine: xray:PutTraceSegments and its siblings have no "
+            "resource-level permissions.",
+        )
         return machine
 
     def _report_tracker_failure(self) -> sfn.IChainable:
@@ -295,74 +347,133 @@ class JobTracker(Construct):
         The status is written only while the stack's job id parameter names this job (as the
         tracker itself does); the notification always goes out. Then the execution fails.
         """
-        failed = sfn.Fail(self, "Tracking failed", error=TRACKER_FAILED,
-                          cause="The tracker Lambda kept failing; the status parameter and the topic say so")
+        failed = sfn.Fail(
+            self,
+            "Tracking failed",
+            error=TRACKER_FAILED,
+            cause="The tracker Lambda kept failing; the status parameter and the topic say so",
+        )
         status_name = self.record.names["StatusParameter"]
-        restart = sfn.Pass(self, "Prepare the failure report", result_path="$.restart", parameters={
-            **{f"{key}.$": f"$.{key}" for key in (TrackerField.VARIANT, TrackerField.JOB_ID, TrackerField.JOB_NAME)},
-            TrackerField.POLLS: 0})
+        restart = sfn.Pass(
+            self,
+            "Prepare the failure report",
+            result_path="$.restart",
+            parameters={
+                **{
+                    f"{key}.$": f"$.{key}" for key in (TrackerField.VARIANT, TrackerField.JOB_ID, TrackerField.JOB_NAME)
+                },
+                TrackerField.POLLS: 0,
+            },
+        )
         read_current = tasks.CallAwsService(
-            self, "Read the current job id", service="ssm", action="getParameter",
+            self,
+            "Read the current job id",
+            service="ssm",
+            action="getParameter",
             parameters={"Name": self.record.names["JobIdParameter"]},
             iam_resources=[self.record.arn("JobIdParameter")],
-            result_selector={"value.$": "$.Parameter.Value"}, result_path="$.currentJob")
+            result_selector={"value.$": "$.Parameter.Value"},
+            result_path="$.currentJob",
+        )
         write_status = tasks.CallAwsService(
-            self, "Record that tracking stopped", service="ssm", action="putParameter",
-            parameters={"Name": status_name, "Type": "String", "Overwrite": True,
-                        "Value": sfn.JsonPath.format(
-                            f"{TRACKER_GAVE_UP}: the tracker failed ({{}}) and stopped following the job; it may "
-                            "still be running (rftctl status)", sfn.JsonPath.string_at("$.error.Error"))},
-            iam_resources=[self.record.arn("StatusParameter")], result_path=sfn.JsonPath.DISCARD)
+            self,
+            "Record that tracking stopped",
+            service="ssm",
+            action="putParameter",
+            parameters={
+                "Name": status_name,
+                "Type": "String",
+                "Overwrite": True,
+                "Value": sfn.JsonPath.format(
+                    f"{TRACKER_GAVE_UP}: the tracker failed ({{}}) and stopped following the job; it may "
+                    "still be running (rftctl status)",
+                    sfn.JsonPath.string_at("$.error.Error"),
+                ),
+            },
+            iam_resources=[self.record.arn("StatusParameter")],
+            result_path=sfn.JsonPath.DISCARD,
+        )
         notify = tasks.SnsPublish(
-            self, "Notify that tracking stopped", topic=self.topic, subject="RFT job tracking stopped",
+            self,
+            "Notify that tracking stopped",
+            topic=self.topic,
+            subject="RFT job tracking stopped",
             # The whole error object, not $.error.Cause: a path that is missing fails the execution
             # with States.Runtime, which no Catch catches, and the notification would be lost.
-            message=sfn.TaskInput.from_text(sfn.JsonPath.format(
-                "The tracker of the Bedrock RFT job {} ({}) kept failing and stopped following it: {}. The job "
-                "itself was not stopped and may still be running (and billing). Check it: rftctl status --job {}. "
-                "Track it again: start an execution of " + self.state_machine_arn + " with input {}",
-                sfn.JsonPath.string_at(f"$.{TrackerField.JOB_NAME}"), sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
-                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error")),
-                sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
-                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.restart")))),
-            result_path=sfn.JsonPath.DISCARD)
+            message=sfn.TaskInput.from_text(
+                sfn.JsonPath.format(
+                    "The tracker of the Bedrock RFT job {} ({}) kept failing and stopped following it: {}. The job "
+                    "itself was not stopped and may still be running (and billing). Check it: rftctl status --job {}. "
+                    "Track it again: start an execution of " + self.state_machine_arn + " with input {}",
+                    sfn.JsonPath.string_at(f"$.{TrackerField.JOB_NAME}"),
+                    sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.error")),
+                    sfn.JsonPath.string_at(f"$.{TrackerField.JOB_ID}"),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.restart")),
+                )
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
         for step in (read_current, write_status):
             step.add_catch(notify, errors=["States.ALL"], result_path="$.reportError")
         notify.add_retry(interval=Duration.seconds(10), max_attempts=3, backoff_rate=2.0)
         notify.add_catch(failed, errors=["States.ALL"], result_path="$.reportError")
-        current = (sfn.Choice(self, "Still the stack's job?")
-                   .when(sfn.Condition.string_equals_json_path("$.currentJob.value", f"$.{TrackerField.JOB_ID}"),
-                         write_status.next(notify))
-                   .otherwise(notify))
+        current = (
+            sfn.Choice(self, "Still the stack's job?")
+            .when(
+                sfn.Condition.string_equals_json_path("$.currentJob.value", f"$.{TrackerField.JOB_ID}"),
+                write_status.next(notify),
+            )
+            .otherwise(notify)
+        )
         notify.next(failed)
         return restart.next(read_current).next(current)
 
     def publish(self, outputs: PublishedOutputs) -> None:
-        outputs.publish(Output.NOTIFICATION_TOPIC_ARN, self.topic.topic_arn,
-                        "SNS topic that receives one message when the RFT job ends")
+        outputs.publish(
+            Output.NOTIFICATION_TOPIC_ARN,
+            self.topic.topic_arn,
+            "SNS topic that receives one message when the RFT job ends",
+        )
         self.record.publish(outputs)
-        outputs.publish(Output.TRACKER_STATE_MACHINE_ARN, self.state_machine.state_machine_arn,
-                        "Step Functions state machine that follows each RFT job to its end")
+        outputs.publish(
+            Output.TRACKER_STATE_MACHINE_ARN,
+            self.state_machine.state_machine_arn,
+            "Step Functions state machine that follows each RFT job to its end",
+        )
         self.record.publish_deployment(outputs)
 
 
 class JobLauncher(Construct):
     """Custom resource that starts the RFT job: once per job-defining change, never on others."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: LauncherProps, data: TrainingData,
-                 grader: RewardFunction, tracker: JobTracker, service_role: BedrockServiceRole | None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: LauncherProps,
+        data: TrainingData,
+        grader: RewardFunction,
+        tracker: JobTracker,
+        service_role: BedrockServiceRole | None,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         access = JOB_API_ACCESS[props.variant]
         environment = {MANTLE_BASE_URL_ENV: props.mantle_base_url} if props.mantle_base_url else {}
         self.python = _runtime_function(
-            self, "Launcher", handler=LAUNCHER_HANDLER, service_name="rft-job-launcher",
+            self,
+            "Launcher",
+            handler=LAUNCHER_HANDLER,
+            service_name="rft-job-launcher",
             # Room for the SDK clients' worst case (uploads retried with backoff) inside the
             # Provider framework's own 15-minute invocation, so a hang ends with our reason,
             # not "Task timed out".
             timeout=Duration.minutes(14),
             description=f"Starts, keeps or stops the RFT job of {props.stack_name} (CloudFormation custom resource)",
-            environment=environment)
+            environment=environment,
+        )
         self.function = self.python.function
         tracker.state_machine.grant_start_execution(self.function)
         _grant_ledger(self.python, data)
@@ -377,8 +488,10 @@ class JobLauncher(Construct):
             SpecKey.BASE_MODEL: props.base_model,
             SpecKey.TRAINING_DATA_URI: data.training_uri,
             SpecKey.VALIDATION_DATA_URI: data.validation_uri if validation else None,
-            SpecKey.DATASET_SHA256: {"training": data.training.sha256,
-                                     "validation": validation.sha256 if validation else None},
+            SpecKey.DATASET_SHA256: {
+                "training": data.training.sha256,
+                "validation": validation.sha256 if validation else None,
+            },
             SpecKey.GRADER_ARN: grader.version.function_arn if pinned else grader.function.function_arn,
             SpecKey.GRADER_PINNED: pinned,
             SpecKey.GRADER_CODE_SHA256: grader.code_sha256,
@@ -390,18 +503,31 @@ class JobLauncher(Construct):
         # What the job trains, known at synth: a property of its own so that `cdk diff` and
         # `rftctl plan` show a new job exactly when one would start (the launcher checks it).
         self.fingerprint = job_fingerprint(
-            variant=props.variant.value, base_model=props.base_model,
-            training_sha256=data.training.sha256, validation_sha256=validation.sha256 if validation else None,
-            grader_code_sha256=grader.code_sha256, hyper_parameters=props.hyperparameters, grader_pinned=pinned)
+            variant=props.variant.value,
+            base_model=props.base_model,
+            training_sha256=data.training.sha256,
+            validation_sha256=validation.sha256 if validation else None,
+            grader_code_sha256=grader.code_sha256,
+            hyper_parameters=props.hyperparameters,
+            grader_pinned=pinned,
+        )
         spec.update(access.spec_fields(data=data, service_role=service_role, send_metadata=props.send_metadata))
-        access.grant_launcher(self.python, base_model=props.base_model, data=data, grader=grader,
-                              grader_pinned=pinned, service_role=service_role)
+        access.grant_launcher(
+            self.python,
+            base_model=props.base_model,
+            data=data,
+            grader=grader,
+            grader_pinned=pinned,
+            service_role=service_role,
+        )
 
-        log_group = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS,
-                                  removal_policy=RemovalPolicy.DESTROY)
+        log_group = logs.LogGroup(
+            self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
+        )
         provider = cr.Provider(self, "Provider", on_event_handler=self.function, log_group=log_group)
         self.resource = CustomResource(
-            self, "Job",
+            self,
+            "Job",
             service_token=provider.service_token,
             resource_type=JOB_RESOURCE_TYPE,
             properties={JobProperty.FINGERPRINT: self.fingerprint, JobProperty.SPEC: stack.to_json_string(spec)},
@@ -417,9 +543,11 @@ class JobLauncher(Construct):
         framework = provider.node.find_child("framework-onEvent")
         framework_role = framework.node.find_child("ServiceRole")
         acknowledge_cdk_owned_lambda(framework, framework_role, "The custom resource Provider framework")
-        acknowledge(framework_role.node.find_child("DefaultPolicy"),
-                    id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.function.node.default_child)}.Arn>:*]",
-                    reason="The Provider framework invokes any version of the launcher function it fronts, and only it.")
+        acknowledge(
+            framework_role.node.find_child("DefaultPolicy"),
+            id=f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(self.function.node.default_child)}.Arn>:*]",
+            reason="The Provider framework invokes any version of the launcher function it fronts, and only it.",
+        )
 
     @property
     def job_id(self) -> str:
@@ -427,9 +555,18 @@ class JobLauncher(Construct):
 
     def publish(self, outputs: PublishedOutputs) -> None:
         outputs.publish(Output.JOB_ID, self.job_id, "RFT job id (Nova: job ARN; mantle: fine-tuning job id)")
-        outputs.publish(Output.JOB_NAME, self.resource.get_att_string(JobAttribute.JOB_NAME),
-                        "Name of the RFT job (unique per launch)")
-        outputs.publish(Output.CUSTOM_MODEL_NAME, self.resource.get_att_string(JobAttribute.CUSTOM_MODEL_NAME),
-                        "Name of the custom model the RFT job produces")
-        outputs.publish(Output.JOB_CONSOLE_URL, self.resource.get_att_string(JobAttribute.CONSOLE_URL),
-                        "Bedrock console page of the RFT job")
+        outputs.publish(
+            Output.JOB_NAME,
+            self.resource.get_att_string(JobAttribute.JOB_NAME),
+            "Name of the RFT job (unique per launch)",
+        )
+        outputs.publish(
+            Output.CUSTOM_MODEL_NAME,
+            self.resource.get_att_string(JobAttribute.CUSTOM_MODEL_NAME),
+            "Name of the custom model the RFT job produces",
+        )
+        outputs.publish(
+            Output.JOB_CONSOLE_URL,
+            self.resource.get_att_string(JobAttribute.CONSOLE_URL),
+            "Bedrock console page of the RFT job",
+        )

@@ -154,7 +154,8 @@ def test_reference_answer_carries_the_limit_at_top_level_or_in_metadata() -> Non
 )
 def test_invalid_explicit_char_limit_is_malformed(bad_limit: object) -> None:
     reasons: list[tuple[int, Any, str]] = []
-    (result,) = grade_batch([make_sample("あ", char_limit=bad_limit, sample_id=9)], on_malformed=lambda *a: reasons.append(a))
+    (result,) = grade_batch([make_sample("あ", char_limit=bad_limit, sample_id=9)],
+                            on_malformed=lambda *a: reasons.append(a))
     assert result["aggregate_reward_score"] == 0.0
     assert metrics(result)["malformed"] == 1
     assert reasons and reasons[0][:2] == (0, 9) and "invalid char_limit" in reasons[0][2]
@@ -217,7 +218,13 @@ def test_missing_id_becomes_null() -> None:
 
 def test_malformed_samples_never_fail_the_batch() -> None:
     reasons: list[tuple[int, Any, str]] = []
-    batch = [make_sample("答え", sample_id=1), 42, {"id": 2}, make_sample(None, sample_id=3), make_sample("答え", sample_id=4)]
+    batch = [
+        make_sample("答え", sample_id=1),
+        42,
+        {"id": 2},
+        make_sample(None, sample_id=3),
+        make_sample("答え", sample_id=4),
+    ]
     results = grade_batch(batch, on_malformed=lambda *a: reasons.append(a))
     assert [r["id"] for r in results] == [1, None, 2, 3, 4]
     assert [r["aggregate_reward_score"] for r in results] == [1.0, 0.0, 0.0, 0.0, 1.0]
@@ -232,9 +239,7 @@ def test_empty_batch() -> None:
 
 
 def test_summarize() -> None:
-    results = grade_batch(
-        [make_sample("あ"), make_sample("あ" * 45), make_sample("あ", prompt="説明して"), None]
-    )
+    results = grade_batch([make_sample("あ"), make_sample("あ" * 45), make_sample("あ", prompt="説明して"), None])
     summary = summarize(results)
     assert summary == BatchSummary(samples=4, mean_reward=pytest.approx((1.0 + 0.25) / 4), malformed=1, no_limit=1)
 
@@ -282,26 +287,32 @@ characters = mostly(
     st.sampled_from(["\ud800", "\udfff", "\u200d", "\u0301", "\r", "\u3000", "\U0001f3fd"]),
 )
 any_text = st.text(characters, max_size=40)
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | any_text
-)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | any_text
 json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
 prompts = mostly(
-    st.sampled_from([PROMPT, "三十字以内で", "百二十字以内で", "Answer within 20 characters.", "under 5 chars", "説明して", ""]),
+    st.sampled_from(
+        [PROMPT, "三十字以内で", "百二十字以内で", "Answer within 20 characters.", "under 5 chars", "説明して", ""]
+    ),
     any_text,
 )
 answer_texts = (
     st.text(characters, max_size=80)
     | st.integers(1, 130).map(lambda n: "あ" * n)  # within, over or far over the prompts' limits
-    | st.sampled_from(["<think>x</think>答え", "<think>unclosed", "r</think>a", "👨\u200d👩\u200d👧" * 3, "あ" * 45, "x" * 35, "e\u0301" * 25])
+    | st.sampled_from(
+        [
+            "<think>x</think>答え",
+            "<think>unclosed",
+            "r</think>a",
+            "👨\u200d👩\u200d👧" * 3,
+            "あ" * 45,
+            "x" * 35,
+            "e\u0301" * 25,
+        ]
+    )
 )
 
 
@@ -334,7 +345,9 @@ conversations = st.builds(
     st.lists(any_messages, max_size=1),
 )
 messages = mostly(conversations, st.lists(user_messages | assistant_messages | any_messages, max_size=4) | json_values)
-limits = mostly(st.integers(min_value=1, max_value=200) | st.just("30"), st.sampled_from([0, -2, " 12 ", "x", ""]) | json_values)
+limits = mostly(
+    st.integers(min_value=1, max_value=200) | st.just("30"), st.sampled_from([0, -2, " 12 ", "x", ""]) | json_values
+)
 metadata = mostly(
     st.none() | st.fixed_dictionaries({}, optional={"char_limit": limits, "reference_answer": json_values}),
     json_values,
@@ -347,7 +360,7 @@ near_valid_samples = st.fixed_dictionaries(
 
 def assert_well_formed(batch: list, results: list) -> None:
     assert isinstance(results, list) and len(results) == len(batch)
-    for raw, result in zip(batch, results):
+    for raw, result in zip(batch, results, strict=True):
         assert list(result) == ["id", "aggregate_reward_score", "metrics_list"]
         expected_id = raw.get("id") if isinstance(raw, dict) else None
         assert result["id"] is expected_id
@@ -364,7 +377,11 @@ def assert_well_formed(batch: list, results: list) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(near_valid_samples | st.sampled_from([make_sample("あ" * 20), make_sample("あ" * 20, char_limit=5)]), max_size=8))
+@given(
+    st.lists(
+        near_valid_samples | st.sampled_from([make_sample("あ" * 20), make_sample("あ" * 20, char_limit=5)]), max_size=8
+    )
+)
 def test_a_sample_scores_the_same_alone_and_in_any_batch(batch: list) -> None:
     # grade_batch reuses the previous sample's prompt limit; that must never leak.
     assert grade_batch(batch) == [result for raw in batch for result in grade_batch([raw])]
@@ -396,8 +413,16 @@ def test_near_valid_strategy_reaches_every_kind_of_result() -> None:
 
     collect()
     wanted = {
-        "within", "over", "zero", "no_limit", "lone surrogate in a scored sample", "malformed: invalid",
-        "malformed: messages[1].content", "malformed: messages[0].role", "malformed: no", "malformed: 'metadata'",
+        "within",
+        "over",
+        "zero",
+        "no_limit",
+        "lone surrogate in a scored sample",
+        "malformed: invalid",
+        "malformed: messages[1].content",
+        "malformed: messages[0].role",
+        "malformed: no",
+        "malformed: 'metadata'",
     }
     assert wanted <= seen, sorted(wanted - seen)
 

@@ -82,7 +82,11 @@ def invoke(event: object) -> object:
 
 
 def test_returns_exactly_what_grade_batch_returns(capsys) -> None:
-    event = [sample(0, "人工知能の略で、機械が学習・推論する技術"), sample("b", "あ" * 45), sample(2, "答え", "説明して")]
+    event = [
+        sample(0, "人工知能の略で、機械が学習・推論する技術"),
+        sample("b", "あ" * 45),
+        sample(2, "答え", "説明して"),
+    ]
     assert invoke(event) == grade_batch(event)
 
 
@@ -160,7 +164,8 @@ def test_an_event_of_another_shape_raises(event: object, described: str | None, 
     else:
         assert str(error.value) == (
             "expected the event to be a JSON array of samples, an object with 'trajectories', or one sample "
-            f"object with 'messages'; got {described}")
+            f"object with 'messages'; got {described}"
+        )
     assert emf_metrics(stdout_json(capsys))["InvalidEvents"] == 1
 
 
@@ -184,8 +189,12 @@ def test_works_with_metrics_disabled(monkeypatch, capsys) -> None:
 def run_python(code: str, **env: str) -> str:
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("POWERTOOLS_")}
     completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, env={**clean_env, **env},
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**clean_env, **env},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return completed.stdout.strip()
 

@@ -163,7 +163,10 @@ def test_fields_from_metadata_only_and_null_metadata() -> None:
         ("<think>only reasoning</think>", ""),
         ("<think>a<think>b</think>c</think>d", "d"),
         ("1 < 2 and <b>bold</b>", "1 < 2 and <b>bold</b>"),
-        ("<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>final<|message|>答え<|return|>", "答え"),
+        (
+            "<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>final<|message|>答え<|return|>",
+            "答え",
+        ),
         ("<|channel|>analysis<|message|>only thinking<|end|>", ""),
     ],
 )
@@ -174,9 +177,17 @@ def test_strip_reasoning(text: str, answer: str) -> None:
 @pytest.mark.parametrize(
     ("value", "description"),
     [
-        (None, "null"), (True, "true"), (False, "false"), (30, "30"), (2.5, "2.5"), (float("nan"), "nan"),
-        ("30", "'30'"), ("x" * 100, repr("x" * 60) + "..."), (10**100, "1" + "0" * 59 + "..."),
-        ([1, [2]], "array of 2"), ({"a": 1}, "object of 1 keys"),
+        (None, "null"),
+        (True, "true"),
+        (False, "false"),
+        (30, "30"),
+        (2.5, "2.5"),
+        (float("nan"), "nan"),
+        ("30", "'30'"),
+        ("x" * 100, repr("x" * 60) + "..."),
+        (10**100, "1" + "0" * 59 + "..."),
+        ([1, [2]], "array of 2"),
+        ({"a": 1}, "object of 1 keys"),
     ],
 )
 def test_describe_value(value: object, description: str) -> None:

@@ -98,14 +98,19 @@ def test_stop_a_mantle_job_by_its_name_from_the_ledger(rftctl, aws, mantle_serve
     result = rftctl("stop", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--job", name, "--yes")
     assert result.code == 0, result.err
     assert mantle_server.jobs[MANTLE_JOB_ID]["status"] == "cancelled"
-    assert ("POST", f"/fine_tuning/jobs/{MANTLE_JOB_ID}/cancel") in [(r.method, r.route) for r in mantle_server.requests]
+    assert ("POST", f"/fine_tuning/jobs/{MANTLE_JOB_ID}/cancel") in [
+        (r.method, r.route) for r in mantle_server.requests
+    ]
     mantle_server.assert_all_signed()
 
 
 def expect_mantle_entry(aws, item: LedgerEntry) -> None:
     body = item.to_json().encode()
-    aws.stub("s3", MANTLE_REGION).add_response("get_object", {"Body": streaming(body), "ContentLength": len(body)},
-                                               {"Bucket": "rft-data-west", "Key": f"jobs/{item.job_name}.json"})
+    aws.stub("s3", MANTLE_REGION).add_response(
+        "get_object",
+        {"Body": streaming(body), "ContentLength": len(body)},
+        {"Bucket": "rft-data-west", "Key": f"jobs/{item.job_name}.json"},
+    )
 
 
 def test_a_job_whose_create_answer_was_lost_is_found_by_its_training_file(rftctl, aws, mantle_server) -> None:
@@ -114,8 +119,16 @@ def test_a_job_whose_create_answer_was_lost_is_found_by_its_training_file(rftctl
     mantle_server.add_job(id="ftjob-someone-else", status="running", training_file="file-other")
     expect_mantle_stack(aws)
     name = "bedrock-rft-gptoss20b-9f8e7d6c-0003"
-    expect_mantle_entry(aws, entry(name, variant="mantle", request="unknown", training_file="file-launch-7",
-                                   launched_at="2000-01-01T00:00:00+00:00"))
+    expect_mantle_entry(
+        aws,
+        entry(
+            name,
+            variant="mantle",
+            request="unknown",
+            training_file="file-launch-7",
+            launched_at="2000-01-01T00:00:00+00:00",
+        ),
+    )
     expect_parameter(aws, MANTLE_REGION, MANTLE_JOB_ID_PARAMETER, MANTLE_JOB_ID)
     result = rftctl("stop", "--stack", MANTLE_STACK, "--region", MANTLE_REGION, "--job", name, "--yes")
     assert result.code == 0, result.err
@@ -139,9 +152,14 @@ def test_a_job_whose_create_answer_was_lost_and_that_is_nowhere_is_not_stopped(r
 
 def test_history_lists_every_launch_with_live_status(rftctl, aws) -> None:
     expect_nova_stack(aws)
-    old = entry("bedrock-rft-nova2lite-00000000-0000", job_id=OLD_JOB_ARN, status="Completed",
-                output_model=NOVA_MODEL_ARN, launched_at="2026-11-01T09:00:00+00:00",
-                ended_at="2026-11-01T13:00:00+00:00")
+    old = entry(
+        "bedrock-rft-nova2lite-00000000-0000",
+        job_id=OLD_JOB_ARN,
+        status="Completed",
+        output_model=NOVA_MODEL_ARN,
+        launched_at="2026-11-01T09:00:00+00:00",
+        ended_at="2026-11-01T13:00:00+00:00",
+    )
     running = entry(NOVA_JOB_NAME, job_id=NOVA_JOB_ARN, status="InProgress")
     lost = entry("bedrock-rft-nova2lite-2b2b2b2b-0002", request="unknown", launched_at="2026-11-30T11:00:00+00:00")
     refused = entry("bedrock-rft-nova2lite-3c3c3c3c-0003", request="rejected", launched_at="2026-11-30T12:00:00+00:00")
@@ -150,12 +168,26 @@ def test_history_lists_every_launch_with_live_status(rftctl, aws) -> None:
     # Only jobs that may still change are asked about: the running one by id, the lost one by name.
     expect_nova_describe(aws, nova_job("InProgress"))
     aws.stub("bedrock", NOVA_REGION).add_client_error(
-        "get_model_customization_job", "ResourceNotFoundException", "no such job", 404,
-        expected_params={"jobIdentifier": lost.job_name})
+        "get_model_customization_job",
+        "ResourceNotFoundException",
+        "no such job",
+        404,
+        expected_params={"jobIdentifier": lost.job_name},
+    )
     result = rftctl("history", "--stack", NOVA_STACK)
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0].split() == ["job", "status", "fingerprint", "base", "model", "trained", "model", "launched", "ended"]
+    assert lines[0].split() == [
+        "job",
+        "status",
+        "fingerprint",
+        "base",
+        "model",
+        "trained",
+        "model",
+        "launched",
+        "ended",
+    ]
     rows = lines[2:]
     assert rows[0].split()[:3] == [old.job_name, "Completed", "1a2b3c4d0000"] and NOVA_MODEL_ARN in rows[0]
     assert rows[1].startswith("*") and NOVA_JOB_NAME in rows[1] and "InProgress" in rows[1]
@@ -165,19 +197,27 @@ def test_history_lists_every_launch_with_live_status(rftctl, aws) -> None:
 
 def test_history_of_a_stack_that_launched_nothing(rftctl, aws) -> None:
     expect_nova_stack(aws)
-    aws.stub("s3", NOVA_REGION).add_response("list_objects_v2", {"IsTruncated": False, "KeyCount": 0},
-                                            {"Bucket": BUCKET, "Prefix": "jobs/"})
+    aws.stub("s3", NOVA_REGION).add_response(
+        "list_objects_v2", {"IsTruncated": False, "KeyCount": 0}, {"Bucket": BUCKET, "Prefix": "jobs/"}
+    )
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, "NONE")
     result = rftctl("history", "--stack", NOVA_STACK)
-    assert result.out == f"{NOVA_STACK} (us-east-1, nova) has launched no job (its ledger s3://{BUCKET}/jobs/ is empty)\n"
+    assert (
+        result.out == f"{NOVA_STACK} (us-east-1, nova) has launched no job (its ledger s3://{BUCKET}/jobs/ is empty)\n"
+    )
 
 
 def test_history_says_which_entries_it_could_not_read(rftctl, aws) -> None:
     expect_nova_stack(aws)
     s3 = aws.stub("s3", NOVA_REGION)
-    s3.add_response("list_objects_v2", {"Contents": [{"Key": "jobs/x.json"}], "IsTruncated": False},
-                    {"Bucket": BUCKET, "Prefix": "jobs/"})
-    s3.add_response("get_object", {"Body": streaming(b"{broken"), "ContentLength": 7}, {"Bucket": BUCKET, "Key": "jobs/x.json"})
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "jobs/x.json"}], "IsTruncated": False},
+        {"Bucket": BUCKET, "Prefix": "jobs/"},
+    )
+    s3.add_response(
+        "get_object", {"Body": streaming(b"{broken"), "ContentLength": 7}, {"Bucket": BUCKET, "Key": "jobs/x.json"}
+    )
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, "NONE")
     result = rftctl("history", "--stack", NOVA_STACK, "--no-refresh")
     assert f"warning: ledger entry s3://{BUCKET}/jobs/x.json is not readable JSON" in result.err
@@ -186,8 +226,13 @@ def test_history_says_which_entries_it_could_not_read(rftctl, aws) -> None:
 def test_history_finds_a_mantle_job_whose_create_answer_was_lost(rftctl, aws, mantle_server) -> None:
     mantle_server.add_job(id="ftjob-unrecorded", status="running", training_file="file-launch-9")
     expect_mantle_stack(aws)
-    lost = entry("bedrock-rft-gptoss20b-9f8e7d6c-0009", variant="mantle", request="unknown",
-                 training_file="file-launch-9", launched_at="2000-01-01T00:00:00+00:00")
+    lost = entry(
+        "bedrock-rft-gptoss20b-9f8e7d6c-0009",
+        variant="mantle",
+        request="unknown",
+        training_file="file-launch-9",
+        launched_at="2000-01-01T00:00:00+00:00",
+    )
     expect_ledger(aws, MANTLE_REGION, "rft-data-west", [lost])
     expect_parameter(aws, MANTLE_REGION, MANTLE_JOB_ID_PARAMETER, MANTLE_JOB_ID)
     result = rftctl("history", "--stack", MANTLE_STACK, "--region", MANTLE_REGION)
@@ -198,13 +243,22 @@ def test_history_finds_a_mantle_job_whose_create_answer_was_lost(rftctl, aws, ma
 
 def test_one_job_the_service_will_not_describe_does_not_hide_the_others(rftctl, aws) -> None:
     expect_nova_stack(aws)
-    first = entry("bedrock-rft-nova2lite-00000000-0001", job_id=OLD_JOB_ARN, status="InProgress",
-                  launched_at="2026-11-01T09:00:00+00:00")
+    first = entry(
+        "bedrock-rft-nova2lite-00000000-0001",
+        job_id=OLD_JOB_ARN,
+        status="InProgress",
+        launched_at="2026-11-01T09:00:00+00:00",
+    )
     second = entry(NOVA_JOB_NAME, job_id=NOVA_JOB_ARN, status="InProgress")
     expect_ledger(aws, NOVA_REGION, BUCKET, [first, second])
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, NOVA_JOB_ARN)
-    aws.stub("bedrock", NOVA_REGION).add_client_error("get_model_customization_job", "ThrottlingException", "slow",
-                                                      400, expected_params={"jobIdentifier": OLD_JOB_ARN})
+    aws.stub("bedrock", NOVA_REGION).add_client_error(
+        "get_model_customization_job",
+        "ThrottlingException",
+        "slow",
+        400,
+        expected_params={"jobIdentifier": OLD_JOB_ARN},
+    )
     expect_nova_describe(aws, nova_job("Completed", outputModelArn=NOVA_MODEL_ARN))
     result = rftctl("history", "--stack", NOVA_STACK)
     assert result.code == 0, result.err

@@ -212,4 +212,5 @@ def test_a_stack_that_failed_its_first_create_is_recreated_with_a_new_job(rftctl
 
 def test_a_stack_name_not_in_the_assembly_is_an_error(rftctl, assembly: Path) -> None:
     result = rftctl("plan", "--cdk-out", str(assembly), "--stack", "BedrockRft-Typo")
-    assert result.code == 1 and "has no stack BedrockRft-Typo; it has BedrockRft-GptOss20b, BedrockRft-Nova2Lite" in result.err
+    assert result.code == 1
+    assert "has no stack BedrockRft-Typo; it has BedrockRft-GptOss20b, BedrockRft-Nova2Lite" in result.err

@@ -37,7 +37,9 @@ def test_defaults_from_cdk_json() -> None:
 
 def test_cli_strings_are_decoded_as_json() -> None:
     # `cdk synth -c rft:launchJob=false -c 'rft:mantle={"models": [...]}'` gives strings.
-    config = config_with(launchJob="false", mantle='{"models": ["qwen.qwen3-32b"], "hyperParameters": {"n_epochs": "2"}}')
+    config = config_with(
+        launchJob="false", mantle='{"models": ["qwen.qwen3-32b"], "hyperParameters": {"n_epochs": "2"}}'
+    )
     assert not any(s.launch_job for s in config.stacks)
     qwen = config.stacks[1]
     assert qwen.stack_name == "BedrockRft-Qwen3-32b" and dict(qwen.hyperparameters) == {"n_epochs": 2}
@@ -46,9 +48,12 @@ def test_cli_strings_are_decoded_as_json() -> None:
 def test_per_variant_and_per_model_overrides() -> None:
     config = config_with(
         nova={"hyperParameters": {"epochCount": 2}, "launchJob": False, "tags": {"owner": "ml"}},
-        mantle={"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"], "hyperParameters": {"n_epochs": 1},
-                "modelOverrides": {"qwen.qwen3-32b": {"hyperParameters": {"batch_size": 8},
-                                                      "grader": {"memoryMb": 1024}}}})
+        mantle={
+            "models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"],
+            "hyperParameters": {"n_epochs": 1},
+            "modelOverrides": {"qwen.qwen3-32b": {"hyperParameters": {"batch_size": 8}, "grader": {"memoryMb": 1024}}},
+        },
+    )
     nova, gpt, qwen = config.stacks
     assert not nova.launch_job and gpt.launch_job
     assert nova.tags["owner"] == "ml" and nova.tags["project"] == "bedrock-rft" and "owner" not in gpt.tags
@@ -56,52 +61,82 @@ def test_per_variant_and_per_model_overrides() -> None:
     assert qwen.grader.memory_mb == 1024 and gpt.grader.memory_mb == 512
 
 
-@pytest.mark.parametrize("overrides,expected", [
-    ({"nova": {"hyperParameters": {"epochCount": 0}}},
-     "rft:nova.hyperParameters.epochCount: 0 is out of range; allowed from 1 to 50"),
-    ({"nova": {"hyperParameters": {"trainingSamplePerPrompt": 17}}},
-     "rft:nova.hyperParameters.trainingSamplePerPrompt: 17 is out of range; allowed from 2 to 16"),
-    ({"nova": {"hyperParameters": {"learningRate": 0.5}}},
-     "rft:nova.hyperParameters.learningRate: 0.5 is out of range; allowed from 1e-07 to 0.001"),
-    ({"nova": {"hyperParameters": {"reasoningEffort": "max"}}},
-     "rft:nova.hyperParameters.reasoningEffort: expected one of low, medium, high, got 'max'"),
-    ({"nova": {"hyperParameters": {"epochs": 3}}}, "rft:nova.hyperParameters.epochs: unknown setting"),
-    ({"nova": {"hyperParameters": {"batchSize": 8}}},
-     "rft:nova.hyperParameters.batchSize: 8 is out of range; allowed from 16 to 512"),
-    ({"nova": {"hyperParameters": {"epochCount": True}}}, "rft:nova.hyperParameters.epochCount: expected a whole number"),
-    ({"nova": {"baseModel": "amazon.nova-pro-v1:0"}}, "rft:nova.baseModel: expected one of amazon.nova-2-lite-v1:0:256k"),
-    ({"mantle": {"models": ["meta.llama3"]}}, "rft:mantle.models: 'meta.llama3' is not an RFT model"),
-    ({"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"n_epochs": 0}}},
-     "rft:mantle.hyperParameters.n_epochs: 0 is out of range; allowed 1 to 50"),
-    ({"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"suffix": "x"}}},
-     "rft:mantle.hyperParameters.suffix: unknown setting"),
-    ({"mantle": {"models": ["openai.gpt-oss-20b"], "baseUrl": "http://x"}}, "rft:mantle.baseUrl: expected an https:// URL"),
-    ({"grader": {"memoryMb": 64}}, "rft:grader.memoryMb: 64 is out of range; allowed 128 to 10240"),
-    ({"grader": {"logRetentionDays": 31}}, "rft:grader.logRetentionDays: 31 is not a CloudWatch Logs retention"),
-    ({"launchJob": "maybe"}, "rft:launchJob: expected true or false, got 'maybe'"),
-    ({"appPrefix": "Bad Prefix"}, "rft:appPrefix: expected 3-32 lowercase letters"),
-    ({"notificationEmails": ["not-an-address"]}, "rft:notificationEmails: not an e-mail address: 'not-an-address'"),
-    ({"dataset": {"training": "train.csv"}}, "rft:dataset.training: expected a .jsonl file name"),
-    ({"dataset": {"training": "missing.jsonl"}}, "rft:dataset.training: file not found"),
-    ({"tags": {"aws:owner": "x"}}, "rft:tags.aws:owner: tag keys are"),
-    # Bedrock's job and model tags are ASCII only; this would otherwise fail only at deploy.
-    ({"tags": {"チーム": "ml"}}, "rft:tags.チーム: tag keys are 1-128 ASCII"),
-    ({"tags": {"rft:variant": "x"}}, "rft:tags.rft:variant: tag keys are"),
-    ({"nova": {"tags": {"owner": "山田"}}}, "rft:nova.tags.owner: tag values are strings of 0-256 ASCII"),
-    ({"tags": {f"k{i}": "v" for i in range(48)}}, "rft:tags: 48 tags; at most 47"),
-    ({"appPrefix": "aws-rft"}, "rft:appPrefix: expected 3-32 lowercase letters, digits or hyphens, starting with "
-                               "a letter and not with aws or ssm"),
-    ({"appPrefix": "ssm-rft"}, "rft:appPrefix: expected"),
-    ({"nova": {"colour": "red"}}, "rft:nova.colour: unknown setting"),
-])
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (
+            {"nova": {"hyperParameters": {"epochCount": 0}}},
+            "rft:nova.hyperParameters.epochCount: 0 is out of range; allowed from 1 to 50",
+        ),
+        (
+            {"nova": {"hyperParameters": {"trainingSamplePerPrompt": 17}}},
+            "rft:nova.hyperParameters.trainingSamplePerPrompt: 17 is out of range; allowed from 2 to 16",
+        ),
+        (
+            {"nova": {"hyperParameters": {"learningRate": 0.5}}},
+            "rft:nova.hyperParameters.learningRate: 0.5 is out of range; allowed from 1e-07 to 0.001",
+        ),
+        (
+            {"nova": {"hyperParameters": {"reasoningEffort": "max"}}},
+            "rft:nova.hyperParameters.reasoningEffort: expected one of low, medium, high, got 'max'",
+        ),
+        ({"nova": {"hyperParameters": {"epochs": 3}}}, "rft:nova.hyperParameters.epochs: unknown setting"),
+        (
+            {"nova": {"hyperParameters": {"batchSize": 8}}},
+            "rft:nova.hyperParameters.batchSize: 8 is out of range; allowed from 16 to 512",
+        ),
+        (
+            {"nova": {"hyperParameters": {"epochCount": True}}},
+            "rft:nova.hyperParameters.epochCount: expected a whole number",
+        ),
+        (
+            {"nova": {"baseModel": "amazon.nova-pro-v1:0"}},
+            "rft:nova.baseModel: expected one of amazon.nova-2-lite-v1:0:256k",
+        ),
+        ({"mantle": {"models": ["meta.llama3"]}}, "rft:mantle.models: 'meta.llama3' is not an RFT model"),
+        (
+            {"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"n_epochs": 0}}},
+            "rft:mantle.hyperParameters.n_epochs: 0 is out of range; allowed 1 to 50",
+        ),
+        (
+            {"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"suffix": "x"}}},
+            "rft:mantle.hyperParameters.suffix: unknown setting",
+        ),
+        (
+            {"mantle": {"models": ["openai.gpt-oss-20b"], "baseUrl": "http://x"}},
+            "rft:mantle.baseUrl: expected an https:// URL",
+        ),
+        ({"grader": {"memoryMb": 64}}, "rft:grader.memoryMb: 64 is out of range; allowed 128 to 10240"),
+        ({"grader": {"logRetentionDays": 31}}, "rft:grader.logRetentionDays: 31 is not a CloudWatch Logs retention"),
+        ({"launchJob": "maybe"}, "rft:launchJob: expected true or false, got 'maybe'"),
+        ({"appPrefix": "Bad Prefix"}, "rft:appPrefix: expected 3-32 lowercase letters"),
+        ({"notificationEmails": ["not-an-address"]}, "rft:notificationEmails: not an e-mail address: 'not-an-address'"),
+        ({"dataset": {"training": "train.csv"}}, "rft:dataset.training: expected a .jsonl file name"),
+        ({"dataset": {"training": "missing.jsonl"}}, "rft:dataset.training: file not found"),
+        ({"tags": {"aws:owner": "x"}}, "rft:tags.aws:owner: tag keys are"),
+        # Bedrock's job and model tags are ASCII only; this would otherwise fail only at deploy.
+        ({"tags": {"チーム": "ml"}}, "rft:tags.チーム: tag keys are 1-128 ASCII"),
+        ({"tags": {"rft:variant": "x"}}, "rft:tags.rft:variant: tag keys are"),
+        ({"nova": {"tags": {"owner": "山田"}}}, "rft:nova.tags.owner: tag values are strings of 0-256 ASCII"),
+        ({"tags": {f"k{i}": "v" for i in range(48)}}, "rft:tags: 48 tags; at most 47"),
+        (
+            {"appPrefix": "aws-rft"},
+            "rft:appPrefix: expected 3-32 lowercase letters, digits or hyphens, starting with "
+            "a letter and not with aws or ssm",
+        ),
+        ({"appPrefix": "ssm-rft"}, "rft:appPrefix: expected"),
+        ({"nova": {"colour": "red"}}, "rft:nova.colour: unknown setting"),
+    ],
+)
 def test_bad_values_name_the_key_and_what_is_allowed(overrides, expected) -> None:
     problems = problems_of(**overrides)
     assert any(p.startswith(expected) for p in problems), problems
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    problems = problems_of(launchJob="maybe", grader={"memoryMb": 1, "timeoutSeconds": 0},
-                           nova={"hyperParameters": {"epochCount": 99}})
+    problems = problems_of(
+        launchJob="maybe", grader={"memoryMb": 1, "timeoutSeconds": 0}, nova={"hyperParameters": {"epochCount": 99}}
+    )
     assert len(problems) == 4
     message = str(ConfigError(problems))
     assert message.startswith("invalid configuration in cdk.json context or -c overrides:")
@@ -119,18 +154,30 @@ def test_a_stack_name_may_not_repeat() -> None:
 
 def test_stacks_in_one_region_need_distinct_name_prefixes() -> None:
     # Both name their tracker state machine "bedrockrft-qwen3-32b-job-tracker" in us-west-2.
-    problems = problems_of(mantle={"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"],
-                                   "modelOverrides": {"openai.gpt-oss-20b": {"stackName": "bedrockrft-Qwen3-32b"}}})
-    assert problems == ["stack names: more than one stack in us-west-2 gets the name prefix 'bedrockrft-qwen3-32b' "
-                        "(lowercased, first 32 characters); make the stack names differ there"]
+    problems = problems_of(
+        mantle={
+            "models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"],
+            "modelOverrides": {"openai.gpt-oss-20b": {"stackName": "bedrockrft-Qwen3-32b"}},
+        }
+    )
+    assert problems == [
+        "stack names: more than one stack in us-west-2 gets the name prefix 'bedrockrft-qwen3-32b' "
+        "(lowercased, first 32 characters); make the stack names differ there"
+    ]
     # The same prefix in different regions is fine.
-    config_with(nova={"stackName": "BedrockRft-GptOss20b"}, mantle={"models": ["openai.gpt-oss-20b"],
-                "modelOverrides": {"openai.gpt-oss-20b": {"stackName": "bedrockrft-gptoss20b"}}})
+    config_with(
+        nova={"stackName": "BedrockRft-GptOss20b"},
+        mantle={
+            "models": ["openai.gpt-oss-20b"],
+            "modelOverrides": {"openai.gpt-oss-20b": {"stackName": "bedrockrft-gptoss20b"}},
+        },
+    )
 
 
 def test_nothing_configured_is_an_error() -> None:
     assert problems_of(nova={"enabled": False}, mantle={"models": []}) == [
-        "rft:nova.enabled / rft:mantle.models: no stack is configured"]
+        "rft:nova.enabled / rft:mantle.models: no stack is configured"
+    ]
 
 
 def test_name_prefix_is_valid_for_job_names() -> None:
@@ -139,6 +186,7 @@ def test_name_prefix_is_valid_for_job_names() -> None:
 
 
 # ---- how cdk.json, -c objects and dotted keys combine (issue: unknown keys, merges) ----
+
 
 def merged_config(**context: Any):
     """The configuration as app.py builds it: the CLI's context over cdk.json, cdk.json merged back."""
@@ -157,9 +205,11 @@ def test_an_unknown_key_stops_synth_and_names_the_nearest_known_key() -> None:
     assert problems == [
         "rft:launchjob: unknown context key; did you mean rft:launchJob? known keys: rft:appPrefix, "
         "rft:launchJob, rft:notificationEmails, rft:trackerPollMinutes, rft:tags, rft:dataset, rft:grader, "
-        "rft:nova, rft:mantle"]
+        "rft:nova, rft:mantle"
+    ]
     assert merged_problems(**{"rft:Nova.hyperParameters.epochCount": "3"})[0].startswith(
-        "rft:Nova.hyperParameters.epochCount: unknown context key; did you mean rft:nova.hyperParameters.epochCount?")
+        "rft:Nova.hyperParameters.epochCount: unknown context key; did you mean rft:nova.hyperParameters.epochCount?"
+    )
     assert merged_problems(**{"rft:colour": "red"})[0].startswith("rft:colour: unknown context key; known keys:")
 
 
@@ -176,11 +226,13 @@ def test_a_c_object_merges_into_the_cdk_json_object() -> None:
     assert nova.create_model_deployment
     assert dict(nova.hyperparameters) == {"epochCount": 10, "trainingSamplePerPrompt": 8}
     # Nested objects merge too; lists replace; null puts a field back to its default.
-    config = merged_config(**{
-        "rft:nova": {"hyperParameters": {"epochCount": 2, "trainingSamplePerPrompt": None}},
-        "rft:tags": {"team": "ml"},
-        "rft:mantle": {"models": ["qwen.qwen3-32b"]},
-    })
+    config = merged_config(
+        **{
+            "rft:nova": {"hyperParameters": {"epochCount": 2, "trainingSamplePerPrompt": None}},
+            "rft:tags": {"team": "ml"},
+            "rft:mantle": {"models": ["qwen.qwen3-32b"]},
+        }
+    )
     nova, qwen = config.stacks
     assert dict(nova.hyperparameters) == {"epochCount": 2}
     assert dict(nova.tags) == {"project": "bedrock-rft", "task": "char-limit", "team": "ml"}
@@ -189,13 +241,15 @@ def test_a_c_object_merges_into_the_cdk_json_object() -> None:
 
 
 def test_dotted_keys_set_one_field() -> None:
-    config = merged_config(**{
-        "rft:nova.hyperParameters.epochCount": "3",
-        "rft:dataset.validation": "",
-        "rft:mantle.models": '["openai.gpt-oss-20b", "qwen.qwen3-32b"]',
-        "rft:mantle.modelOverrides.qwen.qwen3-32b.hyperParameters.batch_size": "8",
-        "rft:mantle.modelOverrides.qwen.qwen3-32b.sendMetadata": "false",
-    })
+    config = merged_config(
+        **{
+            "rft:nova.hyperParameters.epochCount": "3",
+            "rft:dataset.validation": "",
+            "rft:mantle.models": '["openai.gpt-oss-20b", "qwen.qwen3-32b"]',
+            "rft:mantle.modelOverrides.qwen.qwen3-32b.hyperParameters.batch_size": "8",
+            "rft:mantle.modelOverrides.qwen.qwen3-32b.sendMetadata": "false",
+        }
+    )
     nova, gpt, qwen = config.stacks
     assert dict(nova.hyperparameters) == {"epochCount": 3, "trainingSamplePerPrompt": 8}
     assert nova.dataset.validation_file is None
@@ -203,12 +257,15 @@ def test_dotted_keys_set_one_field() -> None:
     assert not qwen.send_metadata and gpt.send_metadata
 
 
-@pytest.mark.parametrize("key,expected", [
-    ("rft:launchJob.value", "rft:launchJob.value: rft:launchJob takes one value; only rft:tags, rft:dataset"),
-    ("rft:nova.", "rft:nova.: rft:nova takes one value"),
-    ("rft:nova.hyperParameters..epochCount", "rft:nova.hyperParameters..epochCount: rft:nova takes one value"),
-    ("rft:nova.baseModel.id", "rft:nova.baseModel.id: baseModel is not an object here, so it has no sub-key id"),
-])
+@pytest.mark.parametrize(
+    "key,expected",
+    [
+        ("rft:launchJob.value", "rft:launchJob.value: rft:launchJob takes one value; only rft:tags, rft:dataset"),
+        ("rft:nova.", "rft:nova.: rft:nova takes one value"),
+        ("rft:nova.hyperParameters..epochCount", "rft:nova.hyperParameters..epochCount: rft:nova takes one value"),
+        ("rft:nova.baseModel.id", "rft:nova.baseModel.id: baseModel is not an object here, so it has no sub-key id"),
+    ],
+)
 def test_dotted_keys_that_cannot_work_are_rejected(key: str, expected: str) -> None:
     assert any(p.startswith(expected) for p in merged_problems(**{key: "x"}))
 
@@ -219,26 +276,35 @@ def test_dotted_key_typos_are_reported_not_ignored() -> None:
 
 
 def test_request_field_switches() -> None:
-    config = merged_config(**{"rft:nova.sendValidationData": "false",
-                              "rft:mantle": {"sendValidationFile": False, "pinGraderVersion": False}})
+    config = merged_config(
+        **{
+            "rft:nova.sendValidationData": "false",
+            "rft:mantle": {"sendValidationFile": False, "pinGraderVersion": False},
+        }
+    )
     nova, gpt = config.stacks
     assert not nova.send_validation_data
     assert (gpt.send_validation_data, gpt.send_metadata, gpt.pin_grader_version) == (False, True, False)
     defaults = merged_config().stacks
     assert all(s.send_validation_data and s.send_metadata and s.pin_grader_version for s in defaults)
     assert merged_problems(**{"rft:mantle.pinGraderVersion": "sometimes"}) == [
-        "rft:mantle.pinGraderVersion: expected true or false, got 'sometimes'"]
+        "rft:mantle.pinGraderVersion: expected true or false, got 'sometimes'"
+    ]
 
 
 def test_models_come_from_the_model_table() -> None:
     config = merged_config(**{"rft:mantle.models": '["nvidia.nemotron-nano-3-30b"]'})
     nemotron = config.stacks[1]
     assert (nemotron.stack_name, nemotron.region, nemotron.variant) == (
-        "BedrockRft-NemotronNano3-30b", "us-west-2", Variant.MANTLE)
+        "BedrockRft-NemotronNano3-30b",
+        "us-west-2",
+        Variant.MANTLE,
+    )
     # A Nova model is not a mantle model, and the other way round.
     assert merged_problems(**{"rft:mantle.models": '["amazon.nova-2-lite-v1:0:256k"]'})[0].startswith(
         "rft:mantle.models: 'amazon.nova-2-lite-v1:0:256k' is not an RFT model of the mantle API; allowed: "
-        "openai.gpt-oss-20b, qwen.qwen3-32b, nvidia.nemotron-nano-3-30b")
+        "openai.gpt-oss-20b, qwen.qwen3-32b, nvidia.nemotron-nano-3-30b"
+    )
 
 
 @pytest.mark.parametrize("key", ["RFT:launchJob", "rft.launchJob", "Rft_launchJob", "rft-launchJob"])

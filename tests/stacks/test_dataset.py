@@ -171,8 +171,7 @@ BAD_LINES: dict[str, tuple[str | bytes, str]] = {
         "content must be",
     ),
     "image block": (
-        '{"messages": [{"role": "user", "content": [{"type": "image_url", "text": "x"}]}],'
-        ' "char_limit": 5}',
+        '{"messages": [{"role": "user", "content": [{"type": "image_url", "text": "x"}]}], "char_limit": 5}',
         "content must be",
     ),
     "late system": (
@@ -181,8 +180,7 @@ BAD_LINES: dict[str, tuple[str | bytes, str]] = {
         "only allowed first",
     ),
     "answer included": (
-        '{"messages": [{"role": "user", "content": "AIを30文字以内で"},'
-        ' {"role": "assistant", "content": "人工知能"}]}',
+        '{"messages": [{"role": "user", "content": "AIを30文字以内で"}, {"role": "assistant", "content": "人工知能"}]}',
         "last message must be the user prompt",
     ),
     "bool limit": (f'{{{USER_X}, "char_limit": true}}', LIMIT_ERROR),
@@ -193,16 +191,25 @@ BAD_LINES: dict[str, tuple[str | bytes, str]] = {
     "huge limit": (f'{{{USER_X}, "char_limit": 1000001}}', LIMIT_ERROR),
     "bad limit and messages": ('{"messages": [], "char_limit": -1}', LIMIT_ERROR),
     "no limit": ('{"messages": [{"role": "user", "content": "AIとは何か"}]}', "no character limit"),
-    "list reference": (f'{{{USER_X}, "char_limit": 30, "reference_answer": [30]}}',
-                       "reference_answer must be a string or an object, got a list"),
-    "number reference": (f'{{{USER_X}, "char_limit": 30, "reference_answer": 30}}',
-                         "reference_answer must be a string or an object, got a number"),
-    "bad reference limit": (f'{{{USER_X}, "reference_answer": {{"char_limit": "x"}}}}',
-                            "reference_answer.char_limit must be an integer from 1 to 1000000"),
-    "references disagree": (f'{{{USER_X}, "char_limit": 30, "reference_answer": {{"char_limit": 20}}}}',
-                            "char_limit is 30 but reference_answer.char_limit is 20"),
+    "list reference": (
+        f'{{{USER_X}, "char_limit": 30, "reference_answer": [30]}}',
+        "reference_answer must be a string or an object, got a list",
+    ),
+    "number reference": (
+        f'{{{USER_X}, "char_limit": 30, "reference_answer": 30}}',
+        "reference_answer must be a string or an object, got a number",
+    ),
+    "bad reference limit": (
+        f'{{{USER_X}, "reference_answer": {{"char_limit": "x"}}}}',
+        "reference_answer.char_limit must be an integer from 1 to 1000000",
+    ),
+    "references disagree": (
+        f'{{{USER_X}, "char_limit": 30, "reference_answer": {{"char_limit": 20}}}}',
+        "char_limit is 30 but reference_answer.char_limit is 20",
+    ),
     "reference disagrees with prompt": (
-        '{"messages": [{"role": "user", "content": "AIを25文字以内で説明して"}], "reference_answer": {"char_limit": 30}}',
+        '{"messages": [{"role": "user", "content": "AIを25文字以内で説明して"}], '
+        '"reference_answer": {"char_limit": 30}}',
         "reference_answer.char_limit is 30 but the prompt asks for at most 25",
     ),
     "limits disagree": (
@@ -213,9 +220,7 @@ BAD_LINES: dict[str, tuple[str | bytes, str]] = {
 
 
 @pytest.mark.parametrize(("bad_line", "expected"), BAD_LINES.values(), ids=BAD_LINES.keys())
-def test_each_problem_names_file_and_line(
-    tmp_path: Path, bad_line: str | bytes, expected: str
-) -> None:
+def test_each_problem_names_file_and_line(tmp_path: Path, bad_line: str | bytes, expected: str) -> None:
     lines: list[str | bytes] = [json.dumps(good_record(i), ensure_ascii=False) for i in range(4)]
     lines.insert(2, bad_line)
     path = write_lines(tmp_path / "data.jsonl", lines)
@@ -236,8 +241,11 @@ def test_a_windows_checkout_reads_as_the_same_dataset(tmp_path: Path) -> None:
     windows.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode())
     expected = validate_dataset(unix, min_records=1)
     got = validate_dataset(windows, min_records=1)
-    assert (got.records, got.sha256, got.prompts) == (expected.records, expected.sha256, expected.prompts) == (
-        3, expected.sha256, expected.prompts)
+    assert (
+        (got.records, got.sha256, got.prompts)
+        == (expected.records, expected.sha256, expected.prompts)
+        == (3, expected.sha256, expected.prompts)
+    )
     assert expected.sha256 == hashlib.sha256(unix.read_bytes()).hexdigest()
 
 
@@ -423,9 +431,7 @@ def test_shipped_data_validates_and_meets_the_spec() -> None:
     english = [text for text in texts if not JAPANESE_SCRIPT.search(text)]
     assert 0.1 <= len(english) / len(texts) <= 0.35
     missing = [
-        name
-        for name, pattern in REQUIRED_PHRASINGS.items()
-        if not any(re.search(pattern, text) for text in texts)
+        name for name, pattern in REQUIRED_PHRASINGS.items() if not any(re.search(pattern, text) for text in texts)
     ]
     assert missing == []
 
@@ -455,17 +461,11 @@ PROPERTY_SETTINGS = settings(
 )
 
 json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
 # Limit phrases, some of them nonsense (a limit of 0), to reach the limit checks.
@@ -475,11 +475,7 @@ limit_phrases = st.sampled_from(
 fuzzy_content = st.one_of(
     json_values,
     st.builds(lambda text, phrase: text + phrase, st.text(max_size=20), limit_phrases),
-    st.lists(
-        st.fixed_dictionaries(
-            {}, optional={"type": st.sampled_from(["text", "image"]), "text": json_values}
-        )
-    ),
+    st.lists(st.fixed_dictionaries({}, optional={"type": st.sampled_from(["text", "image"]), "text": json_values})),
 )
 fuzzy_message = st.fixed_dictionaries(
     {},
@@ -554,11 +550,7 @@ def well_formed_record(draw: st.DrawFn, index: int) -> tuple[dict[str, Any], int
     topic = topic_code(index)
     if draw(st.booleans()):
         suffix, strict = draw(st.sampled_from(sorted(JAPANESE_SUFFIXES.items())))
-        numeral = draw(
-            st.sampled_from(
-                [str(stated), str(stated).translate(FULLWIDTH_DIGITS), kanji_numeral(stated)]
-            )
-        )
+        numeral = draw(st.sampled_from([str(stated), str(stated).translate(FULLWIDTH_DIGITS), kanji_numeral(stated)]))
         prompt = f"{topic}について{numeral}{suffix}で答えて"
     else:
         phrase, strict = draw(st.sampled_from(sorted(ENGLISH_PHRASES.items())))
@@ -576,9 +568,14 @@ def well_formed_record(draw: st.DrawFn, index: int) -> tuple[dict[str, Any], int
         fields["char_limit"] = limit
     if draw(st.booleans()):
         # A string or an object (its char_limit, when it has one, agrees); null counts as absent.
-        fields["reference_answer"] = draw(st.one_of(
-            st.none(), st.text(max_size=20), st.just({"char_limit": limit}),
-            st.dictionaries(st.text(max_size=8).filter(lambda key: key != "char_limit"), json_values, max_size=3)))
+        fields["reference_answer"] = draw(
+            st.one_of(
+                st.none(),
+                st.text(max_size=20),
+                st.just({"char_limit": limit}),
+                st.dictionaries(st.text(max_size=8).filter(lambda key: key != "char_limit"), json_values, max_size=3),
+            )
+        )
     return fields, limit
 
 
@@ -589,9 +586,7 @@ def well_formed_files(draw: st.DrawFn) -> list[tuple[dict[str, Any], int]]:
 
 @PROPERTY_SETTINGS
 @given(generated=well_formed_files())
-def test_well_formed_records_always_validate(
-    tmp_path: Path, generated: list[tuple[dict[str, Any], int]]
-) -> None:
+def test_well_formed_records_always_validate(tmp_path: Path, generated: list[tuple[dict[str, Any], int]]) -> None:
     path = write_records(tmp_path / "good.jsonl", [fields for fields, _ in generated])
     limits = [limit for _, limit in generated]
 

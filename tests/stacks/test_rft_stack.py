@@ -16,10 +16,25 @@ from tests.conftest import role_statements, synth, synth_stacks
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 
 COMMON_OUTPUTS = [
-    "RftVariant", "BaseModel", "TrainingBucketName", "TrainingDataUri", "ValidationDataUri", "OutputDataUri", "JobLedgerUri",
-    "GraderFunctionArn", "GraderVersionArn", "NotificationTopicArn", "JobStatusParameterName",
-    "JobModelParameterName", "JobFailureParameterName", "JobIdParameterName", "TrackerStateMachineArn",
-    "JobId", "JobName", "CustomModelName", "JobConsoleUrl",
+    "RftVariant",
+    "BaseModel",
+    "TrainingBucketName",
+    "TrainingDataUri",
+    "ValidationDataUri",
+    "OutputDataUri",
+    "JobLedgerUri",
+    "GraderFunctionArn",
+    "GraderVersionArn",
+    "NotificationTopicArn",
+    "JobStatusParameterName",
+    "JobModelParameterName",
+    "JobFailureParameterName",
+    "JobIdParameterName",
+    "TrackerStateMachineArn",
+    "JobId",
+    "JobName",
+    "CustomModelName",
+    "JobConsoleUrl",
 ]
 NOVA_ONLY_OUTPUTS = ["BedrockServiceRoleArn", "ModelDeploymentParameterName"]
 MANTLE_ONLY_OUTPUTS = ["MantleBaseUrl"]
@@ -43,7 +58,6 @@ def statements(template: Template, policy_logical_prefix: str) -> dict[str, dict
     return {s.get("Sid", f"#{i}"): s for i, s in enumerate(document["Statement"])}
 
 
-
 def all_policy_statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for logical_id, resource in template.to_json()["Resources"].items():
@@ -59,6 +73,7 @@ def as_list(value: Any) -> list:
 
 
 # ---- regions and environment -------------------------------------------------------------
+
 
 def test_each_variant_is_pinned_to_its_region(tmp_path: Path) -> None:
     stacks = synth_stacks(tmp_path, nag=False)
@@ -81,6 +96,7 @@ def test_qwen_is_one_line_of_config(tmp_path: Path) -> None:
 
 # ---- training data -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
 def test_training_bucket_is_encrypted_private_versioned_logged_and_retained(templates, stack) -> None:
     template = templates[stack]
@@ -92,20 +108,28 @@ def test_training_bucket_is_encrypted_private_versioned_logged_and_retained(temp
         assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
         props = bucket["Properties"]
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     assert buckets[data_id]["Properties"]["LoggingConfiguration"] == {
-        "DestinationBucketName": {"Ref": logs_id}, "LogFilePrefix": "training-bucket/"}
+        "DestinationBucketName": {"Ref": logs_id},
+        "LogFilePrefix": "training-bucket/",
+    }
     # SSL enforced on both buckets by a deny on aws:SecureTransport false.
     policies = resources(template, "AWS::S3::BucketPolicy")
     assert len(policies) == 2
     for policy in policies.values():
         assert policy["DeletionPolicy"] == "Retain"  # a retained bucket keeps its SSL-only policy
         denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*"
-                   for s in denies)
+        assert any(
+            s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*" for s in denies
+        )
 
 
 def test_dataset_upload_goes_to_training_prefix_and_never_deletes(nova) -> None:
@@ -119,32 +143,42 @@ def test_data_uris_point_at_the_uploaded_files(nova) -> None:
     outputs = nova.to_json()["Outputs"]
     bucket_ref = {"Ref": next(k for k in resources(nova, "AWS::S3::Bucket") if k.startswith("TrainingDataBucket"))}
     assert outputs["TrainingDataUri"]["Value"] == {
-        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit-training.jsonl"]]}
+        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit-training.jsonl"]]
+    }
     assert outputs["ValidationDataUri"]["Value"] == {
-        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit-validation.jsonl"]]}
+        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit-validation.jsonl"]]
+    }
     assert outputs["OutputDataUri"]["Value"] == {"Fn::Join": ["", ["s3://", bucket_ref, "/output/"]]}
 
 
 # ---- reward Lambda -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
 def test_grader_is_python313_arm64_with_powertools_settings(templates, stack) -> None:
     template = templates[stack]
-    logical_id, function = the_one(template, "AWS::Lambda::Function",
-                                   {"Handler": GRADER_HANDLER})
+    logical_id, function = the_one(template, "AWS::Lambda::Function", {"Handler": GRADER_HANDLER})
     props = function["Properties"]
     assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 512 and props["Timeout"] == 60
     variables = props["Environment"]["Variables"]
-    assert variables == {"POWERTOOLS_SERVICE_NAME": f"{stack.lower()}-reward",
-                         "POWERTOOLS_METRICS_NAMESPACE": "BedrockRft", "POWERTOOLS_LOG_LEVEL": "INFO"}
+    assert variables == {
+        "POWERTOOLS_SERVICE_NAME": f"{stack.lower()}-reward",
+        "POWERTOOLS_METRICS_NAMESPACE": "BedrockRft",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert resources(template, "AWS::Logs::LogGroup")[log_group_id]["Properties"]["RetentionInDays"] == 30
     # Its role may write its own log group and nothing else.
     role_policy = role_statements(template, props["Role"]["Fn::GetAtt"][0])
-    assert role_policy == {"WriteOwnLogs": {
-        "Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]}}}
+    assert role_policy == {
+        "WriteOwnLogs": {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+        }
+    }
     versions = resources(template, "AWS::Lambda::Version")
     assert len(versions) == 1
     version = next(iter(versions.values()))
@@ -153,11 +187,14 @@ def test_grader_is_python313_arm64_with_powertools_settings(templates, stack) ->
 
 
 def test_grader_settings_come_from_config(tmp_path: Path) -> None:
-    templates = synth(tmp_path, {"rft:grader": {"memoryMb": 1024, "timeoutSeconds": 120, "logRetentionDays": 90}},
-                      nag=False)
+    templates = synth(
+        tmp_path, {"rft:grader": {"memoryMb": 1024, "timeoutSeconds": 120, "logRetentionDays": 90}}, nag=False
+    )
     _, function = the_one(templates[NOVA], "AWS::Lambda::Function", {"Handler": GRADER_HANDLER})
     assert function["Properties"]["MemorySize"] == 1024 and function["Properties"]["Timeout"] == 120
-    log_group = resources(templates[NOVA], "AWS::Logs::LogGroup")[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+    log_group = resources(templates[NOVA], "AWS::Logs::LogGroup")[
+        function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    ]
     assert log_group["Properties"]["RetentionInDays"] == 90
 
 
@@ -172,20 +209,43 @@ def test_a_long_stack_name_stays_within_resource_limits(tmp_path: Path) -> None:
 
 # ---- Bedrock's access --------------------------------------------------------------------
 
+
 def test_nova_service_role_trust_is_scoped_to_this_accounts_jobs(nova) -> None:
-    _, role = the_one(nova, "AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [
-        Match.object_like({"Principal": {"Service": "bedrock.amazonaws.com"}})]}})
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
-        "Action": "sts:AssumeRole",
-        "Effect": "Allow",
-        "Principal": {"Service": "bedrock.amazonaws.com"},
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-            "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
-                "arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"}, ":",
-                {"Ref": "AWS::AccountId"}, ":model-customization-job/*"]]}},
+    _, role = the_one(
+        nova,
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [Match.object_like({"Principal": {"Service": "bedrock.amazonaws.com"}})]
+            }
         },
-    }]
+    )
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "bedrock.amazonaws.com"},
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                "ArnLike": {
+                    "aws:SourceArn": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                "arn:",
+                                {"Ref": "AWS::Partition"},
+                                ":bedrock:",
+                                {"Ref": "AWS::Region"},
+                                ":",
+                                {"Ref": "AWS::AccountId"},
+                                ":model-customization-job/*",
+                            ],
+                        ]
+                    }
+                },
+            },
+        }
+    ]
 
 
 def test_nova_service_role_reads_training_writes_output_invokes_grader_only(nova) -> None:
@@ -193,16 +253,31 @@ def test_nova_service_role_reads_training_writes_output_invokes_grader_only(nova
     grader, _ = the_one(nova, "AWS::Lambda::Function", {"Handler": GRADER_HANDLER})
     objects = lambda prefix: {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}*"]]}  # noqa: E731
     assert statements(nova, "BedrockAccessPolicy") == {
-        "ReadTrainingData": {"Sid": "ReadTrainingData", "Effect": "Allow", "Action": "s3:GetObject",
-                             "Resource": objects("training-data/")},
+        "ReadTrainingData": {
+            "Sid": "ReadTrainingData",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": objects("training-data/"),
+        },
         "ListTrainingAndOutputPrefixes": {
-            "Sid": "ListTrainingAndOutputPrefixes", "Effect": "Allow", "Action": "s3:ListBucket",
+            "Sid": "ListTrainingAndOutputPrefixes",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
             "Resource": {"Fn::GetAtt": [bucket, "Arn"]},
-            "Condition": {"StringLike": {"s3:prefix": ["training-data/*", "output/*"]}}},
-        "WriteJobOutput": {"Sid": "WriteJobOutput", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                           "Resource": objects("output/")},
-        "InvokeGrader": {"Sid": "InvokeGrader", "Effect": "Allow", "Action": "lambda:InvokeFunction",
-                         "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [grader, "Arn"]}, ":*"]]}},
+            "Condition": {"StringLike": {"s3:prefix": ["training-data/*", "output/*"]}},
+        },
+        "WriteJobOutput": {
+            "Sid": "WriteJobOutput",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": objects("output/"),
+        },
+        "InvokeGrader": {
+            "Sid": "InvokeGrader",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [grader, "Arn"]}, ":*"]]},
+        },
     }
 
 
@@ -213,15 +288,23 @@ def test_mantle_grader_permission_is_for_bedrock_in_this_account_on_the_pinned_v
     assert len(bedrock) == 1
     assert bedrock[0]["DeletionPolicy"] == "Retain"
     assert bedrock[0]["Properties"] == {
-        "Action": "lambda:InvokeFunction", "FunctionName": {"Ref": version_id},
-        "Principal": "bedrock.amazonaws.com", "SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert not any(r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] ==
-                   {"Service": "bedrock.amazonaws.com"} for r in resources(mantle, "AWS::IAM::Role").values())
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Ref": version_id},
+        "Principal": "bedrock.amazonaws.com",
+        "SourceAccount": {"Ref": "AWS::AccountId"},
+    }
+    assert not any(
+        r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "bedrock.amazonaws.com"}
+        for r in resources(mantle, "AWS::IAM::Role").values()
+    )
 
 
 def test_nova_grader_has_no_resource_policy(nova) -> None:
-    assert not [p for p in resources(nova, "AWS::Lambda::Permission").values()
-                if p["Properties"]["Principal"] == "bedrock.amazonaws.com"]
+    assert not [
+        p
+        for p in resources(nova, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "bedrock.amazonaws.com"
+    ]
 
 
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
@@ -238,8 +321,10 @@ def test_no_wildcard_iam_actions(templates, stack) -> None:
 
 # ---- outputs -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("stack,expected", [(NOVA, COMMON_OUTPUTS + NOVA_ONLY_OUTPUTS),
-                                            (MANTLE, COMMON_OUTPUTS + MANTLE_ONLY_OUTPUTS)])
+
+@pytest.mark.parametrize(
+    "stack,expected", [(NOVA, COMMON_OUTPUTS + NOVA_ONLY_OUTPUTS), (MANTLE, COMMON_OUTPUTS + MANTLE_ONLY_OUTPUTS)]
+)
 def test_every_output_is_exported_described_and_in_ssm(templates, stack, expected) -> None:
     template = templates[stack]
     outputs = template.to_json()["Outputs"]
@@ -293,6 +378,7 @@ def test_configured_tags_are_on_the_resources_but_not_on_the_live_job_parameters
 
 # ---- dataset validation at synth ---------------------------------------------------------
 
+
 def test_a_bad_dataset_stops_synth_naming_file_and_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -301,7 +387,8 @@ def test_a_bad_dataset_stops_synth_naming_file_and_line(tmp_path: Path) -> None:
     lines[6] = '{"messages": [{"role": "user", "content": "説明して"}]}'  # line 7: no limit anywhere
     (data / "char-limit-training.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (data / "char-limit-validation.jsonl").write_text(
-        (good / "char-limit-validation.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+        (good / "char-limit-validation.jsonl").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     with pytest.raises(Exception) as failure:
         synth(tmp_path / "out", {"rft:dataset": {"directory": str(data)}}, nag=False)
     message = str(failure.value)
@@ -324,15 +411,23 @@ def _job_spec(template: Template) -> str:
 
 
 def test_hyperparameters_reach_the_job_spec(tmp_path: Path) -> None:
-    templates = synth(tmp_path, {"rft:nova": {"hyperParameters": {"epochCount": 3, "learningRate": 0.00001,
-                                                                   "reasoningEffort": "low"}}}, nag=False)
+    templates = synth(
+        tmp_path,
+        {"rft:nova": {"hyperParameters": {"epochCount": 3, "learningRate": 0.00001, "reasoningEffort": "low"}}},
+        nag=False,
+    )
     spec = _job_spec(templates[NOVA])
     # The -c object merges into cdk.json's: trainingSamplePerPrompt 8 stays.
-    assert ('\\"hyperParameters\\":{\\"epochCount\\":3,\\"learningRate\\":0.00001,\\"trainingSamplePerPrompt\\":8,'
-            '\\"reasoningEffort\\":\\"low\\"}') in spec
+    assert (
+        '\\"hyperParameters\\":{\\"epochCount\\":3,\\"learningRate\\":0.00001,\\"trainingSamplePerPrompt\\":8,'
+        '\\"reasoningEffort\\":\\"low\\"}'
+    ) in spec
 
 
 def test_mantle_resource_permission_can_be_switched_off(tmp_path: Path) -> None:
     templates = synth(tmp_path, {"rft:mantle": {"models": ["openai.gpt-oss-20b"], "graderPrincipal": ""}}, nag=False)
-    assert not [p for p in resources(templates[MANTLE], "AWS::Lambda::Permission").values()
-                if p["Properties"]["Principal"] == "bedrock.amazonaws.com"]
+    assert not [
+        p
+        for p in resources(templates[MANTLE], "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "bedrock.amazonaws.com"
+    ]

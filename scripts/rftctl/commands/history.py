@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "listed as 'may exist': look for it and stop it (rftctl stop --job NAME) if it runs."
         ),
     )
-    parser.add_argument("--no-refresh", action="store_true", help="show the ledger as recorded, without asking the service")
+    parser.add_argument(
+        "--no-refresh", action="store_true", help="show the ledger as recorded, without asking the service"
+    )
     parser.set_defaults(run=run)
 
 
@@ -63,14 +65,24 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
                 state, status = None, f"{status} (could not refresh: {short_error(error)})"
             if state is not None:
                 status, trained = state.status, state.output_model or trained
-        rows.append(["*" if current and entry.job_id == current else "", entry.job_name, status,
-                     entry.fingerprint[:12], entry.base_model, trained or "-", entry.launched_at,
-                     entry.ended_at or "-"])
+        rows.append(
+            [
+                "*" if current and entry.job_id == current else "",
+                entry.job_name,
+                status,
+                entry.fingerprint[:12],
+                entry.base_model,
+                trained or "-",
+                entry.launched_at,
+                entry.ended_at or "-",
+            ]
+        )
     if not rows:
         ctx.print(f"{stack.describe()} has launched no job (its ledger {ledger.uri} is empty)")
     else:
-        ctx.print(format_table(["", "job", "status", "fingerprint", "base model", "trained model", "launched",
-                                "ended"], rows))
+        ctx.print(
+            format_table(["", "job", "status", "fingerprint", "base model", "trained model", "launched", "ended"], rows)
+        )
     for key in unreadable:
         ctx.note(f"warning: ledger entry s3://{ledger.bucket}/{key} is not readable JSON; look at it by hand")
     return EXIT_OK

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
@@ -46,7 +46,7 @@ def aws_client(service: str, region: str | None = None) -> Any:
     return _cached_aws_client(service, region or lambda_region())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_aws_client(service: str, region: str) -> Any:
     return boto3.client(service, region_name=region, config=BOTO_CONFIG)
 

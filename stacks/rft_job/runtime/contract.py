@@ -10,18 +10,15 @@ name in it is part of the grader's code fingerprint.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 
-class Variant(str, Enum):
+class Variant(StrEnum):
     """Which Bedrock API runs the job (one adapter each: see job_api.py)."""
 
     NOVA = "nova"  # bedrock CreateModelCustomizationJob
     MANTLE = "mantle"  # bedrock-mantle's OpenAI-compatible fine-tuning API
-
-    def __str__(self) -> str:
-        return self.value
 
 
 VARIANTS: Final = tuple(variant.value for variant in Variant)

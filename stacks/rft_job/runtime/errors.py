@@ -341,7 +341,8 @@ def _mantle_status_reason(exc: openai.APIStatusError, ctx: CallContext) -> str:
             f"{ctx.access_hint}. Service said: {message}."
         )
     if status in (400, 422):
-        return f"{ctx.operation} was rejected ({status}): {message}. Check the JobSpec values it names.{ctx.rejection_hint}"
+        return (f"{ctx.operation} was rejected ({status}): {message}. Check the JobSpec values it names."
+                f"{ctx.rejection_hint}")
     if status == 404:
         hint = ctx.not_found_hint or f" Check the base URL {base} ({BASE_URL_HINT})"
         return f"{ctx.operation} was not found (404): {message}.{hint}."

@@ -82,11 +82,12 @@ class JobApi(ABC):
     @classmethod
     def check_spec(cls, spec: JobSpec) -> None:
         """Raise JobSpecError when the spec lacks what this API needs beyond the common fields."""
+        return None  # an API that needs nothing more
 
     @classmethod
     @abstractmethod
-    def definitely_rejected(cls, error: BaseException) -> bool:
-        """Whether a create that failed with `error` certainly started no job."""
+    def definitely_rejected(cls, error: BaseException | None) -> bool:
+        """Whether a create that failed with `error` (the LaunchFailure's cause) certainly started no job."""
 
     @abstractmethod
     def custom_model_name(self, names: LaunchNames) -> str:
@@ -145,7 +146,7 @@ ADAPTERS: dict[Variant, tuple[str, str]] = {
 
 def api_class(variant: Variant | str) -> type[JobApi]:
     module_name, class_name = ADAPTERS[Variant(variant)]
-    adapter = getattr(importlib.import_module(module_name, __package__), class_name)
+    adapter: type[JobApi] = getattr(importlib.import_module(module_name, __package__), class_name)
     assert issubclass(adapter, JobApi) and adapter.variant is Variant(variant)
     return adapter
 

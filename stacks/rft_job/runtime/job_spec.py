@@ -15,8 +15,9 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
 from .contract import VARIANTS, Variant
 
@@ -117,7 +118,7 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
     if len(base_model) > 2048 or any(ch.isspace() for ch in base_model):
         raise JobSpecError(f"JobSpec.baseModel must be a model id without spaces (got {base_model!r})")
 
-    training_data_uri = _s3_object_uri(data, SpecKey.TRAINING_DATA_URI, required=True)
+    training_data_uri = _required_s3_object_uri(data, SpecKey.TRAINING_DATA_URI)
     validation_data_uri = _s3_object_uri(data, SpecKey.VALIDATION_DATA_URI, required=False)
 
     dataset = data.get(SpecKey.DATASET_SHA256)
@@ -159,7 +160,8 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
 
     state_machine_arn = _required_str(data, SpecKey.STATE_MACHINE_ARN)
     if not _STATE_MACHINE_ARN.match(state_machine_arn):
-        raise JobSpecError(f"JobSpec.stateMachineArn must be a Step Functions state machine ARN (got {state_machine_arn!r})")
+        raise JobSpecError(
+            f"JobSpec.stateMachineArn must be a Step Functions state machine ARN (got {state_machine_arn!r})")
 
     # What the API needs beyond the common fields (Nova: the service role and the output prefix);
     # its adapter's check_spec says which are required.
@@ -171,8 +173,9 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
         raise JobSpecError(f"JobSpec.outputDataUri must be an s3://bucket/prefix/ URI (got {output_data_uri!r})")
 
     ledger_uri = data.get(SpecKey.LEDGER_URI)
-    if ledger_uri is not None and (not isinstance(ledger_uri, str) or not _S3_PREFIX_URI.match(ledger_uri)
-                                   or not ledger_uri.endswith("/")):
+    if ledger_uri is not None and (
+        not isinstance(ledger_uri, str) or not _S3_PREFIX_URI.match(ledger_uri) or not ledger_uri.endswith("/")
+    ):
         raise JobSpecError(f"JobSpec.ledgerUri must be an s3://bucket/prefix/ URI (got {ledger_uri!r})")
 
     ignored = tuple(sorted(key for key in data if key not in _KNOWN_FIELDS))
@@ -238,13 +241,16 @@ def job_fingerprint(
     job_defining = {
         "variant": str(variant),
         "baseModel": base_model,
-        "datasetSha256": {"training": training_sha256.lower(),
-                          "validation": validation_sha256.lower() if validation_sha256 else None},
+        "datasetSha256": {
+            "training": training_sha256.lower(),
+            "validation": validation_sha256.lower() if validation_sha256 else None,
+        },
         "hasValidation": validation_sha256 is not None,
         "graderCodeSha256": grader_code_sha256,
         "graderPinned": grader_pinned,
-        "hyperParameters": {name: _whole_numbers_as_int(value)
-                            for name, value in _hyper_parameters(dict(hyper_parameters)).items()},
+        "hyperParameters": {
+            name: _whole_numbers_as_int(value) for name, value in _hyper_parameters(dict(hyper_parameters)).items()
+        },
     }
     return hashlib.sha256(canonical_json(job_defining).encode("utf-8")).hexdigest()
 
@@ -319,6 +325,12 @@ def _optional_bool(data: Mapping[str, Any], name: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise JobSpecError(f"JobSpec.{name} must be true or false (got {value!r})")
     return value
+
+
+def _required_s3_object_uri(data: Mapping[str, Any], name: str) -> str:
+    uri = _s3_object_uri(data, name, required=True)
+    assert uri is not None
+    return uri
 
 
 def _s3_object_uri(data: Mapping[str, Any], name: str, *, required: bool) -> str | None:

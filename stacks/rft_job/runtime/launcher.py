@@ -161,14 +161,36 @@ def _launch(spec: JobSpec, event: CloudFormationCustomResourceEvent) -> dict[str
         logger.warning("JobSpec has fields the launcher does not use", extra={"ignored": list(spec.ignored_fields)})
     logger.info(
         "launching RFT job",
-        extra={"variant": spec.variant, "job_name": names.job_name, "fingerprint": job_fingerprint, "spec": _loggable(spec)},
+        extra={
+            "variant": spec.variant,
+            "job_name": names.job_name,
+            "fingerprint": job_fingerprint,
+            "spec": _loggable(spec),
+        },
     )
-    entry = LedgerEntry(job_name=names.job_name, variant=spec.variant.value, base_model=spec.base_model,
-                        fingerprint=job_fingerprint, request_token=token, stack_id=stack_id, launched_at=utc_now())
+    entry = LedgerEntry(
+        job_name=names.job_name,
+        variant=spec.variant.value,
+        base_model=spec.base_model,
+        fingerprint=job_fingerprint,
+        request_token=token,
+        stack_id=stack_id,
+        launched_at=utc_now(),
+    )
     api = _api(spec.variant, region)
     record = LaunchRecord(_ledger(spec, region), entry, region, deadline=_deadline)
-    job_id = api.launch(Launch(spec=spec, names=names, token=token, fingerprint=job_fingerprint, stack_id=stack_id,
-                               logical_resource_id=logical_resource_id, record=record, deadline=_deadline))
+    job_id = api.launch(
+        Launch(
+            spec=spec,
+            names=names,
+            token=token,
+            fingerprint=job_fingerprint,
+            stack_id=stack_id,
+            logical_resource_id=logical_resource_id,
+            record=record,
+            deadline=_deadline,
+        )
+    )
 
     _start_tracker(spec, api, job_id, names.job_name, region)
     data = _data(job_id, names.job_name, api.custom_model_name(names), job_fingerprint, region)
@@ -206,7 +228,9 @@ def _start_tracker(spec: JobSpec, api: JobApi, job_id: str, job_name: str, regio
         # A failed Create gets no Delete for this job, so an untracked job would run (and bill)
         # unseen: stop it before reporting the failure.
         outcome = _stop_quietly(api, job_id)
-        raise LaunchFailure(f"Job {job_name} was started but its tracker was not, so the job was {outcome}. {failure}")
+        raise LaunchFailure(
+            f"Job {job_name} was started but its tracker was not, so the job was {outcome}. {failure}"
+        ) from failure
     logger.info("tracker started", extra={"execution_name": name})
 
 
@@ -278,7 +302,8 @@ def _describe_for_update(api: JobApi, job_id: str) -> tuple[JobState | None, str
     except Exception as exc:
         reason = reason_for(exc, api.describe_call(job_id, principal="launcher role"))
         logger.warning(
-            "could not describe the current job", extra={"job_id": job_id, "reason": reason, "detail": error_detail(exc)}
+            "could not describe the current job",
+            extra={"job_id": job_id, "reason": reason, "detail": error_detail(exc)},
         )
         return None, reason
 

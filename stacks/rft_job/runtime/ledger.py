@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -71,7 +71,7 @@ class LedgerEntry:
         return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "LedgerEntry":
+    def from_json(cls, text: str | bytes) -> LedgerEntry:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("a ledger entry is a JSON object")
@@ -89,7 +89,7 @@ class LedgerConflict(Exception):
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def id_key(job_id: str) -> str:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import httpx2
 import openai
@@ -75,7 +75,7 @@ METADATA_LOGICAL_ID = "rft_logical_id"
 
 CUSTOM_MODEL_NAME = "assigned by the service when the job succeeds: see the model SSM parameter (fine_tuned_model)"
 
-FILE_PURPOSE = "fine-tune"
+FILE_PURPOSE: Final = "fine-tune"
 JSONL_CONTENT_TYPE = "application/jsonl"
 # Bound on the idempotency scan when the service ignores the metadata filter (or the job has no
 # metadata): a retry comes minutes after the first attempt, so its job is among the newest.
@@ -239,7 +239,7 @@ class MantleJobs(JobApi):
         return is_job_id(value)
 
     @classmethod
-    def definitely_rejected(cls, error: BaseException) -> bool:
+    def definitely_rejected(cls, error: BaseException | None) -> bool:
         """Refused by the service, never sent (throttled, no connection), or not sent for lack of time."""
         if isinstance(error, (JobNameTaken, JobSpecError, NotEnoughTime)):
             return True
@@ -296,7 +296,8 @@ class MantleJobs(JobApi):
 
         if token is not None:
             try:
-                filtered = lookup.fine_tuning.jobs.list(metadata={METADATA_REQUEST_TOKEN: token}, limit=LOOKUP_PAGE_SIZE)
+                filtered = lookup.fine_tuning.jobs.list(metadata={METADATA_REQUEST_TOKEN: token},
+                                                        limit=LOOKUP_PAGE_SIZE)
             except openai.BadRequestError:
                 filtered = None
             if filtered is not None:
@@ -372,7 +373,8 @@ class MantleJobs(JobApi):
             if deadline is not None and deadline - time.monotonic() < TIME_NEEDED_TO_CREATE_SECONDS:
                 raise NotEnoughTime(
                     f"{deadline - time.monotonic():.0f} s left, {TIME_NEEDED_TO_CREATE_SECONDS:.0f} s needed to create "
-                    "the job and resolve a lost answer")
+                    "the job and resolve a lost answer"
+                )
             try:
                 job = once.fine_tuning.jobs.create(
                     model=base_model,
@@ -390,8 +392,13 @@ class MantleJobs(JobApi):
                 # Insurance before sending again: a throttle answered after the work was done would
                 # otherwise make a second job. A lookup that fails here proves nothing either way.
                 try:
-                    existing = self.find_launch(token=token_if_sent, training_file=training_file,
-                                                created_after=started_at, max_pages=RECENT_LOOKUP_MAX_PAGES, quick=True)
+                    existing = self.find_launch(
+                        token=token_if_sent,
+                        training_file=training_file,
+                        created_after=started_at,
+                        max_pages=RECENT_LOOKUP_MAX_PAGES,
+                        quick=True,
+                    )
                 except Exception:
                     existing = None
                 if existing is not None:
@@ -401,8 +408,15 @@ class MantleJobs(JobApi):
             time.sleep(CREATE_RETRY_DELAY_SECONDS * attempt)
             attempt += 1
 
-    def _after_lost_answer(self, exc: openai.OpenAIError, job_name: str, token: str | None, training_file: str,
-                           started_at: float, deadline: float | None) -> JobState:
+    def _after_lost_answer(
+        self,
+        exc: openai.OpenAIError,
+        job_name: str,
+        token: str | None,
+        training_file: str,
+        started_at: float,
+        deadline: float | None,
+    ) -> JobState:
         """The job a create whose answer was lost made, or CreateOutcomeUnknown.
 
         One failed lookup does not end the search: the next pause may bring the job. The last
@@ -415,8 +429,13 @@ class MantleJobs(JobApi):
                 break
             time.sleep(delay)
             try:
-                existing = self.find_launch(token=token, training_file=training_file, created_after=started_at,
-                                            max_pages=RECENT_LOOKUP_MAX_PAGES, quick=True)
+                existing = self.find_launch(
+                    token=token,
+                    training_file=training_file,
+                    created_after=started_at,
+                    max_pages=RECENT_LOOKUP_MAX_PAGES,
+                    quick=True,
+                )
             except Exception as error:  # throttled, denied, lost: try again after the next pause
                 lookup_error = error
                 continue
@@ -438,8 +457,9 @@ class MantleJobs(JobApi):
         existing = self._earlier_attempt(spec, launch.token, earlier)
         if existing is not None:
             logger.info("an earlier attempt already created this job: reusing it", extra={"job_id": existing.job_id})
-            record.settle(request=CREATED, job_id=existing.job_id,
-                          training_file=(earlier.training_file if earlier else None))
+            record.settle(
+                request=CREATED, job_id=existing.job_id, training_file=(earlier.training_file if earlier else None)
+            )
             return existing.job_id
 
         training_bytes = self._read_s3_object(spec.training_data_uri, "training data", "trainingDataUri")
@@ -492,8 +512,11 @@ class MantleJobs(JobApi):
             base_url=base_url,
             access_hint=f" and that {spec.base_model} is enabled for fine-tuning in {region}",
             rejection_hint=_rejection_hint(spec),
-            lookup_hint=(f" (the job's metadata.rft_job_name is {names.job_name})" if spec.send_metadata
-                         else f" (the job's training_file is {training_file})"),
+            lookup_hint=(
+                f" (the job's metadata.rft_job_name is {names.job_name})"
+                if spec.send_metadata
+                else f" (the job's training_file is {training_file})"
+            ),
             retries=0,
         )
         try:
@@ -511,7 +534,7 @@ class MantleJobs(JobApi):
                     deadline=launch.deadline,
                 )
         except LaunchFailure as failure:
-            rejected = self.definitely_rejected(failure.__cause__) if failure.__cause__ is not None else False
+            rejected = self.definitely_rejected(failure.__cause__)
             if rejected:
                 self._delete_files_quietly(uploaded)
             record.create_failed(failure, rejected=rejected)
@@ -540,14 +563,21 @@ class MantleJobs(JobApi):
                 found = self.describe(earlier.job_id)
             elif spec.send_metadata or training_file is not None:
                 started = datetime.fromisoformat(earlier.launched_at).timestamp() if earlier is not None else None
-                found = self.find_launch(token=token if spec.send_metadata else None, training_file=training_file,
-                                         created_after=started, quick=True)
+                found = self.find_launch(
+                    token=token if spec.send_metadata else None,
+                    training_file=training_file,
+                    created_after=started,
+                    quick=True,
+                )
         if found is not None:
             return found
         if earlier is not None and (earlier.job_id or earlier.request in (CREATING, UNKNOWN)):
-            what = (f"created job {earlier.job_id}, which the service does not know (yet)" if earlier.job_id
-                    else f"may have created job {earlier.job_name} (its create got no definite answer), and no such "
-                         "job was found")
+            what = (
+                f"created job {earlier.job_id}, which the service does not know (yet)"
+                if earlier.job_id
+                else f"may have created job {earlier.job_name} (its create got no definite answer), and no such "
+                "job was found"
+            )
             raise LaunchFailure(
                 f"No second job was started: an earlier attempt of this same request {what}. Check with "
                 f"`rftctl history`; if it appears, stop it with `rftctl stop --job {earlier.job_name}`. Then deploy "
@@ -573,8 +603,9 @@ class MantleJobs(JobApi):
             try:
                 self.delete_file(file_id)
             except Exception as exc:  # cleanup only: the launch failure is what matters
-                logger.warning("could not delete an uploaded file",
-                               extra={"file_id": file_id, "detail": error_detail(exc)})
+                logger.warning(
+                    "could not delete an uploaded file", extra={"file_id": file_id, "detail": error_detail(exc)}
+                )
 
     def describe(self, job_id: str) -> JobState | None:
         """The job's state, or None if the service no longer knows it (404)."""
@@ -584,14 +615,22 @@ class MantleJobs(JobApi):
             return None
 
     def describe_call(self, job_id: str, principal: str) -> CallContext:
-        return CallContext(operation="GetFineTuningJob (GET /fine_tuning/jobs/{id})",
-                           permission="bedrock-mantle:GetFineTuningJob", region=self.region, principal=principal,
-                           base_url=self.base_url)
+        return CallContext(
+            operation="GetFineTuningJob (GET /fine_tuning/jobs/{id})",
+            permission="bedrock-mantle:GetFineTuningJob",
+            region=self.region,
+            principal=principal,
+            base_url=self.base_url,
+        )
 
     def stop_call(self, job_id: str, principal: str) -> CallContext:
-        return CallContext(operation="CancelFineTuningJob (POST /fine_tuning/jobs/{id}/cancel)",
-                           permission="bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob",
-                           region=self.region, principal=principal, base_url=self.base_url)
+        return CallContext(
+            operation="CancelFineTuningJob (POST /fine_tuning/jobs/{id}/cancel)",
+            permission="bedrock-mantle:GetFineTuningJob and bedrock-mantle:CancelFineTuningJob",
+            region=self.region,
+            principal=principal,
+            base_url=self.base_url,
+        )
 
     def stop(self, job_id: str) -> str:
         """Cancel the job unless it already ended. Returns STOP_REQUESTED, ALREADY_ENDED or NOT_FOUND."""

@@ -157,7 +157,7 @@ class NovaJobs(JobApi):
                                "writes to")
 
     @classmethod
-    def definitely_rejected(cls, error: BaseException) -> bool:
+    def definitely_rejected(cls, error: BaseException | None) -> bool:
         """Refused by Bedrock (a 4xx that is not a conflict), never sent, or a name another request owns."""
         if isinstance(error, (JobNameTaken, JobSpecError)):
             return True

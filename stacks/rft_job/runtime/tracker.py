@@ -93,7 +93,7 @@ class TrackerSettings:
     state_machine_arn: str | None = None  # for the restart instructions when it gives up
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "TrackerSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TrackerSettings:
         source = os.environ if env is None else env
 
         def required(name: str) -> str:
@@ -107,7 +107,9 @@ class TrackerSettings:
 
         variant = optional(TrackerEnv.VARIANT)
         if variant is not None and variant not in VARIANTS:
-            raise RuntimeError(f"Tracker environment variable {TrackerEnv.VARIANT} must be one of {', '.join(VARIANTS)}")
+            raise RuntimeError(
+                f"Tracker environment variable {TrackerEnv.VARIANT} must be one of {', '.join(VARIANTS)}"
+            )
         return cls(
             variant=variant,
             status_parameter=required(TrackerEnv.STATUS_PARAMETER),
@@ -145,10 +147,18 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     api = _api(variant, region)
     logger.append_keys(job_id=job_id, job_name=job_name, variant=variant)
 
-    def result(status: str, terminal: bool, *, unknown_since: float | None = None, gave_up: bool = False) -> dict:
+    def result(
+        status: str, terminal: bool, *, unknown_since: float | None = None, gave_up: bool = False
+    ) -> dict[str, Any]:
         # Every key the state machine reads is always there (a missing path fails the execution).
-        return {**event, TrackerField.STATUS: status, TrackerField.TERMINAL: terminal, TrackerField.POLLS: polls + 1,
-                TrackerField.UNKNOWN_SINCE: unknown_since, TrackerField.GAVE_UP: gave_up}
+        return {
+            **event,
+            TrackerField.STATUS: status,
+            TrackerField.TERMINAL: terminal,
+            TrackerField.POLLS: polls + 1,
+            TrackerField.UNKNOWN_SINCE: unknown_since,
+            TrackerField.GAVE_UP: gave_up,
+        }
 
     state = api.describe(job_id)
     status = state.status if state is not None else NOT_FOUND_STATUS
@@ -183,8 +193,10 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     gave_up = unknown_since is not None and time.time() - unknown_since >= UNKNOWN_STATUS_GIVE_UP_HOURS * 3600
     _record_in_ledger(settings, job_name, state, terminal, note, region)
     if gave_up:
-        reason = (f"its status {status!r} has meant nothing to the tracker for {UNKNOWN_STATUS_GIVE_UP_HOURS} hours, "
-                  "so it cannot tell when the job ends")
+        reason = (
+            f"its status {status!r} has meant nothing to the tracker for {UNKNOWN_STATUS_GIVE_UP_HOURS} hours, "
+            "so it cannot tell when the job ends"
+        )
         give_up(settings, variant, job_id, job_name, reason, is_current, region)
         # terminal too: an execution of an older definition (no gaveUp branch) must end, not give up
         # again on every poll.
@@ -205,8 +217,9 @@ def _unknown_since(event: Mapping[str, Any], state: JobState | None) -> float | 
     return time.time()
 
 
-def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, api: JobApi, job_id: str,
-                              region: str) -> tuple[str | None, bool]:
+def _stop_if_no_longer_wanted(
+    settings: TrackerSettings, ssm: Any, api: JobApi, job_id: str, region: str
+) -> tuple[str | None, bool]:
     """Stop a running job that is no longer the stack's current job, once the stack has settled.
 
     CloudFormation's Delete of a replaced job normally stops it; this covers a Delete that
@@ -222,8 +235,9 @@ def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, api: JobApi, 
     stacks = cloudformation.describe_stacks(StackName=settings.stack_id)["Stacks"]
     stack_status = str(stacks[0].get("StackStatus")) if stacks else "missing"
     if stack_status not in SETTLED_STACK_STATUSES:
-        logger.info("not the current job, but the stack has not settled: not stopping it",
-                    extra={"stack_status": stack_status})
+        logger.info(
+            "not the current job, but the stack has not settled: not stopping it", extra={"stack_status": stack_status}
+        )
         return None, False
     current_job = _parameter_value(ssm, settings.job_id_parameter)
     if current_job == job_id:
@@ -233,7 +247,8 @@ def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, api: JobApi, 
     try:
         outcome = api.stop(job_id)
     except Exception as exc:
-        note = f"its tracker could not stop it at {utc_now()} ({why}): {reason_for(exc, api.stop_call(job_id, 'tracker role'))}"
+        reason = reason_for(exc, api.stop_call(job_id, "tracker role"))
+        note = f"its tracker could not stop it at {utc_now()} ({why}): {reason}"
         logger.exception("could not stop a job that is no longer the stack's current job", extra={"note": note})
         return note, True
     note = f"stopped by its tracker at {utc_now()}: {why}; outcome {outcome}"
@@ -241,8 +256,9 @@ def _stop_if_no_longer_wanted(settings: TrackerSettings, ssm: Any, api: JobApi, 
     return note, False
 
 
-def _notify_stop_failure(settings: TrackerSettings, variant: str, job_id: str, job_name: str, note: str,
-                         region: str) -> None:
+def _notify_stop_failure(
+    settings: TrackerSettings, variant: str, job_id: str, job_name: str, note: str, region: str
+) -> None:
     """Once per execution: a job nobody wants still runs, and its tracker cannot stop it."""
     lines = [
         f"The Bedrock RFT job {job_name} is no longer its stack's job but still runs, and its tracker could not "
@@ -264,8 +280,9 @@ def _notify_stop_failure(settings: TrackerSettings, variant: str, job_id: str, j
     )
 
 
-def _record_in_ledger(settings: TrackerSettings, job_name: str, state: JobState | None, terminal: bool,
-                      note: str | None, region: str) -> None:
+def _record_in_ledger(
+    settings: TrackerSettings, job_name: str, state: JobState | None, terminal: bool, note: str | None, region: str
+) -> None:
     """Best effort: the SSM parameters and the notification are the tracker's duty; the ledger is the history."""
     if settings.ledger_uri is None:
         return
@@ -286,8 +303,9 @@ def _record_in_ledger(settings: TrackerSettings, job_name: str, state: JobState 
         logger.warning("could not record the job's status in the ledger", extra={"detail": error_detail(exc)})
 
 
-def give_up(settings: TrackerSettings, variant: str, job_id: str, job_name: str, reason: str, is_current: bool,
-            region: str) -> None:
+def give_up(
+    settings: TrackerSettings, variant: str, job_id: str, job_name: str, reason: str, is_current: bool, region: str
+) -> None:
     """Stop tracking loudly: the status parameter (for the current job) and one notification say so."""
     status = f"{GAVE_UP_STATUS}: {reason}; the job may still be running (rftctl status)"
     if is_current:
@@ -332,9 +350,14 @@ def _variant(event: Mapping[str, Any], settings: TrackerSettings) -> str:
 def _api(variant: str, region: str) -> JobApi:
     # Polls are small reads that must finish well inside the tracker's short timeout (Step
     # Functions retries the task), so the mantle client gets a short timeout and few retries.
-    return job_api(variant, clients.lambda_connections(region,
-                                                       mantle_timeout_seconds=clients.TRACKER_MANTLE_TIMEOUT_SECONDS,
-                                                       mantle_max_retries=clients.TRACKER_MANTLE_MAX_RETRIES))
+    return job_api(
+        variant,
+        clients.lambda_connections(
+            region,
+            mantle_timeout_seconds=clients.TRACKER_MANTLE_TIMEOUT_SECONDS,
+            mantle_max_retries=clients.TRACKER_MANTLE_MAX_RETRIES,
+        ),
+    )
 
 
 def _parameter_value(ssm: Any, name: str) -> str | None:

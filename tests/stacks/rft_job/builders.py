@@ -6,7 +6,7 @@ import copy
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -24,7 +24,9 @@ STATE_MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:RftJobTrac
 NOVA_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/BedrockRft-RftServiceRole"
 NOVA_BASE_MODEL = "amazon.nova-2-lite-v1:0:256k"
 NOVA_JOB_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/amazon.nova-2-lite-v1:0:256k/a1b2c3d4e5f6"
-NOVA_JOB_ARN_2 = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/amazon.nova-2-lite-v1:0:256k/f6e5d4c3b2a1"
+NOVA_JOB_ARN_2 = (
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/amazon.nova-2-lite-v1:0:256k/f6e5d4c3b2a1"
+)
 NOVA_MODEL_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model/amazon.nova-2-lite-v1:0:256k/0a1b2c3d4e5f"
 DEPLOYMENT_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/9z8y7x6w5v4u"
 GRADER_V7 = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:BedrockRft-Grader:7"
@@ -34,7 +36,7 @@ TRAINING_SHA = "a" * 64
 VALIDATION_SHA = "b" * 64
 GRADER_CODE_SHA = "c" * 64
 PLACEHOLDER_PHYSICAL_ID = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-NOW = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 NOVA_LEDGER_URI = "s3://rft-data-bucket/jobs/"
 MANTLE_LEDGER_URI = "s3://rft-data-west/jobs/"
 
@@ -200,7 +202,9 @@ def s3_body(data: bytes) -> StreamingBody:
 
 def training_jsonl(records: int = 3) -> bytes:
     lines = [
-        json.dumps({"messages": [{"role": "user", "content": f"AIとは何か30文字以内で説明して ({i})"}]}, ensure_ascii=False)
+        json.dumps(
+            {"messages": [{"role": "user", "content": f"AIとは何か30文字以内で説明して ({i})"}]}, ensure_ascii=False
+        )
         for i in range(records)
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -234,7 +238,9 @@ def expect_tracker_start(aws: StubbedAws, state_machine_arn: str, *, already_exi
         )
     else:
         execution_arn = state_machine_arn.replace(":stateMachine:", ":execution:") + ":x"
-        aws.stub("stepfunctions").add_response("start_execution", {"executionArn": execution_arn, "startDate": NOW}, params)
+        aws.stub("stepfunctions").add_response(
+            "start_execution", {"executionArn": execution_arn, "startDate": NOW}, params
+        )
 
 
 def _ledger_key(operation: str, params: dict[str, Any]) -> bool:
@@ -275,8 +281,11 @@ class LedgerObjects:
 
     def entries(self) -> dict[str, dict[str, Any]]:
         """The ledger entries by key (the by-id pointers left out), decoded."""
-        return {key: json.loads(body) for (_, key), body in sorted(self.objects.items())
-                if key.startswith(self.LEDGER_PREFIX) and "/by-id/" not in key}
+        return {
+            key: json.loads(body)
+            for (_, key), body in sorted(self.objects.items())
+            if key.startswith(self.LEDGER_PREFIX) and "/by-id/" not in key
+        }
 
     def answer(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
         key = self._key(params, model.name)
@@ -303,12 +312,24 @@ class LedgerObjects:
             if (bucket, key) not in self.objects:
                 return self._error("NoSuchKey", 404)
             data = self.objects[(bucket, key)]
-            return self._ok({"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data),
-                             "ETag": self._etag(data)})
+            return self._ok(
+                {
+                    "Body": StreamingBody(io.BytesIO(data), len(data)),
+                    "ContentLength": len(data),
+                    "ETag": self._etag(data),
+                }
+            )
         if model.name == "ListObjectsV2":
             keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(key))
-            return self._ok({"Contents": [{"Key": k, "Size": len(self.objects[(bucket, k)])} for k in keys],
-                             "KeyCount": len(keys), "IsTruncated": False, "Name": bucket, "Prefix": key})
+            return self._ok(
+                {
+                    "Contents": [{"Key": k, "Size": len(self.objects[(bucket, k)])} for k in keys],
+                    "KeyCount": len(keys),
+                    "IsTruncated": False,
+                    "Name": bucket,
+                    "Prefix": key,
+                }
+            )
         raise AssertionError(f"the ledger never calls {model.name}")
 
     @staticmethod

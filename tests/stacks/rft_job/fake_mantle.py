@@ -155,7 +155,7 @@ class FakeMantle:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> "FakeMantle":
+    def start(self) -> FakeMantle:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -207,13 +207,18 @@ class FakeMantle:
         first.
         """
         failure = QueuedFailure(
-            status, {"error": {"message": message, "type": "error", "code": str(status)}}, headers or {}, after_processing
+            status,
+            {"error": {"message": message, "type": "error", "code": str(status)}},
+            headers or {},
+            after_processing,
         )
         self._failures.setdefault((method, route), []).extend([None] * skip + [failure] * times)
 
     def add_job(self, **fields: Any) -> dict[str, Any]:
         job_id = fields.pop("id", None) or f"ftjob-seed{next(self._ids)}"
-        job = self._job_object(job_id, fields.pop("model", "openai.gpt-oss-20b"), fields.pop("training_file", "file-seed"))
+        job = self._job_object(
+            job_id, fields.pop("model", "openai.gpt-oss-20b"), fields.pop("training_file", "file-seed")
+        )
         job.update(fields)
         self.jobs[job_id] = job
         return job
@@ -362,8 +367,11 @@ class FakeMantle:
         assert (grader.get("lambda") or {}).get("function"), "grader.lambda.function is required"
         job_id = f"ftjob-{next(self._ids)}"
         job = self._job_object(job_id, body["model"], body["training_file"])
-        job.update(validation_file=body.get("validation_file"), metadata=None if self.drops_metadata else metadata,
-                   method=method)
+        job.update(
+            validation_file=body.get("validation_file"),
+            metadata=None if self.drops_metadata else metadata,
+            method=method,
+        )
         self.jobs[job_id] = job
         if self.list_lag_calls:
             self._hidden[job_id] = self.list_lag_calls
@@ -447,8 +455,9 @@ class CanonicalMantle:
         body = request.read()
         headers = {name.lower(): value for name, value in request.headers.items()}
         raw_path = request.url.raw_path.decode()
-        received = ReceivedRequest(request.method, request.url.path, raw_path, parse_qs(request.url.query.decode()),
-                                   headers, body)
+        received = ReceivedRequest(
+            request.method, request.url.path, raw_path, parse_qs(request.url.query.decode()), headers, body
+        )
         self.requests.append(received)
         problem = verify_sigv4(request.method, raw_path, headers, body)
         if problem is not None:
@@ -460,7 +469,9 @@ class CanonicalMantle:
         path = request.url.path
         if match := re.fullmatch(r"/v1/fine_tuning/jobs/([^/]+)", path):
             job = self.jobs.get(unquote(match.group(1)))
-            return httpx2.Response(200, json=job) if job else httpx2.Response(404, json={"error": {"message": "no job"}})
+            return (
+                httpx2.Response(200, json=job) if job else httpx2.Response(404, json={"error": {"message": "no job"}})
+            )
         if (match := re.fullmatch(r"/v1/fine_tuning/jobs/([^/]+)/cancel", path)) and request.method == "POST":
             job = self.jobs[unquote(match.group(1))]
             job["status"] = "cancelled"

@@ -54,7 +54,9 @@ def test_the_tracker_alone_from_plain_values() -> None:
     (function,) = [f for f in template.find_resources("AWS::Lambda::Function").values()
                    if TrackerEnv.STATUS_PARAMETER in f["Properties"].get("Environment", {}).get("Variables", {})]
     variables = function["Properties"]["Environment"]["Variables"]
-    assert variables[TrackerEnv.VARIANT] == "mantle" and variables[TrackerEnv.STATUS_PARAMETER] == "/team/bare/job/status"
+    assert (
+        variables[TrackerEnv.VARIANT] == "mantle" and variables[TrackerEnv.STATUS_PARAMETER] == "/team/bare/job/status"
+    )
     assert TrackerEnv.DEPLOYMENT_PARAMETER not in variables  # mantle models need no deployment
     assert "/team/bare/job/deployment-arn" not in parameters(template)
 
@@ -62,15 +64,28 @@ def test_the_tracker_alone_from_plain_values() -> None:
 # Resources a deployed stack keeps by logical id: renaming one replaces it, which loses what it
 # holds (the job, the tracker's recorded values, the bucket) or fails on its fixed name.
 STABLE = {
-    "JobLauncherJobA8A610BD", "JobTrackerStatusParameter3698EDA4", "JobTrackerModelParameter482D3F4D",
-    "JobTrackerFailureParameterD4B3E28E", "JobTrackerJobIdParameter6203CC1B", "JobTrackerStateMachine76A12E84",
-    "JobTrackerTopic6B660F90", "TrainingDataBucketFD9236C9", "TrainingDataAccessLogs3046099E", "GraderLogs893F6710",
-    "JobLauncherLogsF84C1781", "JobTrackerLogsF0089058",
+    "JobLauncherJobA8A610BD",
+    "JobTrackerStatusParameter3698EDA4",
+    "JobTrackerModelParameter482D3F4D",
+    "JobTrackerFailureParameterD4B3E28E",
+    "JobTrackerJobIdParameter6203CC1B",
+    "JobTrackerStateMachine76A12E84",
+    "JobTrackerTopic6B660F90",
+    "TrainingDataBucketFD9236C9",
+    "TrainingDataAccessLogs3046099E",
+    "GraderLogs893F6710",
+    "JobLauncherLogsF84C1781",
+    "JobTrackerLogsF0089058",
 }
 
 
-@pytest.mark.parametrize(("stack", "own"), [(NOVA, {"JobTrackerDeploymentParameterE0BF9C72"}),
-                                            (MANTLE, {"GraderFunctionCurrentVersionBedrockInvoke6BF5E285"})])
+@pytest.mark.parametrize(
+    ("stack", "own"),
+    [
+        (NOVA, {"JobTrackerDeploymentParameterE0BF9C72"}),
+        (MANTLE, {"GraderFunctionCurrentVersionBedrockInvoke6BF5E285"}),
+    ],
+)
 def test_stateful_resources_keep_their_logical_ids(templates, stack: str, own: set[str]) -> None:
     resources = templates[stack].to_json()["Resources"]
     assert STABLE | own <= set(resources), sorted((STABLE | own) - set(resources))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 import pytest
 from openai import OpenAI
 from openai.providers import bedrock
@@ -43,7 +44,9 @@ def test_a_changed_body_is_rejected(signed_upload) -> None:
 def test_a_changed_query_or_path_is_rejected(signed_list_request) -> None:
     request = signed_list_request
     assert verify_sigv4("GET", request.raw_path.replace("limit=5", "limit=6"), request.headers, b"") is not None
-    assert verify_sigv4("GET", request.raw_path.replace("/fine_tuning/jobs", "/files"), request.headers, b"") is not None
+    assert (
+        verify_sigv4("GET", request.raw_path.replace("/fine_tuning/jobs", "/files"), request.headers, b"") is not None
+    )
     assert verify_sigv4("POST", request.raw_path, request.headers, b"") is not None
 
 
@@ -57,12 +60,12 @@ def test_a_changed_signed_header_is_rejected(signed_list_request) -> None:
 
 def test_wrong_region_or_service_is_rejected(mantle: FakeMantle) -> None:
     wrong_region = OpenAI(provider=bedrock(region="us-east-1", base_url=mantle.base_url, api_key=None), max_retries=0)
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIStatusError):
         wrong_region.fine_tuning.jobs.retrieve("ftjob-1")
     wrong_service = OpenAI(
         provider=bedrock(region="us-west-2", base_url=mantle.base_url, api_key=None, endpoint="runtime"), max_retries=0
     )
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIStatusError):
         wrong_service.fine_tuning.jobs.retrieve("ftjob-1")
     assert len(mantle.signature_failures) == 2
     assert "us-east-1/bedrock-mantle" in mantle.signature_failures[0]

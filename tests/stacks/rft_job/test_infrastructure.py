@@ -57,18 +57,29 @@ def test_job_is_created_after_data_grader_and_role(templates, stack) -> None:
     if stack == NOVA:
         assert {logical_id(template, "AWS::IAM::Role", "BedrockAccessRole"),
                 logical_id(template, "AWS::IAM::Policy", "BedrockAccessPolicy")} <= depends
-    live = [logical_id(template, "AWS::SSM::Parameter", f"JobTracker{name}Parameter") for name in ("Status", "Model", "Failure")]
+    live = [
+        logical_id(template, "AWS::SSM::Parameter", f"JobTracker{name}Parameter")
+        for name in ("Status", "Model", "Failure")
+    ]
     assert set(live) <= depends
 
 
 def test_job_spec_carries_everything_the_job_needs(templates) -> None:
     nova, mantle = templates[NOVA], templates[MANTLE]
     nova_spec = json.dumps(resource(nova, logical_id(nova, "Custom::BedrockRftJob"))["Properties"]["JobSpec"])
-    for fragment in ('\\"variant\\":\\"nova\\"', '\\"baseModel\\":\\"amazon.nova-2-lite-v1:0:256k\\"',
-                     '\\"hyperParameters\\":{\\"epochCount\\":10,\\"trainingSamplePerPrompt\\":8}',
-                     '\\"graderCodeSha256\\":\\"', '\\"datasetSha256\\":{\\"training\\":\\"',
-                     '/training-data/char-limit-training.jsonl', '/training-data/char-limit-validation.jsonl',
-                     '/output/', '\\"roleArn\\":\\"', '\\"stateMachineArn\\":\\"', '\\"rft:stack\\":\\"BedrockRft-Nova2Lite\\"'):
+    for fragment in (
+        '\\"variant\\":\\"nova\\"',
+        '\\"baseModel\\":\\"amazon.nova-2-lite-v1:0:256k\\"',
+        '\\"hyperParameters\\":{\\"epochCount\\":10,\\"trainingSamplePerPrompt\\":8}',
+        '\\"graderCodeSha256\\":\\"',
+        '\\"datasetSha256\\":{\\"training\\":\\"',
+        "/training-data/char-limit-training.jsonl",
+        "/training-data/char-limit-validation.jsonl",
+        "/output/",
+        '\\"roleArn\\":\\"',
+        '\\"stateMachineArn\\":\\"',
+        '\\"rft:stack\\":\\"BedrockRft-Nova2Lite\\"',
+    ):
         assert fragment in nova_spec, fragment
     version_id = logical_id(nova, "AWS::Lambda::Version")
     assert json.dumps({"Ref": version_id}) in nova_spec  # the pinned version, never $LATEST
@@ -81,51 +92,88 @@ def test_nova_launcher_may_create_describe_stop_and_pass_only_the_service_role(t
     nova = templates[NOVA]
     statements = role_statements(nova, function_role(nova, LAUNCHER_HANDLER))
     jobs, models = bedrock("model-customization-job/*"), bedrock("custom-model/*")
-    base_model = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"},
-                                    "::foundation-model/amazon.nova-2-lite-v1:0:256k"]]}
+    base_model = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":bedrock:",
+                {"Ref": "AWS::Region"},
+                "::foundation-model/amazon.nova-2-lite-v1:0:256k",
+            ],
+        ]
+    }
     assert statements["CreateJob"]["Action"] == "bedrock:CreateModelCustomizationJob"
-    assert sorted(map(json.dumps, statements["CreateJob"]["Resource"])) == sorted(map(json.dumps, [models, jobs, base_model]))
+    assert sorted(map(json.dumps, statements["CreateJob"]["Resource"])) == sorted(
+        map(json.dumps, [models, jobs, base_model])
+    )
     assert statements["TagJobAndModel"]["Action"] == "bedrock:TagResource"
     assert statements["DescribeAndStopJob"] == {
-        "Sid": "DescribeAndStopJob", "Effect": "Allow", "Resource": jobs,
-        "Action": ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"]}
+        "Sid": "DescribeAndStopJob",
+        "Effect": "Allow",
+        "Resource": jobs,
+        "Action": ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
+    }
     assert statements["PassServiceRoleToBedrock"] == {
-        "Sid": "PassServiceRoleToBedrock", "Effect": "Allow", "Action": "iam:PassRole",
+        "Sid": "PassServiceRoleToBedrock",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
         "Resource": {"Fn::GetAtt": [logical_id(nova, "AWS::IAM::Role", "BedrockAccessRole"), "Arn"]},
-        "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}}
+        "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+    }
     start = [s for s in statements.values() if s["Action"] == "states:StartExecution"]
     assert start and start[0]["Resource"] == {"Ref": logical_id(nova, "AWS::StepFunctions::StateMachine")}
     assert_ledger_grants(nova, statements)
-    assert set(statements) == {"WriteOwnLogs", "CreateJob", "TagJobAndModel", "DescribeAndStopJob",
-                               "PassServiceRoleToBedrock", "#1:states:StartExecution", "ReadWriteJobLedger",
-                               "ListJobLedger"}
+    assert set(statements) == {
+        "WriteOwnLogs",
+        "CreateJob",
+        "TagJobAndModel",
+        "DescribeAndStopJob",
+        "PassServiceRoleToBedrock",
+        "#1:states:StartExecution",
+        "ReadWriteJobLedger",
+        "ListJobLedger",
+    }
 
 
 def assert_ledger_grants(template: Template, statements: dict[str, Any]) -> None:
     """Read and write jobs/ of the stack's own bucket, list only that prefix."""
     bucket = logical_id(template, "AWS::S3::Bucket", "TrainingDataBucket")
     assert statements["ReadWriteJobLedger"] == {
-        "Sid": "ReadWriteJobLedger", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/jobs/*"]]}}
+        "Sid": "ReadWriteJobLedger",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/jobs/*"]]},
+    }
     assert statements["ListJobLedger"] == {
-        "Sid": "ListJobLedger", "Effect": "Allow", "Action": "s3:ListBucket",
-        "Resource": {"Fn::GetAtt": [bucket, "Arn"]}, "Condition": {"StringLike": {"s3:prefix": ["jobs/*"]}}}
+        "Sid": "ListJobLedger",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": {"Fn::GetAtt": [bucket, "Arn"]},
+        "Condition": {"StringLike": {"s3:prefix": ["jobs/*"]}},
+    }
 
 
 def test_mantle_launcher_is_scoped_to_its_model_data_and_grader(templates) -> None:
     mantle = templates[MANTLE]
     statements = role_statements(mantle, function_role(mantle, LAUNCHER_HANDLER))
     assert statements["CreateJobForBaseModel"]["Condition"] == {
-        "StringEquals": {"bedrock-mantle:Model": "openai.gpt-oss-20b"}}
+        "StringEquals": {"bedrock-mantle:Model": "openai.gpt-oss-20b"}
+    }
     assert statements["CreateJobForBaseModel"]["Resource"] == mantle_projects()
     assert statements["UploadTrainingFiles"]["Action"] == ["bedrock-mantle:CreateFile", "bedrock-mantle:DeleteFile"]
     assert sorted(statements["FindDescribeAndCancelJob"]["Action"]) == [
-        "bedrock-mantle:CancelFineTuningJob", "bedrock-mantle:GetFineTuningJob", "bedrock-mantle:ListFineTuningJobs"]
+        "bedrock-mantle:CancelFineTuningJob",
+        "bedrock-mantle:GetFineTuningJob",
+        "bedrock-mantle:ListFineTuningJobs",
+    ]
     grader = logical_id(mantle, "AWS::Lambda::Function", "GraderFunction")
     assert statements["InvokeGraderForJob"]["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [grader, "Arn"]}, ":*"]]}
     bucket = logical_id(mantle, "AWS::S3::Bucket", "TrainingDataBucket")
     assert statements["ReadTrainingData"]["Resource"] == {
-        "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/training-data/*"]]}
+        "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/training-data/*"]]
+    }
     assert not any(s["Action"] == "iam:PassRole" for s in statements.values())
     assert_ledger_grants(mantle, statements)
 
@@ -140,8 +188,12 @@ def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
     # Not the job id (the stack writes it), nor the deployment ARN unless the tracker deploys.
     assert "/job/id" not in written and "/job/deployment-arn" not in written
     assert statements["ReadCurrentJobId"]["Action"] == "ssm:GetParameter"
-    assert statements["NotifyJobEnd"] == {"Sid": "NotifyJobEnd", "Effect": "Allow", "Action": "sns:Publish",
-                                          "Resource": {"Ref": logical_id(template, "AWS::SNS::Topic")}}
+    assert statements["NotifyJobEnd"] == {
+        "Sid": "NotifyJobEnd",
+        "Effect": "Allow",
+        "Action": "sns:Publish",
+        "Resource": {"Ref": logical_id(template, "AWS::SNS::Topic")},
+    }
     # It stops its job once the job is no longer the stack's (a replacement whose Delete failed).
     if stack == NOVA:
         described = ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"]
@@ -151,11 +203,22 @@ def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
         sid, resource_path = "DescribeAndCancelJob", mantle_projects()
     assert statements[sid] == {"Sid": sid, "Effect": "Allow", "Action": described, "Resource": resource_path}
     assert statements["SeeWhetherTheStackSettled"] == {
-        "Sid": "SeeWhetherTheStackSettled", "Effect": "Allow", "Action": "cloudformation:DescribeStacks",
-        "Resource": {"Ref": "AWS::StackId"}}
+        "Sid": "SeeWhetherTheStackSettled",
+        "Effect": "Allow",
+        "Action": "cloudformation:DescribeStacks",
+        "Resource": {"Ref": "AWS::StackId"},
+    }
     assert_ledger_grants(template, statements)
-    assert set(statements) == {"WriteOwnLogs", "RecordJobState", "ReadCurrentJobId", "NotifyJobEnd", sid,
-                               "SeeWhetherTheStackSettled", "ReadWriteJobLedger", "ListJobLedger"}
+    assert set(statements) == {
+        "WriteOwnLogs",
+        "RecordJobState",
+        "ReadCurrentJobId",
+        "NotifyJobEnd",
+        sid,
+        "SeeWhetherTheStackSettled",
+        "ReadWriteJobLedger",
+        "ListJobLedger",
+    }
 
 
 def test_tracker_environment_names_the_parameters(templates) -> None:
@@ -175,8 +238,9 @@ def test_tracker_environment_names_the_parameters(templates) -> None:
 
 def test_job_id_parameter_follows_the_launched_job(templates) -> None:
     nova = templates[NOVA]
-    parameters = nova.find_resources("AWS::SSM::Parameter",
-                                     {"Properties": {"Name": "/bedrock-rft/BedrockRft-Nova2Lite/job/id"}})
+    parameters = nova.find_resources(
+        "AWS::SSM::Parameter", {"Properties": {"Name": "/bedrock-rft/BedrockRft-Nova2Lite/job/id"}}
+    )
     value = next(iter(parameters.values()))["Properties"]["Value"]
     assert value == {"Fn::GetAtt": [logical_id(nova, "Custom::BedrockRftJob"), "JobId"]}
 
@@ -193,20 +257,32 @@ def test_state_machine_polls_first_then_waits_until_terminal(templates) -> None:
     assert definition["StartAt"] == "Fill in defaults"
     states = definition["States"]
     # A hand-started execution's missing fields get defaults before anything reads them.
-    assert states["Fill in defaults"]["Parameters"] == {"variant": "nova", "jobName.$": "$.jobId", "polls": 0,
-                                                        "given.$": "$"}
+    assert states["Fill in defaults"]["Parameters"] == {
+        "variant": "nova",
+        "jobName.$": "$.jobId",
+        "polls": 0,
+        "given.$": "$",
+    }
     assert states["Fill in defaults"]["Next"] == "Apply the input"
-    assert states["Apply the input"] == {"Type": "Pass", "Parameters": {"state.$": "States.JsonMerge($, $.given, false)"},
-                                         "OutputPath": "$.state", "Next": "Plan handover"}
+    assert states["Apply the input"] == {
+        "Type": "Pass",
+        "Parameters": {"state.$": "States.JsonMerge($, $.given, false)"},
+        "OutputPath": "$.state",
+        "Next": "Plan handover",
+    }
     assert states["Plan handover"]["Next"] == "Poll job"
     assert states["Poll job"]["Next"] == "Job ended?"
     assert states["Job ended?"]["Choices"][1] == {"Variable": "$.terminal", "BooleanEquals": True, "Next": "Job ended"}
     assert states["Job ended?"]["Default"] == "Wait before next poll"
     assert states["Wait before next poll"] == {"Type": "Wait", "Seconds": 300, "Next": "Poll job"}
     assert states["Poll job"]["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}]
-    assert states["Job ended?"]["Choices"][0] == {"Variable": "$.gaveUp", "BooleanEquals": True,
-                                                  "Next": "Tracking gave up"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}
+    ]
+    assert states["Job ended?"]["Choices"][0] == {
+        "Variable": "$.gaveUp",
+        "BooleanEquals": True,
+        "Next": "Tracking gave up",
+    }
     assert states["Tracking gave up"]["Type"] == "Fail"
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in states["Poll job"]["Retry"])
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
@@ -219,29 +295,48 @@ def test_long_jobs_continue_in_a_new_execution_before_the_history_fills(template
     states = definition["States"]
     assert states["Plan handover"]["Parameters"] == {"afterPolls.$": "States.MathAdd($.polls, 1000)"}
     assert states["Job ended?"]["Choices"][2] == {
-        "Variable": "$.polls", "NumericGreaterThanEqualsPath": "$.handover.afterPolls",
-        "Next": "Continue in a new execution"}
+        "Variable": "$.polls",
+        "NumericGreaterThanEqualsPath": "$.handover.afterPolls",
+        "Next": "Continue in a new execution",
+    }
     handover = states["Continue in a new execution"]
     assert handover["Resource"].endswith(":states:::states:startExecution") and handover["Next"] == "Handed over"
     # A handover that keeps failing ends tracking loudly, as a failing poll does.
     assert handover["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}]
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}
+    ]
     assert handover["Parameters"]["StateMachineArn"].endswith(":stateMachine:bedrockrft-nova2lite-job-tracker")
     assert handover["Parameters"]["Input"] == {
-        "variant.$": "$.variant", "jobId.$": "$.jobId", "jobName.$": "$.jobName", "polls.$": "$.polls",
-        "unknownSince.$": "$.unknownSince", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}
+        "variant.$": "$.variant",
+        "jobId.$": "$.jobId",
+        "jobName.$": "$.jobName",
+        "polls.$": "$.polls",
+        "unknownSince.$": "$.unknownSince",
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+    }
     assert machine["Properties"]["StateMachineName"] == "bedrockrft-nova2lite-job-tracker"
     # The machine may start itself, and nothing else.
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     start = [s for s in role_statements(nova, role).values() if s["Action"] == "states:StartExecution"]
-    assert [s["Resource"] for s in start] == [{"Fn::Join": ["", [
-        "arn:aws:states:us-east-1:", {"Ref": "AWS::AccountId"}, ":stateMachine:bedrockrft-nova2lite-job-tracker"]]}]
+    assert [s["Resource"] for s in start] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:aws:states:us-east-1:",
+                    {"Ref": "AWS::AccountId"},
+                    ":stateMachine:bedrockrft-nova2lite-job-tracker",
+                ],
+            ]
+        }
+    ]
 
 
 @pytest.mark.parametrize("poll_minutes", [1, 5, 60])
 def test_one_execution_stays_within_the_history_limit(tmp_path: Path, poll_minutes: int) -> None:
     _, definition = state_machine_definition(
-        synth(tmp_path, {"rft:trackerPollMinutes": poll_minutes}, nag=False)[MANTLE])
+        synth(tmp_path, {"rft:trackerPollMinutes": poll_minutes}, nag=False)[MANTLE]
+    )
     expression = definition["States"]["Plan handover"]["Parameters"]["afterPolls.$"]
     polls = int(expression.removeprefix("States.MathAdd($.polls, ").removesuffix(")"))
     assert polls == min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // poll_minutes)
@@ -256,11 +351,11 @@ def test_nova_model_deployment_is_opt_in(tmp_path: Path) -> None:
     statements = role_statements(template, function_role(template, TRACKER_HANDLER))
     assert statements["DeployTrainedModel"]["Action"] == "bedrock:CreateCustomModelDeployment"
     assert sorted(map(json.dumps, statements["DeployTrainedModel"]["Resource"])) == sorted(
-        map(json.dumps, [bedrock("custom-model/*"), bedrock("custom-model-deployment/*")]))
+        map(json.dumps, [bedrock("custom-model/*"), bedrock("custom-model-deployment/*")])
+    )
     assert statements["DescribeDeployment"]["Resource"] == bedrock("custom-model-deployment/*")
     assert "/job/deployment-arn" in json.dumps(statements["RecordJobState"]["Resource"])
-    functions = template.find_resources("AWS::Lambda::Function",
-                                        {"Properties": {"Handler": TRACKER_HANDLER}})
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": TRACKER_HANDLER}})
     assert next(iter(functions.values()))["Properties"]["Environment"]["Variables"]["CREATE_DEPLOYMENT"] == "true"
 
 
@@ -282,13 +377,12 @@ def test_topic_is_encrypted_and_ssl_only(templates) -> None:
 
 def test_launcher_timeout_leaves_room_inside_the_provider_framework(templates) -> None:
     for template in templates.values():
-        functions = template.find_resources("AWS::Lambda::Function",
-                                            {"Properties": {"Handler": LAUNCHER_HANDLER}})
+        functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": LAUNCHER_HANDLER}})
         assert next(iter(functions.values()))["Properties"]["Timeout"] == 14 * 60
 
 
-
 # ---- the job's fingerprint, visible before anything is paid for ----------------------------
+
 
 def rendered_job_spec(template: Template) -> dict[str, Any]:
     """The JobSpec property as JSON, each deploy-time value (Ref, GetAtt) replaced by a marker."""
@@ -306,9 +400,14 @@ def test_job_fingerprint_property_is_what_the_launcher_computes(templates, stack
     job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
     spec = rendered_job_spec(template)
     expected = job_fingerprint(
-        variant=spec["variant"], base_model=spec["baseModel"], training_sha256=spec["datasetSha256"]["training"],
-        validation_sha256=spec["datasetSha256"].get("validation"), grader_code_sha256=spec["graderCodeSha256"],
-        hyper_parameters=spec["hyperParameters"], grader_pinned=spec["graderPinned"])
+        variant=spec["variant"],
+        base_model=spec["baseModel"],
+        training_sha256=spec["datasetSha256"]["training"],
+        validation_sha256=spec["datasetSha256"].get("validation"),
+        grader_code_sha256=spec["graderCodeSha256"],
+        hyper_parameters=spec["hyperParameters"],
+        grader_pinned=spec["graderPinned"],
+    )
     assert job["Properties"]["JobFingerprint"] == expected
     assert len(expected) == 64
 
@@ -321,14 +420,24 @@ def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> Non
     for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
         (crlf / name).write_bytes(b"\xef\xbb\xbf" + (root / name).read_bytes().replace(b"\n", b"\r\n"))
     baseline = synth_stacks(tmp_path / "a", nag=False)
-    changed = synth_stacks(tmp_path / "b", {
-        "rft:grader": {"memoryMb": 1024}, "rft:tags": {"team": "ml"}, "rft:trackerPollMinutes": 10,
-        "rft:dataset": {"directory": str(crlf)}}, nag=False)
+    changed = synth_stacks(
+        tmp_path / "b",
+        {
+            "rft:grader": {"memoryMb": 1024},
+            "rft:tags": {"team": "ml"},
+            "rft:trackerPollMinutes": 10,
+            "rft:dataset": {"directory": str(crlf)},
+        },
+        nag=False,
+    )
     for name, stack in baseline.items():
         assert stack.job_fingerprint is not None
         assert changed[name].job_fingerprint == stack.job_fingerprint, name
-    retrained = synth_stacks(tmp_path / "c", {"rft:nova.hyperParameters.epochCount": "3",
-                                              "rft:mantle.sendValidationFile": "false"}, nag=False)
+    retrained = synth_stacks(
+        tmp_path / "c",
+        {"rft:nova.hyperParameters.epochCount": "3", "rft:mantle.sendValidationFile": "false"},
+        nag=False,
+    )
     unpinned = synth_stacks(tmp_path / "d", {"rft:mantle.pinGraderVersion": "false"}, nag=False)
     assert unpinned["BedrockRft-GptOss20b"].job_fingerprint != baseline["BedrockRft-GptOss20b"].job_fingerprint
     for name, stack in baseline.items():
@@ -357,6 +466,7 @@ def test_uploaded_datasets_are_the_validated_normalised_bytes(tmp_path: Path) ->
 
 # ---- models as data, and the switches for request fields AWS does not document ---------------
 
+
 def test_a_model_from_the_table_gets_its_own_stack(tmp_path: Path) -> None:
     templates = synth(tmp_path, {"rft:mantle": {"models": ["nvidia.nemotron-nano-3-30b"]}}, nag=False)
     template = templates["BedrockRft-NemotronNano3-30b"]
@@ -368,8 +478,11 @@ def test_a_model_from_the_table_gets_its_own_stack(tmp_path: Path) -> None:
 
 
 def test_request_field_switches_reach_the_job_spec(tmp_path: Path) -> None:
-    templates = synth(tmp_path, {"rft:nova": {"sendValidationData": False},
-                                 "rft:mantle": {"sendValidationFile": False, "sendMetadata": False}}, nag=False)
+    templates = synth(
+        tmp_path,
+        {"rft:nova": {"sendValidationData": False}, "rft:mantle": {"sendValidationFile": False, "sendMetadata": False}},
+        nag=False,
+    )
     nova, mantle = rendered_job_spec(templates[NOVA]), rendered_job_spec(templates[MANTLE])
     for spec in (nova, mantle):
         assert spec.get("validationDataUri") is None and spec["datasetSha256"].get("validation") is None
@@ -389,8 +502,11 @@ def test_an_unpinned_mantle_grader_is_the_function_arn_with_grants_to_match(tmp_
     launcher_role = function_role(template, LAUNCHER_HANDLER)
     invoke = role_statements(template, launcher_role)["InvokeGraderForJob"]
     assert {"Fn::GetAtt": [grader, "Arn"]} in invoke["Resource"]
-    [permission] = [p for p in template.find_resources("AWS::Lambda::Permission").values()
-                    if p["Properties"]["Principal"] == "bedrock.amazonaws.com"]
+    [permission] = [
+        p
+        for p in template.find_resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "bedrock.amazonaws.com"
+    ]
     assert permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [grader, "Arn"]}
 
 
@@ -406,8 +522,9 @@ def test_a_tracker_that_keeps_failing_says_so_before_the_execution_fails(templat
     assert read["Parameters"] == {"Name": f"/bedrock-rft/{stack}/job/id"}
     assert read["Catch"][0]["Next"] == "Notify that tracking stopped"
     choice = states["Still the stack's job?"]
-    assert choice["Choices"] == [{"Variable": "$.currentJob.value", "StringEqualsPath": "$.jobId",
-                                  "Next": "Record that tracking stopped"}]
+    assert choice["Choices"] == [
+        {"Variable": "$.currentJob.value", "StringEqualsPath": "$.jobId", "Next": "Record that tracking stopped"}
+    ]
     assert choice["Default"] == "Notify that tracking stopped"
     write = states["Record that tracking stopped"]
     assert write["Resource"] == "arn:TOKEN:states:::aws-sdk:ssm:putParameter"
@@ -434,15 +551,20 @@ def test_a_whole_number_hyperparameter_fingerprints_the_same_at_synth_and_at_lau
     job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
     spec = rendered_job_spec(template)
     assert spec["hyperParameters"]["compute_multiplier"] == 2
-    runnable = {**spec, "trainingDataUri": "s3://bucket-a/training-data/t.jsonl",
-                "validationDataUri": "s3://bucket-a/training-data/v.jsonl", "ledgerUri": "s3://bucket-a/jobs/",
-                "graderArn": "arn:aws:lambda:us-west-2:123456789012:function:grader:1",
-                "stateMachineArn": "arn:aws:states:us-west-2:123456789012:stateMachine:tracker"}
+    runnable = {
+        **spec,
+        "trainingDataUri": "s3://bucket-a/training-data/t.jsonl",
+        "validationDataUri": "s3://bucket-a/training-data/v.jsonl",
+        "ledgerUri": "s3://bucket-a/jobs/",
+        "graderArn": "arn:aws:lambda:us-west-2:123456789012:function:grader:1",
+        "stateMachineArn": "arn:aws:states:us-west-2:123456789012:stateMachine:tracker",
+    }
     assert fingerprint(parse_job_spec(runnable)) == job["Properties"]["JobFingerprint"]
 
 
-@pytest.mark.parametrize(("handler", "service"), [(LAUNCHER_HANDLER, "rft-job-launcher"),
-                                                  (TRACKER_HANDLER, "rft-job-tracker")])
+@pytest.mark.parametrize(
+    ("handler", "service"), [(LAUNCHER_HANDLER, "rft-job-launcher"), (TRACKER_HANDLER, "rft-job-tracker")]
+)
 def test_powertools_takes_its_settings_from_the_template(nova, handler: str, service: str) -> None:
     """The functions' Logger() reads the service name and log level the template sets, as Lambda runs it."""
     import os

@@ -128,7 +128,8 @@ def test_fingerprint_depends_on_content_not_key_order(order: list[str], training
     first = fingerprint(parse_job_spec(nova_spec(hyperParameters=hyper, datasetSha256=dataset)))
     second = fingerprint(parse_job_spec(nova_spec(hyperParameters=reordered, datasetSha256=dataset)))
     assert first == second
-    assert first != fingerprint(parse_job_spec(nova_spec(hyperParameters={**hyper, "epochCount": 11}, datasetSha256=dataset)))
+    changed = nova_spec(hyperParameters={**hyper, "epochCount": 11}, datasetSha256=dataset)
+    assert first != fingerprint(parse_job_spec(changed))
 
 
 @given(prefix=NAME_PREFIXES, job_fingerprint=HEX64, request_id=st.text(min_size=1, max_size=60))
@@ -167,7 +168,16 @@ def test_job_id_recognition() -> None:
     # (rejecting it would relaunch on every update and skip the cancel on delete).
     assert is_mantle_job_id("arn:aws:bedrock-mantle:us-west-2:123456789012:fine-tuning-job/abc123")
     assert is_mantle_job_id("ftjob:2026-01-15.abc")
-    for not_a_job in (PLACEHOLDER_PHYSICAL_ID, "NONE", "NOT_STARTED", "", "ab", "../files/secret", "ftjob abc", NOVA_JOB_ARN):
+    for not_a_job in (
+        PLACEHOLDER_PHYSICAL_ID,
+        "NONE",
+        "NOT_STARTED",
+        "",
+        "ab",
+        "../files/secret",
+        "ftjob abc",
+        NOVA_JOB_ARN,
+    ):
         assert not is_mantle_job_id(not_a_job), not_a_job
 
 
@@ -175,7 +185,12 @@ def test_mantle_metadata_keeps_identity_and_fits_limits() -> None:
     names = launch_names("rft", "f" * 64, "t" * 64)
     tags = {f"tag{i:02d}": "v" * 600 if i == 3 else "v" for i in range(20)}
     metadata, dropped = mantle_metadata(
-        token="t" * 64, names=names, job_fingerprint="f" * 64, stack_id=STACK_ID, logical_resource_id="RftJob", tags=tags
+        token="t" * 64,
+        names=names,
+        job_fingerprint="f" * 64,
+        stack_id=STACK_ID,
+        logical_resource_id="RftJob",
+        tags=tags,
     )
     assert len(metadata) == 16
     assert all(len(k) <= 64 and len(v) <= 512 for k, v in metadata.items())

@@ -123,7 +123,8 @@ def test_create_uploads_the_data_and_creates_a_reinforcement_job(
 def test_create_without_validation_data_sends_no_validation_file(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context
 ) -> None:
-    spec = mantle_spec(validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None}, hyperParameters={})
+    spec = mantle_spec(validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None},
+                       hyperParameters={})
     expect_s3_reads(west_aws, validation=False)
     expect_tracker_start(west_aws)
 
@@ -190,7 +191,9 @@ def test_denied_create_names_the_permission_and_cleans_up_files(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context
 ) -> None:
     expect_s3_reads(west_aws)
-    mantle.fail_next("POST", "/fine_tuning/jobs", 403, "User is not authorized to perform bedrock-mantle:CreateFineTuningJob")
+    mantle.fail_next(
+        "POST", "/fine_tuning/jobs", 403, "User is not authorized to perform bedrock-mantle:CreateFineTuningJob"
+    )
 
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
@@ -198,7 +201,8 @@ def test_denied_create_names_the_permission_and_cleans_up_files(
     reason = str(failure.value)
     assert reason.startswith(
         "CreateFineTuningJob (POST /fine_tuning/jobs) was denied (403): check the launcher role's "
-        "bedrock-mantle:CreateFineTuningJob permission and that openai.gpt-oss-20b is enabled for fine-tuning in us-west-2."
+        "bedrock-mantle:CreateFineTuningJob permission and that openai.gpt-oss-20b is enabled for fine-tuning in "
+        "us-west-2."
     )
     assert "not authorized to perform bedrock-mantle:CreateFineTuningJob" in reason
     assert len(mantle.calls("DELETE", "/files/[^/]+")) == 2 and mantle.files == {}
@@ -210,7 +214,9 @@ def test_bad_request_reason_includes_the_service_message(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context
 ) -> None:
     expect_s3_reads(west_aws)
-    mantle.fail_next("POST", "/fine_tuning/jobs", 400, "Model qwen.qwen3-32b-v1:0 does not support reinforcement fine-tuning")
+    mantle.fail_next(
+        "POST", "/fine_tuning/jobs", 400, "Model qwen.qwen3-32b-v1:0 does not support reinforcement fine-tuning"
+    )
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     assert str(failure.value) == (
@@ -236,8 +242,10 @@ def test_throttled_requests_exhaust_the_sdk_retries(mantle: FakeMantle, west_aws
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     reason = str(failure.value)
-    assert "ListFineTuningJobs (looking for a job an earlier attempt started) was throttled (429) after 2 retries" \
+    assert (
+        "ListFineTuningJobs (looking for a job an earlier attempt started) was throttled (429) after 2 retries"
         in reason
+    )
     assert len(mantle.calls("GET", "/fine_tuning/jobs")) == 3  # first try + 2 retries, each signed afresh
     mantle.assert_all_signed()
 
@@ -255,22 +263,22 @@ def test_server_errors_do_not_delete_the_uploaded_files(
     assert re.match(
         r"Most likely no job was started: job (bedrock-rft-gptoss20b-[0-9a-f]{8}-[0-9a-f]{8}) was not found after "
         r"the error below; if it appears \(`rftctl history`\), stop it with `rftctl stop --job \1`\. "
-        r"CreateFineTuningJob \(POST /fine_tuning/jobs\) failed with a server error \(503\)", reason), reason
+        r"CreateFineTuningJob \(POST /fine_tuning/jobs\) failed with a server error \(503\)",
+        reason,
+    ), reason
     # One create only: a 503 may come after the service created the job, and the API has no
     # idempotency key, so it is never sent again. Three lookups follow (each by token, then by
     # the training file among the newest jobs), in case the job shows up late.
     routes = [(r.method, r.route) for r in mantle.requests]
     assert routes.count(("POST", "/fine_tuning/jobs")) == 1
-    after = routes[routes.index(("POST", "/fine_tuning/jobs")) + 1:]
+    after = routes[routes.index(("POST", "/fine_tuning/jobs")) + 1 :]
     assert after == [("GET", "/fine_tuning/jobs")] * 6
     # The job may exist despite the errors; its files must stay.
     assert mantle.calls("DELETE", "/files/[^/]+") == [] and len(mantle.files) == 2
     mantle.assert_all_signed()
 
 
-@pytest.mark.parametrize(
-    ("status", "headers"), [(503, {}), (504, {}), (429, {"retry-after-ms": "5"}), (409, {})]
-)
+@pytest.mark.parametrize(("status", "headers"), [(503, {}), (504, {}), (429, {"retry-after-ms": "5"}), (409, {})])
 def test_a_create_whose_answer_is_lost_starts_no_second_job(
     mantle: FakeMantle, west_aws: StubbedAws, lambda_context, status: int, headers: dict
 ) -> None:
@@ -435,7 +443,10 @@ def test_without_metadata_the_create_sends_none(mantle: FakeMantle, west_aws: St
     assert "metadata" not in create.json()
     # No metadata to filter on: the first lookup (by the ledger) found nothing, so no list call.
     assert [(r.method, r.route) for r in mantle.requests] == [
-        ("POST", "/files"), ("POST", "/files"), ("POST", "/fine_tuning/jobs")]
+        ("POST", "/files"),
+        ("POST", "/files"),
+        ("POST", "/fine_tuning/jobs"),
+    ]
     [entry] = west_aws.ledger_bucket.entries().values()
     assert entry["trainingFile"] == create.json()["training_file"] and entry["jobId"] == next(iter(mantle.jobs))
 
@@ -471,7 +482,8 @@ def test_a_retried_invocation_finds_its_job_in_the_ledger(
     second = launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
     assert second == first
     assert [(r.method, r.route) for r in mantle.requests[before:]] == [
-        ("GET", f"/fine_tuning/jobs/{first['PhysicalResourceId']}")]
+        ("GET", f"/fine_tuning/jobs/{first['PhysicalResourceId']}")
+    ]
     west_aws.assert_done()
 
 
@@ -490,20 +502,27 @@ def test_a_lookup_that_fails_after_a_lost_answer_says_the_job_may_exist(
         f"Job {name} MAY EXIST and bill: CreateFineTuningJob (POST /fine_tuning/jobs) got no definite answer "
         f"(HTTP 503) and looking it up failed too (HTTP 403). Check with `rftctl history` (the job's "
         f"metadata.rft_job_name is {name}); stop it with `rftctl stop --job {name}` before you redeploy, which "
-        "starts a new job.")
+        "starts a new job."
+    )
     assert entry["request"] == "unknown" and entry["note"] == reason
     # The job exists (the fake made it): its files stay, and nothing was cancelled blindly.
     assert len(mantle.jobs) == 1 and mantle.calls("DELETE", "/files/[^/]+") == []
     assert mantle.calls("POST", "/fine_tuning/jobs/[^/]+/cancel") == []
 
 
-def test_an_unpinned_grader_is_sent_as_the_function_arn(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+def test_an_unpinned_grader_is_sent_as_the_function_arn(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
     expect_s3_reads(west_aws)
     expect_tracker_start(west_aws)
-    launcher.on_event(cfn_event("Create", mantle_spec(graderArn=UNQUALIFIED_GRADER, graderPinned=False)),
-                      lambda_context)
+    launcher.on_event(
+        cfn_event("Create", mantle_spec(graderArn=UNQUALIFIED_GRADER, graderPinned=False)), lambda_context
+    )
     [create] = mantle.calls("POST", "/fine_tuning/jobs")
-    assert create.json()["method"]["reinforcement"]["grader"] == {"type": "lambda", "lambda": {"function": UNQUALIFIED_GRADER}}
+    assert create.json()["method"]["reinforcement"]["grader"] == {
+        "type": "lambda",
+        "lambda": {"function": UNQUALIFIED_GRADER},
+    }
     # Pinned specs still refuse an unqualified ARN, and the other way round.
     for bad in (mantle_spec(graderArn=UNQUALIFIED_GRADER), mantle_spec(graderPinned=False)):
         with pytest.raises(LaunchFailure, match="Invalid JobSpec: JobSpec.graderArn must be"):
@@ -522,7 +541,8 @@ def test_a_rollback_keeps_a_job_without_metadata_by_its_ledger_fingerprint(
     assert mantle.jobs[job_id].get("metadata") in (None, {})
 
     result = launcher.on_event(
-        cfn_event("Update", kept, request_id="req-rollback", physical_id=job_id, old_spec=failed), lambda_context)
+        cfn_event("Update", kept, request_id="req-rollback", physical_id=job_id, old_spec=failed), lambda_context
+    )
 
     assert result["PhysicalResourceId"] == job_id and len(mantle.jobs) == 1
     assert result["Data"]["JobName"] == next(iter(west_aws.ledger_bucket.entries().values()))["jobName"]
@@ -604,7 +624,8 @@ def test_a_reinvoked_launch_whose_earlier_create_was_lost_starts_no_second_job(
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec(**WITHOUT_METADATA)), lambda_context)
     assert str(failure.value).startswith(
-        f"No second job was started: an earlier attempt of this same request may have created job {entry['jobName']}")
+        f"No second job was started: an earlier attempt of this same request may have created job {entry['jobName']}"
+    )
     assert len(mantle.calls("POST", "/fine_tuning/jobs")) == posts and len(mantle.calls("POST", "/files")) == 2
     # The first attempt's launch time is what the ledger keeps.
     [kept] = west_aws.ledger_bucket.entries().values()
@@ -703,5 +724,6 @@ def test_a_recorded_job_the_service_does_not_know_yet_is_not_created_again(
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     assert str(failure.value).startswith(
         f"No second job was started: an earlier attempt of this same request created job "
-        f"{first['PhysicalResourceId']}, which the service does not know (yet).")
+        f"{first['PhysicalResourceId']}, which the service does not know (yet)."
+    )
     assert len(mantle.calls("POST", "/fine_tuning/jobs")) == 1

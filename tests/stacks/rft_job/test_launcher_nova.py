@@ -117,7 +117,9 @@ def test_create_sends_every_option_and_starts_the_tracker(nova_aws: StubbedAws, 
 
 
 def test_create_without_optional_fields_omits_them(nova_aws: StubbedAws, lambda_context) -> None:
-    spec = nova_spec(validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None}, tags={}, hyperParameters={})
+    spec = nova_spec(
+        validationDataUri=None, datasetSha256={"training": "a" * 64, "validation": None}, tags={}, hyperParameters={}
+    )
     minimal = {
         key: value
         for key, value in FULL_CREATE_PARAMS.items()
@@ -285,7 +287,10 @@ def test_quota_exceeded_points_at_service_quotas(nova_aws: StubbedAws, lambda_co
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
     reason = str(failure.value)
-    assert "hit a service quota (ServiceQuotaExceededException): Limit of 2 concurrent customization jobs reached" in reason
+    assert (
+        "hit a service quota (ServiceQuotaExceededException): Limit of 2 concurrent customization jobs reached"
+        in reason
+    )
     assert "Service Quotas" in reason
 
 
@@ -362,13 +367,14 @@ def test_update_keeps_the_job_id_even_when_describing_fails(nova_aws: StubbedAws
     assert "CreateModelCustomizationJob" not in nova_aws.operations()
 
 
-def test_update_with_a_change_starts_nothing_when_the_job_cannot_be_read(
-    nova_aws: StubbedAws, lambda_context
-) -> None:
+def test_update_with_a_change_starts_nothing_when_the_job_cannot_be_read(nova_aws: StubbedAws, lambda_context) -> None:
     # Changed fingerprint, but the current job cannot be read: this may be the rollback of a
     # failed update (whose "old" properties are the failed ones), which must keep the job.
     nova_aws.stub("bedrock").add_client_error(
-        "get_model_customization_job", "AccessDeniedException", "not authorized", 403,
+        "get_model_customization_job",
+        "AccessDeniedException",
+        "not authorized",
+        403,
         expected_params={"jobIdentifier": NOVA_JOB_ARN},
     )
     new_spec = nova_spec(hyperParameters={**ALL_NOVA_HYPERPARAMETERS, "epochCount": 3})
@@ -379,8 +385,10 @@ def test_update_with_a_change_starts_nothing_when_the_job_cannot_be_read(
         )
     reason = str(failure.value)
     assert reason.startswith(f"No new job was started: reading the current job {NOVA_JOB_ARN} failed")
-    assert "GetModelCustomizationJob was denied (AccessDeniedException): check the launcher role's " \
+    assert (
+        "GetModelCustomizationJob was denied (AccessDeniedException): check the launcher role's "
         f"bedrock:GetModelCustomizationJob permissions on {NOVA_JOB_ARN}" in reason
+    )
     assert len(reason.encode()) <= 1000
     assert "CreateModelCustomizationJob" not in nova_aws.operations()
     nova_aws.assert_done()
@@ -388,7 +396,10 @@ def test_update_with_a_change_starts_nothing_when_the_job_cannot_be_read(
 
 def test_update_launches_when_the_job_no_longer_exists(nova_aws: StubbedAws, lambda_context) -> None:
     nova_aws.stub("bedrock").add_client_error(
-        "get_model_customization_job", "ResourceNotFoundException", "no such job", 404,
+        "get_model_customization_job",
+        "ResourceNotFoundException",
+        "no such job",
+        404,
         expected_params={"jobIdentifier": NOVA_JOB_ARN},
     )
     expect_create(nova_aws, job_arn=NOVA_JOB_ARN_2, params={**FULL_CREATE_PARAMS, "customizationConfig": ANY})
@@ -589,7 +600,8 @@ def test_a_launch_that_cannot_be_recorded_starts_nothing(nova_aws: StubbedAws, l
     assert str(failure.value).startswith(
         "Recording the launch in the job ledger s3://rft-data-bucket/jobs/ (s3:PutObject, before any job was "
         "created) was denied (AccessDenied): check the launcher role's s3:GetObject, s3:ListBucket and "
-        "s3:PutObject permissions on s3://rft-data-bucket/jobs/*.")
+        "s3:PutObject permissions on s3://rft-data-bucket/jobs/*."
+    )
     assert "CreateModelCustomizationJob" not in nova_aws.operations()
 
 
@@ -602,11 +614,14 @@ def test_a_rejected_create_is_recorded_as_rejected(nova_aws: StubbedAws, lambda_
     assert entry["note"].startswith("CreateModelCustomizationJob was denied (AccessDeniedException)")
 
 
-@pytest.mark.parametrize("code,status,message", [
-    ("InternalServerException", 500, "Internal error"),  # Bedrock acted, then its answer failed
-    ("ConflictException", 409, "A job with this name already exists"),  # a retry after it acted
-    ("ValidationException", 400, "Job name bedrock-rft already exists in this account"),
-])
+@pytest.mark.parametrize(
+    "code,status,message",
+    [
+        ("InternalServerException", 500, "Internal error"),  # Bedrock acted, then its answer failed
+        ("ConflictException", 409, "A job with this name already exists"),  # a retry after it acted
+        ("ValidationException", 400, "Job name bedrock-rft already exists in this account"),
+    ],
+)
 def test_a_job_created_despite_an_error_is_found_by_name_and_adopted(
     nova_aws: StubbedAws, lambda_context, code: str, status: int, message: str
 ) -> None:
@@ -616,9 +631,11 @@ def test_a_job_created_despite_an_error_is_found_by_name_and_adopted(
     name = launch_names("bedrock-rft-nova2lite", job_fingerprint, token).job_name
     bedrock = nova_aws.stub("bedrock")
     bedrock.add_client_error("create_model_customization_job", code, message, status)
-    bedrock.add_response("get_model_customization_job",
-                         {**job_description(NOVA_JOB_ARN, name, "InProgress"), "clientRequestToken": token},
-                         {"jobIdentifier": name})
+    bedrock.add_response(
+        "get_model_customization_job",
+        {**job_description(NOVA_JOB_ARN, name, "InProgress"), "clientRequestToken": token},
+        {"jobIdentifier": name},
+    )
     expect_tracker_start(nova_aws)
     result = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
 
@@ -640,7 +657,8 @@ def test_a_lost_answer_that_cannot_be_looked_up_says_the_job_may_exist(nova_aws:
         f"Job {name} MAY EXIST and bill: CreateModelCustomizationJob got no definite answer "
         "(InternalServerException (500)) and looking it up failed too (AccessDeniedException (403)). Check with "
         f"`rftctl history` or `aws bedrock get-model-customization-job --job-identifier {name} --region us-east-1`; "
-        f"stop it with `rftctl stop --job {name}` before you redeploy, which starts a new job.")
+        f"stop it with `rftctl stop --job {name}` before you redeploy, which starts a new job."
+    )
     entry = ledger_entry(nova_aws)
     assert entry["request"] == "unknown" and entry["note"] == str(failure.value)
     # No tracker was started for a job nobody can name by id, and nothing was stopped blindly.
@@ -671,13 +689,17 @@ def test_a_connection_closed_mid_answer_is_looked_up_not_called_rejected(
     from stacks.rft_job.runtime import clients
 
     flaky = CreateFailsFirst(nova_aws.client("bedrock"), ConnectionClosedError(endpoint_url="https://bedrock"))
-    monkeypatch.setattr(clients, "aws_client", lambda service, region=None: flaky if service == "bedrock"
-                        else nova_aws.client(service, region))
+    monkeypatch.setattr(
+        clients,
+        "aws_client",
+        lambda service, region=None: flaky if service == "bedrock" else nova_aws.client(service, region),
+    )
     job_fingerprint = fingerprint(parse_job_spec(nova_spec()))
     token = request_token(builders.STACK_ID, builders.LOGICAL_ID, "req-0001", job_fingerprint)
     name = launch_names("bedrock-rft-nova2lite", job_fingerprint, token).job_name
-    nova_aws.stub("bedrock").add_client_error("get_model_customization_job", "ResourceNotFoundException", "no", 404,
-                                              expected_params={"jobIdentifier": name})
+    nova_aws.stub("bedrock").add_client_error(
+        "get_model_customization_job", "ResourceNotFoundException", "no", 404, expected_params={"jobIdentifier": name}
+    )
     expect_create(nova_aws)  # sent again with the same token: Bedrock answers with the one job
     expect_tracker_start(nova_aws)
     result = launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
@@ -691,14 +713,17 @@ def test_a_name_taken_by_another_request_is_a_definite_refusal(nova_aws: Stubbed
     name = launch_names("bedrock-rft-nova2lite", job_fingerprint, token).job_name
     bedrock = nova_aws.stub("bedrock")
     bedrock.add_client_error("create_model_customization_job", "ConflictException", "name exists", 409)
-    bedrock.add_response("get_model_customization_job",
-                         {**job_description(NOVA_JOB_ARN_2, name, "InProgress"), "clientRequestToken": "f" * 64},
-                         {"jobIdentifier": name})
+    bedrock.add_response(
+        "get_model_customization_job",
+        {**job_description(NOVA_JOB_ARN_2, name, "InProgress"), "clientRequestToken": "f" * 64},
+        {"jobIdentifier": name},
+    )
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
     assert str(failure.value) == (
         f"CreateModelCustomizationJob started no job: the job name {name} is already used by {NOVA_JOB_ARN_2}, "
-        "which another request started (its request token differs). Redeploy: a new request gets a new name.")
+        "which another request started (its request token differs). Redeploy: a new request gets a new name."
+    )
     assert ledger_entry(nova_aws)["request"] == "rejected"
     assert "StopModelCustomizationJob" not in nova_aws.operations()  # not ours: never stopped
 
@@ -737,7 +762,8 @@ def test_a_failure_never_replaces_an_entry_that_names_a_job(
             expect_tracker_start(nova_aws)
             launcher.on_event(cfn_event("Create", nova_spec()), lambda_context)
             nova_aws.stub("bedrock").add_client_error(
-                "create_model_customization_job", "ServiceQuotaExceededException", "Limit of 1 job", 400)
+                "create_model_customization_job", "ServiceQuotaExceededException", "Limit of 1 job", 400
+            )
         real_claim(record)
 
     monkeypatch.setattr(ledger_module.LaunchRecord, "claim", claim_after_the_other_copy)

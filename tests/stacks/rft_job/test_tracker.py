@@ -69,7 +69,9 @@ def ssm_has(aws: StubbedAws, name: str, value: str | None) -> None:
         aws.stub("ssm").add_client_error("get_parameter", "ParameterNotFound", "", 400, expected_params={"Name": name})
     else:
         aws.stub("ssm").add_response(
-            "get_parameter", {"Parameter": {"Name": name, "Type": "String", "Value": value, "Version": 3}}, {"Name": name}
+            "get_parameter",
+            {"Parameter": {"Name": name, "Type": "String", "Value": value, "Version": 3}},
+            {"Name": name},
         )
 
 
@@ -128,8 +130,14 @@ def test_running_job_with_unchanged_status_writes_nothing(nova_env, nova_aws: St
 
     result = tracker.handler(nova_event(polls=2), lambda_context)
 
-    assert result == {**nova_event(), "status": "InProgress", "terminal": False, "polls": 3,
-                      "unknownSince": None, "gaveUp": False}
+    assert result == {
+        **nova_event(),
+        "status": "InProgress",
+        "terminal": False,
+        "polls": 3,
+        "unknownSince": None,
+        "gaveUp": False,
+    }
     assert "PutParameter" not in nova_aws.operations() and "Publish" not in nova_aws.operations()
     nova_aws.assert_done()
 
@@ -182,7 +190,10 @@ def test_completed_job_records_the_model_deploys_it_and_notifies(
     nova_aws.assert_done()
     deployment = nova_aws.calls("CreateCustomModelDeployment")[0]
     assert DEPLOYMENT_NAME_PATTERN.match(deployment["modelDeploymentName"])
-    assert nova_aws.calls("GetCustomModelDeployment")[0]["customModelDeploymentIdentifier"] == deployment["modelDeploymentName"]
+    assert (
+        nova_aws.calls("GetCustomModelDeployment")[0]["customModelDeploymentIdentifier"]
+        == deployment["modelDeploymentName"]
+    )
     text, facts = published_message(nova_aws)
     assert f"Model: {NOVA_MODEL_ARN}" in text and f"Deployment: {DEPLOYMENT_ARN}" in text
     assert facts["model"] == NOVA_MODEL_ARN and facts["deploymentArn"] == DEPLOYMENT_ARN and facts["currentJob"] is True
@@ -289,12 +300,21 @@ def test_a_job_not_visible_on_the_first_poll_is_polled_again(nova_env, nova_aws:
     # The first poll runs right after the launch; a read that does not see the job yet must not
     # end tracking for good.
     nova_aws.stub("bedrock").add_client_error(
-        "get_model_customization_job", "ResourceNotFoundException", "no such job", 404,
+        "get_model_customization_job",
+        "ResourceNotFoundException",
+        "no such job",
+        404,
         expected_params={"jobIdentifier": NOVA_JOB_ARN},
     )
     result = tracker.handler(nova_event(polls=0), lambda_context)
-    assert result == {**nova_event(polls=0), "status": "NotFound", "terminal": False, "polls": 1,
-                      "unknownSince": None, "gaveUp": False}
+    assert result == {
+        **nova_event(polls=0),
+        "status": "NotFound",
+        "terminal": False,
+        "polls": 1,
+        "unknownSince": None,
+        "gaveUp": False,
+    }
     assert nova_aws.operations() == ["GetModelCustomizationJob"]
     nova_aws.assert_done()
 
@@ -346,7 +366,9 @@ def test_running_old_job_writes_nothing(nova_env, nova_aws: StubbedAws, lambda_c
 
 
 def test_throttling_is_raised_for_the_state_machine_to_retry(nova_env, nova_aws: StubbedAws, lambda_context) -> None:
-    nova_aws.stub("bedrock").add_client_error("get_model_customization_job", "ThrottlingException", "Rate exceeded", 429)
+    nova_aws.stub("bedrock").add_client_error(
+        "get_model_customization_job", "ThrottlingException", "Rate exceeded", 429
+    )
     with pytest.raises(ClientError) as error:
         tracker.handler(nova_event(), lambda_context)
     assert error.value.response["Error"]["Code"] == "ThrottlingException"
@@ -432,8 +454,14 @@ def test_mantle_running_states_are_not_terminal(
 
     result = tracker.handler(mantle_event(job["id"]), lambda_context)
 
-    assert result == {**mantle_event(job["id"]), "status": status, "terminal": False, "polls": 1,
-                      "unknownSince": result["unknownSince"], "gaveUp": False}
+    assert result == {
+        **mantle_event(job["id"]),
+        "status": status,
+        "terminal": False,
+        "polls": 1,
+        "unknownSince": result["unknownSince"],
+        "gaveUp": False,
+    }
     # An unknown status starts the clock towards giving up; a known one does not.
     assert (result["unknownSince"] is not None) == (status == "paused")
     assert [(r.method, r.route) for r in mantle.requests] == [("GET", f"/fine_tuning/jobs/{job['id']}")]
@@ -450,7 +478,9 @@ def test_mantle_success_records_the_fine_tuned_model(
     ssm_put(west_aws, STATUS_PARAM, "succeeded")
     ssm_has(west_aws, MODEL_PARAM, "none")
     ssm_put(west_aws, MODEL_PARAM, "openai.gpt-oss-20b:ft:char-limit:abc123")
-    sns_publish(west_aws, WEST_TOPIC, "RFT job bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b succeeded", "succeeded", "mantle")
+    sns_publish(
+        west_aws, WEST_TOPIC, "RFT job bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b succeeded", "succeeded", "mantle"
+    )
 
     result = tracker.handler(mantle_event(job["id"]), lambda_context)
 
@@ -464,7 +494,9 @@ def test_mantle_success_records_the_fine_tuned_model(
 def test_mantle_failure_records_the_error_message(
     mantle_env, mantle: FakeMantle, west_aws: StubbedAws, lambda_context
 ) -> None:
-    job = mantle.add_job(status="failed", error={"code": "invalid_grader", "message": "Grader Lambda timed out", "param": None})
+    job = mantle.add_job(
+        status="failed", error={"code": "invalid_grader", "message": "Grader Lambda timed out", "param": None}
+    )
     ssm_has(west_aws, JOB_ID_PARAM, job["id"])
     ssm_has(west_aws, STATUS_PARAM, "running")
     ssm_put(west_aws, STATUS_PARAM, "failed")
@@ -483,7 +515,9 @@ def test_mantle_cancelled_is_terminal(mantle_env, mantle: FakeMantle, west_aws: 
     ssm_put(west_aws, STATUS_PARAM, "cancelled")
     ssm_has(west_aws, FAILURE_PARAM, None)
     ssm_put(west_aws, FAILURE_PARAM, ANY)
-    sns_publish(west_aws, WEST_TOPIC, "RFT job bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b cancelled", "cancelled", "mantle")
+    sns_publish(
+        west_aws, WEST_TOPIC, "RFT job bedrock-rft-gptoss20b-1a2b3c4d-5e6f7a8b cancelled", "cancelled", "mantle"
+    )
 
     assert tracker.handler(mantle_event(job["id"]), lambda_context)["terminal"] is True
     west_aws.assert_done()
@@ -516,9 +550,15 @@ STACK_ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack/BedrockRft-Nova
 
 
 def stack_is(aws: StubbedAws, status: str) -> None:
-    aws.stub("cloudformation").add_response("describe_stacks", {"Stacks": [
-        {"StackName": "BedrockRft-Nova2Lite", "StackId": STACK_ARN, "CreationTime": NOW, "StackStatus": status}]},
-        {"StackName": STACK_ARN})
+    aws.stub("cloudformation").add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {"StackName": "BedrockRft-Nova2Lite", "StackId": STACK_ARN, "CreationTime": NOW, "StackStatus": status}
+            ]
+        },
+        {"StackName": STACK_ARN},
+    )
 
 
 @pytest.fixture
@@ -547,9 +587,16 @@ def test_a_replaced_job_still_running_is_stopped_once_the_stack_settled(
     assert "PutParameter" not in nova_aws.operations()
 
 
-@pytest.mark.parametrize("stack_status", ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-                                          "CREATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
-                                          "UPDATE_ROLLBACK_FAILED"])
+@pytest.mark.parametrize(
+    "stack_status",
+    [
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "CREATE_IN_PROGRESS",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_FAILED",
+    ],
+)
 def test_a_job_that_is_not_current_yet_is_left_alone_while_the_stack_changes(
     nova_env_with_stack, nova_aws: StubbedAws, lambda_context, stack_status: str
 ) -> None:
@@ -575,7 +622,9 @@ def test_a_job_that_became_current_while_the_stack_settled_is_not_stopped(
     assert "StopModelCustomizationJob" not in nova_aws.operations()
 
 
-def test_the_current_job_is_never_stopped_by_its_tracker(nova_env_with_stack, nova_aws: StubbedAws, lambda_context) -> None:
+def test_the_current_job_is_never_stopped_by_its_tracker(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context
+) -> None:
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
     ssm_has(nova_aws, STATUS_PARAM, "InProgress")
@@ -591,9 +640,11 @@ def test_a_replaced_mantle_job_is_cancelled_once_the_stack_settled(
     monkeypatch.setenv("STACK_ID", west_stack)
     job = mantle.add_job(status="running")
     ssm_has(west_aws, JOB_ID_PARAM, "ftjob-the-new-one")
-    west_aws.stub("cloudformation").add_response("describe_stacks", {"Stacks": [
-        {"StackName": "S", "StackId": west_stack, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE"}]},
-        {"StackName": west_stack})
+    west_aws.stub("cloudformation").add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackName": "S", "StackId": west_stack, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE"}]},
+        {"StackName": west_stack},
+    )
     ssm_has(west_aws, JOB_ID_PARAM, "ftjob-the-new-one")
     tracker.handler(mantle_event(job["id"], polls=3), lambda_context)
     assert mantle.jobs[job["id"]]["status"] == "cancelled"
@@ -601,13 +652,25 @@ def test_a_replaced_mantle_job_is_cancelled_once_the_stack_settled(
     west_aws.assert_done()
 
 
-def test_the_ledger_records_status_changes_and_the_end(nova_env_with_stack, nova_aws: StubbedAws, lambda_context) -> None:
+def test_the_ledger_records_status_changes_and_the_end(
+    nova_env_with_stack, nova_aws: StubbedAws, lambda_context
+) -> None:
     from stacks.rft_job.runtime.ledger import JobLedger, LedgerEntry
 
     ledger = JobLedger(nova_aws.client("s3"), "s3://rft-data-bucket/jobs/")
-    ledger.put(LedgerEntry(job_name=JOB_NAME, variant="nova", base_model="amazon.nova-2-lite-v1:0:256k",
-                           fingerprint="f" * 64, request_token="t" * 64, stack_id=STACK_ARN,
-                           launched_at="2026-12-01T08:00:00+00:00", request="created", job_id=NOVA_JOB_ARN))
+    ledger.put(
+        LedgerEntry(
+            job_name=JOB_NAME,
+            variant="nova",
+            base_model="amazon.nova-2-lite-v1:0:256k",
+            fingerprint="f" * 64,
+            request_token="t" * 64,
+            stack_id=STACK_ARN,
+            launched_at="2026-12-01T08:00:00+00:00",
+            request="created",
+            job_id=NOVA_JOB_ARN,
+        )
+    )
     bedrock_returns(nova_aws, nova_job("Completed", outputModelArn=NOVA_MODEL_ARN))
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)
     sns_publish(nova_aws, TOPIC_ARN, f"RFT job {JOB_NAME} Completed", "Completed", "nova")
@@ -625,8 +688,10 @@ def test_an_unknown_status_for_too_long_gives_up_loudly(
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
     ssm_has(nova_aws, STATUS_PARAM, "Paused")
     ssm_has(nova_aws, STATUS_PARAM, "Paused")
-    expected = ("TrackerGaveUp: its status 'Paused' has meant nothing to the tracker for 12 hours, so it cannot "
-                "tell when the job ends; the job may still be running (rftctl status)")
+    expected = (
+        "TrackerGaveUp: its status 'Paused' has meant nothing to the tracker for 12 hours, so it cannot "
+        "tell when the job ends; the job may still be running (rftctl status)"
+    )
     ssm_put(nova_aws, STATUS_PARAM, expected)
     sns_publish(nova_aws, TOPIC_ARN, f"RFT job {JOB_NAME} TrackerGaveUp", "TrackerGaveUp", "nova")
     started = 1_800_000_000.0
@@ -641,8 +706,9 @@ def test_an_unknown_status_for_too_long_gives_up_loudly(
     assert 'with input {"variant": "nova", "jobId": "' + NOVA_JOB_ARN in message
 
 
-def test_an_unknown_status_is_tolerated_for_a_while(nova_env, nova_aws: StubbedAws, lambda_context,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_status_is_tolerated_for_a_while(
+    nova_env, nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bedrock_returns(nova_aws, nova_job("Paused"))
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
     ssm_has(nova_aws, STATUS_PARAM, "Paused")
