@@ -14,14 +14,10 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stacks.config import PROJECT_ROOT
 from stacks.rft_job.runtime.contract import Output
-
-if TYPE_CHECKING:
-    pass
-
 from stacks.rft_job.runtime.job_spec import JobSpecError, split_s3_uri
 
 from .context import CommandContext

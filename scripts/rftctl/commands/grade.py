@@ -6,13 +6,9 @@ import argparse
 import base64
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stacks.rft_job.runtime.contract import Output
-
-if TYPE_CHECKING:
-    pass
-
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError

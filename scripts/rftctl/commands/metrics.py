@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..console import format_number, format_table
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
-
-if TYPE_CHECKING:
-    pass
-
 
 HELP = "print the job's reward metrics and plot training/validation reward curves to a PNG"
 

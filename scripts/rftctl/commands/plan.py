@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..context import CommandContext
-
-if TYPE_CHECKING:
-    pass
-
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 
 HELP = "say, per stack, whether deploying the synthesized app starts a new paid job or keeps the running one"

@@ -269,12 +269,18 @@ def _notify_stop_failure(
         f"Job id: {job_id}",
         f"Stop it: rftctl stop --job {job_id}",
     ]
+    _publish(settings, region, job_name=job_name, status=STOP_FAILED, variant=variant, message="\n".join(lines))
+
+
+def _publish(settings: TrackerSettings, region: str, *, job_name: str, status: str, variant: str,
+             message: str) -> None:
+    """One notification on the stack's topic, with the attributes subscription filters match on."""
     clients.aws_client("sns", region).publish(
         TopicArn=settings.topic_arn,
-        Subject=notification_subject(job_name, STOP_FAILED),
-        Message="\n".join(lines),
+        Subject=notification_subject(job_name, status),
+        Message=message,
         MessageAttributes={
-            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": STOP_FAILED},
+            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": status},
             NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
         },
     )
@@ -321,15 +327,7 @@ def give_up(
         "Track it again: start an execution of "
         f"{settings.state_machine_arn or 'the stack tracker state machine'} with input {restart}",
     ]
-    clients.aws_client("sns", region).publish(
-        TopicArn=settings.topic_arn,
-        Subject=notification_subject(job_name, GAVE_UP_STATUS),
-        Message="\n".join(lines),
-        MessageAttributes={
-            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": GAVE_UP_STATUS},
-            NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
-        },
-    )
+    _publish(settings, region, job_name=job_name, status=GAVE_UP_STATUS, variant=variant, message="\n".join(lines))
     logger.error("tracking gave up", extra={"reason": reason})
 
 
@@ -501,14 +499,5 @@ def _notify(
         "region": region,
     }
     message = "\n".join(lines) + "\n\nFacts (JSON):\n" + json.dumps(facts, indent=2, sort_keys=True)
-    sns = clients.aws_client("sns", region)
-    sns.publish(
-        TopicArn=settings.topic_arn,
-        Subject=notification_subject(job_name, status),
-        Message=message,
-        MessageAttributes={
-            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": status},
-            NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
-        },
-    )
+    _publish(settings, region, job_name=job_name, status=status, variant=variant, message=message)
     logger.info("notification published", extra={"status": status})
