@@ -13,29 +13,42 @@ interleaved repeats:
   last user message, 1.0 if ``len(answer.strip()) <= limit`` else 0.0), walking the same
   list.
 
-Also measures the cold import of ``lambda_reward.runtime.handler`` in fresh interpreters
-(median). Every sample uses the seed's own format (string content, role "assistant"),
-so both rules read identical input.
+Also measures the cold import of the handler the way Lambda does it (median of fresh
+interpreters): from the grader's built asset (pruned as the construct prunes it; built with pip
+into a temporary folder, or ``--asset`` for one already built, e.g. under cdk.out), with no .pyc
+(the zip has none and /var/task is read only: ``python -S -B``), only the asset on the path and,
+after it, this venv's site-packages for what Lambda's runtime provides itself (botocore). The
+asset's wheels are for arm64 and CPython 3.13, so its native extension modules (regex's) are
+swapped for this venv's build of the same pinned version; every Python file is the asset's. The
+same import with .pyc compiled is printed for comparison, and the asset's size. Every sample uses
+the seed's own format (string content, role "assistant"), so both rules read identical input.
 
     .venv/bin/python scripts/bench_reward.py [--samples N] [--seed S] [--group-size G]
-        [--emoji P] [--combining P] [--reasoning P] [--repeats R] [--check]
+        [--emoji P] [--combining P] [--reasoning P] [--repeats R] [--import-runs N]
+        [--asset DIR] [--check]
 
 With --check the exit status is 1 when a target is missed: ours at most 2.5x slower
-than the seed rule, cold import at most 150 ms.
+than the seed rule, cold import (no .pyc, as Lambda) at most 150 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
+import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,22 +212,100 @@ def best_times(scorers: list[Callable[[list], list]], batch: list, repeats: int)
     return best
 
 
+HANDLER_MODULE = "lambda_reward.runtime.handler"
+# Runs in a fresh `python -S` (no site-packages): sys.argv[1] is the asset tree, then the paths of
+# what Lambda's runtime provides. Prints the import time and where each loaded module came from.
 COLD_IMPORT_PROBE = (
-    "import time; start = time.perf_counter(); import lambda_reward.runtime.handler; "
-    "print(time.perf_counter() - start)"
+    "import sys, time; sys.path[:0] = [sys.argv[1]]; sys.path.extend(sys.argv[2:]); "
+    "start = time.perf_counter(); import " + HANDLER_MODULE + "; elapsed = time.perf_counter() - start; "
+    "import json; print(json.dumps({'seconds': elapsed, 'files': sorted({getattr(m, '__file__', None) or '' "
+    "for m in list(sys.modules.values())} - {''})}))"
 )
+# The environment the template gives the grader (lambda_reward/infrastructure.py), and a region.
+LAMBDA_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "bench-reward", "POWERTOOLS_METRICS_NAMESPACE": "BedrockRft",
+                      "POWERTOOLS_LOG_LEVEL": "INFO", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                      "AWS_EC2_METADATA_DISABLED": "true"}
+NATIVE_SUFFIXES = (".so", ".pyd")
 
 
-def cold_import_ms(runs: int) -> float:
-    """Median time to import the handler module in a fresh interpreter."""
-    timings = []
+def build_grader_asset(outdir: Path) -> Path:
+    """The grader's asset as synth builds it: the app's RewardFunction construct, bundled with pip."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    os.environ.setdefault("CDK_VALIDATION", "false")  # the template is not what is measured
+    import aws_cdk as cdk
+
+    from lambda_reward.infrastructure import RewardFunction
+    from stacks.config import GraderConfig
+
+    app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
+    stack = cdk.Stack(app, "BenchGrader")
+    RewardFunction(stack, "Grader", settings=GraderConfig(memory_mb=512, timeout_seconds=60, log_retention_days=30),
+                   service_name="bench-reward")
+    template = app.synth().get_stack_by_name("BenchGrader").template
+    (path,) = [resource["Metadata"]["aws:asset:path"] for resource in template["Resources"].values()
+               if resource["Type"] == "AWS::Lambda::Function"]
+    return outdir / path
+
+
+def asset_size(asset: Path) -> tuple[int, int, int]:
+    """(files, bytes unzipped, bytes zipped with deflate as the deployed zip is)."""
+    files = sorted(path for path in asset.rglob("*") if path.is_file())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(asset).as_posix())
+    return len(files), sum(path.stat().st_size for path in files), buffer.tell()
+
+
+def lambda_like_tree(asset: Path, tree: Path) -> Path:
+    """A copy of the asset that this interpreter can import: the asset's own files (without any
+    .pyc, as pip --no-compile built them), each native extension module replaced by this venv's
+    build of it (the same pinned version; tests/stacks/test_python_asset.py checks the pins)."""
+    shutil.copytree(asset, tree, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for native in sorted(path for path in tree.rglob("*") if path.suffix in NATIVE_SUFFIXES):
+        relative = native.relative_to(tree)
+        module = ".".join([*relative.parent.parts, native.name.split(".", 1)[0]])
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin or not spec.origin.endswith(NATIVE_SUFFIXES):
+            raise SystemExit(f"the asset's native module {module} ({relative}) has no build in this venv")
+        native.unlink()
+        shutil.copy2(spec.origin, native.parent / Path(spec.origin).name)
+    return tree
+
+
+def cold_import_ms(tree: Path, runs: int) -> tuple[float, list[str]]:
+    """Median import time of the handler in fresh interpreters, and what came from outside the tree."""
+    runtime_provides = list(dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]))
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **LAMBDA_ENVIRONMENT}
+    timings, outside = [], set()
     for _ in range(runs):
         completed = subprocess.run(
-            [sys.executable, "-c", COLD_IMPORT_PROBE],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+            # -S: no site-packages, no .pth (not this checkout's editable install); -B: no .pyc written.
+            [sys.executable, "-S", "-B", "-c", COLD_IMPORT_PROBE, str(tree), *runtime_provides],
+            cwd=tree, env=environment, capture_output=True, text=True, check=True,
         )
-        timings.append(float(completed.stdout.strip()) * 1000)
-    return statistics.median(timings)
+        found = json.loads(completed.stdout.strip().splitlines()[-1])
+        timings.append(found["seconds"] * 1000)
+        for file in found["files"]:
+            for root in runtime_provides:
+                if file.startswith(root + os.sep):
+                    outside.add(Path(file).relative_to(root).parts[0])
+    return statistics.median(timings), sorted(outside)
+
+
+def import_figures(asset: Path | None, runs: int) -> dict[str, Any]:
+    """Asset size and the handler's import, without .pyc (as Lambda) and with .pyc (warm)."""
+    with tempfile.TemporaryDirectory(prefix="bench-reward-") as scratch:
+        if asset is None:
+            asset = build_grader_asset(Path(scratch) / "cdk.out")
+        files, unzipped, zipped = asset_size(asset)
+        tree = lambda_like_tree(asset, Path(scratch) / "task")
+        lambda_ms, outside = cold_import_ms(tree, runs)
+        # The same tree with every module compiled: what a warm byte-code cache would give.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=True)
+        warm_ms, _ = cold_import_ms(tree, runs)
+    return {"files": files, "unzipped": unzipped, "zipped": zipped,
+            "lambda_ms": lambda_ms, "warm_ms": warm_ms, "outside": outside}
 
 
 def main() -> int:
@@ -230,6 +321,8 @@ def main() -> int:
                         help="share of answers with a <think> block (0.15)")
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the best counts (7)")
     parser.add_argument("--import-runs", type=int, default=7, help="fresh interpreters for the import time")
+    parser.add_argument("--asset", type=Path,
+                        help="the grader's built asset folder (e.g. cdk.out/asset.<hash>); default: build it")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args()
 
@@ -238,7 +331,8 @@ def main() -> int:
     batch = json.loads(json.dumps(build_batch(args.samples, args.seed, args.group_size, mix)))
     ours, seed = best_times([handler_scorer(), seed_grade_batch], batch, args.repeats)
     ratio = ours / seed
-    import_ms = cold_import_ms(args.import_runs)
+    imports = import_figures(args.asset, args.import_runs)
+    import_ms = imports["lambda_ms"]
 
     print(f"batch: {len(batch)} samples, seed {args.seed}, {args.group_size} rollouts per prompt, "
           f"answers with emoji {mix.emoji:.0%}, combining marks {mix.combining:.0%}, "
@@ -246,7 +340,14 @@ def main() -> int:
     print(f"ours (handler)    : {len(batch) / ours:12,.0f} samples/s")
     print(f"seed rule         : {len(batch) / seed:12,.0f} samples/s")
     print(f"ratio ours/seed   : {ratio:12.2f}x slower (target <= {MAX_SLOWDOWN})")
-    print(f"cold import       : {import_ms:12.1f} ms (target <= {MAX_COLD_IMPORT_MS:.0f})")
+    built = "built now with pip" if args.asset is None else str(args.asset)
+    print(f"grader asset      : {imports['unzipped']:12,} bytes unzipped, {imports['zipped']:,} zipped, "
+          f"{imports['files']} files ({built})")
+    print(f"cold import       : {import_ms:12.1f} ms as Lambda: from the asset, no .pyc "
+          f"(target <= {MAX_COLD_IMPORT_MS:.0f})")
+    print(f"warm import       : {imports['warm_ms']:12.1f} ms the same with .pyc compiled (for comparison)")
+    provided = ", ".join(imports["outside"]) or "nothing"
+    print(f"                    from this venv, as Lambda's runtime provides them: {provided}")
 
     missed = [name for name, ok in (("ratio", ratio <= MAX_SLOWDOWN),
                                     ("cold import", import_ms <= MAX_COLD_IMPORT_MS)) if not ok]

@@ -10,14 +10,25 @@ installed with pip's cross-platform options (`--platform manylinux2014_aarch64 -
 :all:`): pip picks the arm64 wheels of the pinned versions and never compiles anything. A
 dependency without such a wheel fails the synth with pip's own message rather than shipping a
 wheel for the wrong machine.
+
+A component may also name parts of its installed dependencies that its code never imports
+(`prune`: glob patterns relative to the install folder, such as
+`aws_lambda_powertools/event_handler`); they are deleted after pip, before the runtime folder is
+copied in, so that the zip carries what the handler loads and not whole libraries. The
+dependencies' `.dist-info` folders stay (their RECORD loses the deleted files' lines). Pruning is
+part of the asset's identity but not of the code fingerprint: deleting code the handler never
+imports does not change what the Lambda does.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
+import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, aws_lambda as lambda_
@@ -90,9 +101,15 @@ def code_fingerprint(runtime_dir: Path, data: tuple[str, ...] = ()) -> str:
     return digest.hexdigest()
 
 
-def asset_hash(runtime_dir: Path, data: tuple[str, ...] = ()) -> str:
-    """The Lambda asset's identity: the code fingerprint plus how pip builds the dependencies."""
+def asset_hash(runtime_dir: Path, data: tuple[str, ...] = (), prune: tuple[str, ...] = ()) -> str:
+    """The Lambda asset's identity: the code fingerprint plus how pip builds the dependencies.
+
+    What is pruned from the dependencies is part of how they are built (another list is another
+    zip); an asset that prunes nothing keeps the identity it had before pruning existed.
+    """
     build = " ".join(_PIP_PLATFORM)
+    if prune:
+        build += "|prune " + json.dumps(sorted(set(check_prune(prune))))
     return hashlib.sha256(f"{code_fingerprint(runtime_dir, data)}|{build}".encode()).hexdigest()
 
 
@@ -100,11 +117,68 @@ class BundlingError(RuntimeError):
     pass
 
 
+def check_prune(prune: tuple[str, ...]) -> tuple[str, ...]:
+    """The prune patterns, if each is a relative POSIX glob that stays inside the install folder."""
+    if isinstance(prune, str):
+        raise ValueError(f"prune must be a tuple of glob patterns, not the string {prune!r}")
+    for pattern in prune:
+        if not pattern or pattern.startswith("/") or "\\" in pattern or ".." in PurePosixPath(pattern).parts:
+            raise ValueError(f"prune pattern {pattern!r} must be a relative POSIX path inside the install folder")
+    return tuple(prune)
+
+
+def prune_installed(out: Path, prune: tuple[str, ...]) -> list[str]:
+    """Delete what the patterns match under `out` (files or whole folders); return what went.
+
+    A pattern that matches nothing is an error: the list would be stale (a dependency moved or
+    renamed the part), and a stale list silently ships what it meant to drop. The RECORD of each
+    .dist-info loses the lines of the deleted files, so that it lists exactly what is installed.
+    """
+    matched: list[tuple[str, Path]] = []
+    for pattern in check_prune(prune):
+        matches = sorted(out.glob(pattern))
+        if not matches:
+            raise BundlingError(f"prune pattern {pattern!r} matches nothing in the installed dependencies")
+        matched += [(pattern, match) for match in matches]
+    for pattern, match in matched:
+        top = match.relative_to(out).parts[0]
+        if top.endswith(".dist-info"):
+            # What is installed, and at which version, stays on record (and checkable).
+            raise BundlingError(f"prune pattern {pattern!r} reaches into {top}; a .dist-info always ships")
+    removed: list[str] = []
+    for _, match in matched:
+        if match.is_dir() and not match.is_symlink():
+            shutil.rmtree(match)
+        elif match.exists() or match.is_symlink():  # not already gone with a folder matched before
+            match.unlink()
+        else:
+            continue
+        removed.append(match.relative_to(out).as_posix())
+    for record in out.glob("*.dist-info/RECORD"):
+        # Line by line, each kept line byte for byte as pip wrote it.
+        lines = record.read_bytes().decode("utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if not _under(_recorded_path(line), removed)]
+        if len(kept) != len(lines):
+            record.write_bytes("".join(kept).encode("utf-8"))
+    return removed
+
+
+def _under(path: str, removed: list[str]) -> bool:
+    return bool(path) and any(path == gone or path.startswith(gone + "/") for gone in removed)
+
+
+def _recorded_path(line: str) -> str:
+    """The path of one RECORD line (a CSV row: path, hash, size)."""
+    row = next(csv.reader([line.rstrip("\r\n")]), [])
+    return row[0] if row else ""
+
+
 @jsii.implements(ILocalBundling)
 class _PipLocalBundling:
-    def __init__(self, runtime_dir: Path, data: tuple[str, ...] = ()):
+    def __init__(self, runtime_dir: Path, data: tuple[str, ...] = (), prune: tuple[str, ...] = ()):
         self._runtime_dir = runtime_dir
         self._data = data
+        self._prune = check_prune(prune)
 
     # jsii calls this positionally: (output_dir, options).
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002
@@ -118,6 +192,11 @@ class _PipLocalBundling:
             raise BundlingError(
                 f"pip could not build the Lambda asset for {package_path(self._runtime_dir)} from "
                 f"{requirements}:\n{result.stderr.strip() or result.stdout.strip()}")
+        # Before the runtime folder is copied in: a pattern can only ever delete dependencies.
+        try:
+            prune_installed(out, self._prune)
+        except BundlingError as error:
+            raise BundlingError(f"{package_path(self._runtime_dir)}: {error}") from None
         for path in runtime_files(self._runtime_dir, self._data):
             target = out / package_path(self._runtime_dir) / path.relative_to(self._runtime_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,10 +205,13 @@ class _PipLocalBundling:
         return True
 
 
-def python_runtime_code(runtime_dir: Path, data: tuple[str, ...] = ()) -> lambda_.Code:
+def python_runtime_code(runtime_dir: Path, data: tuple[str, ...] = (),
+                        prune: tuple[str, ...] = ()) -> lambda_.Code:
     """Code asset: the runtime folder (importable as in the repository) plus its pinned deps.
 
     `data`: glob patterns (relative to the folder) of the data files the runtime reads.
+    `prune`: glob patterns (relative to the install folder) of installed dependency files and
+    folders the runtime never imports; deleted after pip (see `prune_installed`).
     """
     return lambda_.Code.from_asset(
         str(runtime_dir),
@@ -137,10 +219,10 @@ def python_runtime_code(runtime_dir: Path, data: tuple[str, ...] = ()) -> lambda
         # output is not byte-for-byte reproducible): a stray file or a CRLF checkout builds no
         # new asset and publishes no new version.
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_hash(runtime_dir, data),
+        asset_hash=asset_hash(runtime_dir, data, prune),
         bundling=BundlingOptions(
             # Required by the API but never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13:latest-arm64"),
-            local=_PipLocalBundling(runtime_dir, data),
+            local=_PipLocalBundling(runtime_dir, data, prune),
         ),
     )

@@ -18,14 +18,18 @@ from stacks.python_asset import python_runtime_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-# jsii exposes RetentionDays by name; its members are listed in the same order as the day counts.
-_RETENTION = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)))
+# jsii exposes RetentionDays by name; its members are listed in the same order as the day counts
+# (its last, INFINITE, has none: hence not strict).
+_RETENTION = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays), strict=False))
 
 
 class PythonFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, runtime_dir: Path, handler: str, description: str,
                  memory_mb: int, timeout: Duration, log_retention_days: int, environment: dict[str, str],
-                 current_version_options: lambda_.VersionOptions | None = None) -> None:
+                 current_version_options: lambda_.VersionOptions | None = None,
+                 prune: tuple[str, ...] = ()) -> None:
+        """`prune`: installed dependency files and folders the code never imports (glob patterns
+        relative to the install folder), left out of the asset; see stacks.python_asset."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self, "Logs",
@@ -47,7 +51,7 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=python_runtime_code(runtime_dir),
+            code=python_runtime_code(runtime_dir, prune=prune),
             memory_size=memory_mb,
             timeout=timeout,
             role=self.role,

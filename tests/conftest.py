@@ -12,8 +12,13 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# Every synth of the tests (the helpers below, the other modules' apps, the `cdk ls` runs) skips
+# aws-cdk-lib's built-in CloudFormation template validation: its WASM rule engine takes 1.5-4 s to
+# start in each Node process, and cfn-lint and cdk-nag check the same templates here.
+# tests/stacks/test_builtin_validator.py is the one synth with it on. Node reads this when it starts.
+os.environ.setdefault("CDK_VALIDATION", "false")
 
-# jsii must see the variable above before aws_cdk is imported.
+# jsii must see the variables above before aws_cdk is imported.
 from aws_cdk.assertions import Template  # noqa: E402
 
 from app import build_app  # noqa: E402
@@ -65,7 +70,7 @@ def synth(outdir: Path, overrides: dict[str, Any] | None = None, account: str | 
             for name, stack in synth_stacks(outdir, overrides, account, nag).items()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _default_synth(outdir: str) -> dict[str, Template]:
     return synth(Path(outdir))
 

@@ -25,3 +25,13 @@ def test_deploy_asks_before_it_deploys_the_checked_assembly(yes: str, flag: str)
     assert synth < plan < deploy
     assert commands[plan].endswith(f"plan {flag}")
     assert "--app cdk.out" in commands[deploy]
+    # What is deployed was checked by aws-cdk-lib's built-in template validation too.
+    assert "--no-validation" not in commands[synth]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_the_fast_synth_skips_the_builtin_validation() -> None:
+    result = subprocess.run(["make", "-n", "synth"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (synth,) = [line for line in result.stdout.splitlines() if " cdk synth " in f" {line} "]
+    assert synth.rstrip().endswith("--no-validation")

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from pathlib import Path
 
-import pytest
-
-import shutil
-
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.python_asset import _PipLocalBundling, code_fingerprint, package_path, python_runtime_code, runtime_files
+from stacks.python_asset import (
+    _PIP_PLATFORM,
+    BundlingError,
+    _PipLocalBundling,
+    asset_hash,
+    code_fingerprint,
+    package_path,
+    prune_installed,
+    python_runtime_code,
+    runtime_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,3 +197,70 @@ def test_only_runtime_files_reach_the_asset_and_litter_builds_no_new_one(tmp_pat
         (clean / name).parent.mkdir(parents=True, exist_ok=True)
         (clean / name).write_text("scratch")
     assert synthesize(clean, tmp_path / "out2")[0] == asset
+
+
+# ---- pruning installed dependencies (what a runtime never imports) ----
+
+def fake_install(root: Path) -> Path:
+    """A pip --target folder with one distribution: pkg (used, unused/, tests/) and its dist-info."""
+    files = {"pkg/__init__.py": "", "pkg/used.py": "x = 1\n", "pkg/unused/__init__.py": "",
+             "pkg/unused/big.py": "y = 2\n" * 100, "pkg/tests/test_pkg.py": "def test(): pass\n",
+             "pkg/tests/data.txt": "keep me\n", "pkg-1.0.dist-info/METADATA": "Name: pkg\nVersion: 1.0\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    # As pip writes it: CSV rows with CRLF endings, RECORD itself without a hash.
+    rows = [f"{name},sha256=abc,{len(text)}" for name, text in files.items()] + ["pkg-1.0.dist-info/RECORD,,"]
+    (root / "pkg-1.0.dist-info" / "RECORD").write_bytes("".join(row + "\r\n" for row in rows).encode())
+    return root
+
+
+def test_prune_deletes_what_it_names_and_keeps_the_record_true(tmp_path: Path) -> None:
+    root = fake_install(tmp_path)
+    record = root / "pkg-1.0.dist-info" / "RECORD"
+    before = record.read_bytes().split(b"\r\n")
+    assert prune_installed(root, ("pkg/unused", "pkg/tests/*.py")) == ["pkg/unused", "pkg/tests/test_pkg.py"]
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        "pkg-1.0.dist-info/METADATA", "pkg-1.0.dist-info/RECORD", "pkg/__init__.py", "pkg/tests/data.txt",
+        "pkg/used.py"]
+    # The other lines byte for byte, in order; the deleted files' lines gone.
+    assert record.read_bytes().split(b"\r\n") == [line for line in before
+                                                   if not line.startswith((b"pkg/unused/", b"pkg/tests/test_pkg.py"))]
+    assert prune_installed(root, ()) == []
+
+
+def test_prune_refuses_a_stale_or_overreaching_pattern_before_deleting_anything(tmp_path: Path) -> None:
+    root = fake_install(tmp_path)
+    with pytest.raises(BundlingError, match="'pkg/renamed' matches nothing"):
+        prune_installed(root, ("pkg/unused", "pkg/renamed"))
+    with pytest.raises(BundlingError, match="reaches into pkg-1.0.dist-info"):
+        prune_installed(root, ("pkg/unused", "pkg-1.0.dist-info/RECORD"))
+    with pytest.raises(BundlingError, match="reaches into pkg-1.0.dist-info"):
+        prune_installed(root, ("*",))
+    for pattern in ("../outside", "/abs/path", "pkg\\unused", ""):
+        with pytest.raises(ValueError, match="relative POSIX path"):
+            prune_installed(root, (pattern,))
+    with pytest.raises(ValueError, match="not the string"):
+        _PipLocalBundling(root, prune="pkg/unused")  # type: ignore[arg-type]
+    assert (root / "pkg" / "unused" / "big.py").is_file(), "a refused list deletes nothing"
+
+
+def test_prune_is_part_of_the_asset_hash_but_not_of_the_code_fingerprint(tmp_path: Path) -> None:
+    package = component(tmp_path)
+    fingerprint = code_fingerprint(package, DATA)
+    plain = asset_hash(package, DATA)
+    # Pruning nothing is the asset's identity from before pruning existed (no new job Lambda version).
+    assert plain == hashlib.sha256(f"{fingerprint}|{' '.join(_PIP_PLATFORM)}".encode()).hexdigest()
+    assert asset_hash(package, DATA, ()) == plain
+    pruned = asset_hash(package, DATA, ("pkg/unused", "pkg/tests"))
+    assert pruned != plain
+    assert asset_hash(package, DATA, ("pkg/tests", "pkg/unused")) == pruned, "the order of the list is no change"
+    assert asset_hash(package, DATA, ("pkg/unused",)) != pruned
+    assert code_fingerprint(package, DATA) == fingerprint  # the grader's identity knows nothing of pruning
+
+
+def test_a_stale_prune_pattern_fails_the_bundling(tmp_path: Path) -> None:
+    package = component(tmp_path)
+    with pytest.raises(BundlingError, match="component/runtime: prune pattern 'regex/tests' matches nothing"):
+        _PipLocalBundling(package, DATA, prune=("regex/tests",)).try_bundle(str(tmp_path / "out"), None)
+    assert not (tmp_path / "out" / "component").exists(), "no runtime code is copied into a failed build"
