@@ -7,13 +7,14 @@ from pathlib import Path
 from aws_cdk import Duration, RemovalPolicy, aws_lambda as lambda_
 from constructs import Construct
 
+from lambda_reward.runtime.contract import METRICS_NAMESPACE
 from stacks.config import GraderConfig
 from stacks.python_asset import code_fingerprint, handler_path
 from stacks.python_function import PythonFunction
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HANDLER = handler_path(RUNTIME_DIR, "handler.handler")
-METRICS_NAMESPACE = "BedrockRft"
+
 
 
 class RewardFunction(Construct):

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_reward.runtime import handler as handler_module
+from lambda_reward.runtime.contract import METRICS_NAMESPACE
 from lambda_reward.runtime.grader import clear_caches
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -222,7 +223,7 @@ COLD_IMPORT_PROBE = (
     "for m in list(sys.modules.values())} - {''})}))"
 )
 # The environment the template gives the grader (lambda_reward/infrastructure.py), and a region.
-LAMBDA_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "bench-reward", "POWERTOOLS_METRICS_NAMESPACE": "BedrockRft",
+LAMBDA_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "bench-reward", "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                       "POWERTOOLS_LOG_LEVEL": "INFO", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                       "AWS_EC2_METADATA_DISABLED": "true"}
 NATIVE_SUFFIXES = (".so", ".pyd")

@@ -41,6 +41,7 @@ from typing import Any
 
 from lambda_reward.runtime import extract_char_limit
 from lambda_reward.runtime.char_limit import MAX_CHAR_LIMIT
+from lambda_reward.runtime.contract import SampleField
 from stacks.checkout import normalized_text
 
 # Bedrock's bounds for an RFT training file.
@@ -301,13 +302,14 @@ def _declared_limits(record: Mapping[str, Any], problems: list[str]) -> list[tup
     string or an object.
     """
     declared: list[tuple[str, Any]] = []
-    if "char_limit" in record:
-        declared.append(("char_limit", record["char_limit"]))
+    if SampleField.CHAR_LIMIT in record:
+        declared.append((SampleField.CHAR_LIMIT, record[SampleField.CHAR_LIMIT]))
     if "reference_answer" in record:
         reference = record["reference_answer"]
         if isinstance(reference, dict):
-            if "char_limit" in reference:
-                declared.append(("reference_answer.char_limit", reference["char_limit"]))
+            if SampleField.CHAR_LIMIT in reference:
+                declared.append((f"{SampleField.REFERENCE_ANSWER}.{SampleField.CHAR_LIMIT}",
+                                 reference[SampleField.CHAR_LIMIT]))
         elif reference is not None and not isinstance(reference, str):  # null: no reference
             problems.append(f"reference_answer must be a string or an object, got {_json_type(reference)}")
     limits: list[tuple[str, int]] = []

@@ -7,6 +7,7 @@ job. Everything else a deploy changes leaves the job alone.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from stacks.rft_job.runtime.contract import (
     JOB_RESOURCE_TYPE,
+    NOT_FOUND_STATUS,
     UNSET_PARAMETER_VALUES,
     JobProperty,
     Output,
@@ -117,12 +119,16 @@ def _job(deployed: DeployedJob) -> str | None:
     return f"job {deployed.job_id}" + (f", {deployed.status}" if deployed.status else "")
 
 
-# Final statuses of both APIs: a job in one of them is not stopped by anything.
-_ENDED = frozenset({"Completed", "Failed", "Stopped", "succeeded", "failed", "cancelled", "NotFound"})
+@functools.cache
+def _ended_statuses() -> frozenset[str]:
+    """Every API's final statuses, and the tracker's "no such job": nothing stops a job in one of them."""
+    from stacks.rft_job.runtime.job_api import ADAPTERS, api_class
+
+    return frozenset({NOT_FOUND_STATUS}).union(*(api_class(variant).statuses.terminal for variant in ADAPTERS))
 
 
 def _ended(status: str | None) -> bool:
-    return status is not None and status.split(":", 1)[0] in _ENDED
+    return status is not None and status.split(":", 1)[0] in _ended_statuses()
 
 
 def synthesized_stacks(cdk_out: Path) -> list[SynthesizedStack]:

@@ -221,17 +221,18 @@ def resolve_job(ctx: CommandContext, stack: DeployedStack, given: str | None) ->
     service side, so a name is looked up in the stack's job ledger; an entry without a job id
     (its create got no definite answer) is looked for by its request token and training file.
     """
+    from stacks.rft_job.runtime.job_api import api_class
+
     if given is None:
         return job_id_for(ctx, stack, None)
-    api = ctx.job_api(stack)
-    if api.takes_job_names or stack.optional_output(Output.JOB_LEDGER_URI) is None:
+    if api_class(stack.variant).takes_job_names or stack.optional_output(Output.JOB_LEDGER_URI) is None:
         return given
     entry = job_ledger(ctx, stack).get(given)
     if entry is None:
         return given  # not one of our names: a job id
     if entry.job_id:
         return entry.job_id
-    found = api.find(entry)
+    found = ctx.job_api(stack).find(entry)
     if found is None:
         raise CliError(
             f"job {given} has no id on record (its create got no definite answer) and no job with its request "

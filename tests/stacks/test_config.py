@@ -68,6 +68,15 @@ def test_per_variant_and_per_model_overrides() -> None:
             {"nova": {"hyperParameters": {"epochCount": 0}}},
             "rft:nova.hyperParameters.epochCount: 0 is out of range; allowed from 1 to 50",
         ),
+        # The rules the launcher once repeated (a whole number, not a boolean) are the config's alone.
+        (
+            {"nova": {"hyperParameters": {"epochCount": 2.5}}},
+            "rft:nova.hyperParameters.epochCount: expected a whole number from 1 to 50, got 2.5",
+        ),
+        (
+            {"nova": {"hyperParameters": {"epochCount": True}}},
+            "rft:nova.hyperParameters.epochCount: expected a whole number from 1 to 50, got True",
+        ),
         (
             {"nova": {"hyperParameters": {"trainingSamplePerPrompt": 17}}},
             "rft:nova.hyperParameters.trainingSamplePerPrompt: 17 is out of range; allowed from 2 to 16",

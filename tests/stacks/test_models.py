@@ -6,6 +6,7 @@ from stacks.models import RFT_MODELS, Variant, inference_model_id, model_ids, rf
 
 
 def test_every_model_of_a_variant_lives_in_that_variants_region() -> None:
+    # The regions where Bedrock offers RFT for each API (the reference, section 6).
     assert variant_region(Variant.NOVA) == "us-east-1" and variant_region(Variant.MANTLE) == "us-west-2"
     for model in RFT_MODELS:
         assert model.region == variant_region(model.variant), model

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambda_reward.runtime.contract import RewardMetric
+from lambda_reward.runtime.contract import ResultKey, RewardMetric
 
 if TYPE_CHECKING:
     from ..samples import PromptRecord
@@ -77,14 +77,14 @@ def _graded(records: Sequence[PromptRecord], answers: Sequence[str]) -> list[tup
     )
     graded = []
     for answer, result in zip(answers, results, strict=True):
-        limit = metric(result, "char_limit")
+        limit = metric(result, RewardMetric.CHAR_LIMIT)
         graded.append(
             (
                 GradedAnswer(
                     answer,
                     int(metric(result, RewardMetric.CHAR_COUNT) or 0),
                     passed(result),
-                    float(result["aggregate_reward_score"]),
+                    float(result[ResultKey.REWARD]),
                 ),
                 int(limit) if limit else None,
             )

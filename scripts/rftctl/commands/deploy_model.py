@@ -142,7 +142,7 @@ def _wait_until_settled(
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
-    from stacks.config import Variant
+    from stacks.rft_job.runtime.contract import Variant
 
     from ..trained_model import (
         DEPLOYMENT_ACTIVE,

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lambda_reward.runtime.contract import ResultKey
 from stacks.rft_job.runtime.contract import Output
 
 from ..context import CommandContext
@@ -116,7 +117,7 @@ def _compare_with_local(ctx: CommandContext, samples: list[dict[str, Any]], repl
     differing = [
         remote["id"]
         for remote, mine in zip(reply, local, strict=True)
-        if abs(remote["aggregate_reward_score"] - mine["aggregate_reward_score"]) > 1e-9
+        if abs(remote[ResultKey.REWARD] - mine[ResultKey.REWARD]) > 1e-9
     ]
     if differing:
         shown = ", ".join(repr(sample_id) for sample_id in differing[:10])

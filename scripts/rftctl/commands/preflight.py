@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lambda_reward.runtime.contract import RewardMetric
+from lambda_reward.runtime.contract import ResultKey, RewardMetric
 
 if TYPE_CHECKING:
     from ..samples import PromptRecord
@@ -94,8 +94,8 @@ def build_report(records: Sequence[PromptRecord], answers: Sequence[str], sample
         outcomes.append(
             PromptOutcome(
                 record=record,
-                limit=int(metric(group[0], "char_limit") or 0) or None,
-                rewards=[float(result["aggregate_reward_score"]) for result in group],
+                limit=int(metric(group[0], RewardMetric.CHAR_LIMIT) or 0) or None,
+                rewards=[float(result[ResultKey.REWARD]) for result in group],
                 lengths=[int(metric(result, RewardMetric.CHAR_COUNT) or 0) for result in group],
                 passes=[passed(result) for result in group],
             )

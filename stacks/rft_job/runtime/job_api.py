@@ -89,12 +89,14 @@ class JobApi(ABC):
     def definitely_rejected(cls, error: BaseException | None) -> bool:
         """Whether a create that failed with `error` (the LaunchFailure's cause) certainly started no job."""
 
+    @classmethod
     @abstractmethod
-    def custom_model_name(self, names: LaunchNames) -> str:
+    def custom_model_name(cls, names: LaunchNames) -> str:
         """The trained model's name as the stack reports it at launch."""
 
+    @classmethod
     @abstractmethod
-    def custom_model_name_of(self, state: JobState | None) -> str | None:
+    def custom_model_name_of(cls, state: JobState | None) -> str | None:
         """The trained model's name as the stack reports it for an existing job (None: unknown)."""
 
     @abstractmethod
@@ -136,8 +138,7 @@ class JobApi(ABC):
         raise NotImplementedError(f"{self.variant.value} models are invoked without a deployment")
 
 
-# The registry: each Variant's adapter, imported only when used (a Nova function never loads the
-# OpenAI SDK).
+# The registry: each Variant's adapter module, imported when it is first used.
 ADAPTERS: dict[Variant, tuple[str, str]] = {
     Variant.NOVA: (".nova", "NovaJobs"),
     Variant.MANTLE: (".mantle", "MantleJobs"),
@@ -155,20 +156,31 @@ def job_api(variant: Variant | str, connections: Connections) -> JobApi:
     return api_class(variant).connect(connections)
 
 
+def _unmistakable_owner(value: str | None) -> Variant | None:
+    """The API whose ids cannot be mistaken (an ARN of its own form) that claims `value`, if any."""
+    for variant in ADAPTERS:
+        adapter = api_class(variant)
+        if adapter.unambiguous_ids and adapter.is_job_id(value):
+            return variant
+    return None
+
+
 def is_job_id(variant: Variant | str, value: str | None) -> bool:
-    return api_class(variant).is_job_id(value)
+    """Whether `value` can be a job id of `variant`'s API, and is not unmistakably another API's."""
+    owner = _unmistakable_owner(value)
+    return api_class(variant).is_job_id(value) and owner in (None, Variant(variant))
 
 
 def variant_of_job_id(value: str | None, declared: Variant | None) -> Variant | None:
-    """Which API's job `value` is: the declared variant's, else one whose ids are unmistakable.
+    """Which API's job `value` is: the one whose ids are unmistakable, else the declared variant's.
 
     None when it is nobody's (the Provider framework's placeholder after a failed Create, an
     unset parameter value): then there is no job.
     """
-    if declared is not None and api_class(declared).is_job_id(value):
-        return declared
+    owner = _unmistakable_owner(value)
+    if owner is not None:
+        return owner
+    if declared is not None:
+        return declared if api_class(declared).is_job_id(value) else None
     candidates = [variant for variant in ADAPTERS if api_class(variant).is_job_id(value)]
-    unmistakable = [variant for variant in candidates if api_class(variant).unambiguous_ids]
-    if unmistakable:
-        return unmistakable[0]
-    return candidates[0] if declared is None and len(candidates) == 1 else None
+    return candidates[0] if len(candidates) == 1 else None

@@ -93,9 +93,6 @@ class JobSpec:
     ledger_uri: str | None = None
     ignored_fields: tuple[str, ...] = field(default=())
 
-    @property
-    def has_validation(self) -> bool:
-        return self.validation_data_uri is not None
 
 
 def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
@@ -232,7 +229,7 @@ def job_fingerprint(
 
     The stack computes it at synth (the job resource's JobFingerprint property, which `cdk diff`
     shows) and the launcher recomputes it from the JobSpec; both normalise the hyperparameters
-    the same way, so "10", 10 and 10.0 are one value (a number's JSON spelling may change on
+    the same way, so 10 and 10.0 are one value (a number's JSON spelling may change on
     its way through the template). Whether the grader is pinned to a version is in it: a job
     keeps its grader grants only as long as it is the stack's job. Where the data lives (URIs),
     which published grader version runs the same code, the service role, the output prefix,

@@ -30,7 +30,7 @@ from .errors import (
     failing_as,
     reason_for,
 )
-from .job_api import JobApi, Launch, api_class, job_api, variant_of_job_id
+from .job_api import JobApi, Launch, api_class, is_job_id, job_api, variant_of_job_id
 from .job_spec import (
     JobSpec,
     JobSpecError,
@@ -113,10 +113,9 @@ def _on_update(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
                        or old_properties.get(JobProperty.FINGERPRINT))
     physical_id = event.physical_resource_id
 
-    api = _api(spec.variant, region)
     current: JobState | None = None
-    if api.is_job_id(physical_id):
-        current, describe_error = _describe_for_update(api, physical_id)
+    if is_job_id(spec.variant, physical_id):
+        current, describe_error = _describe_for_update(spec.variant, physical_id, region)
         if current is not None and current.fingerprint_hint is None:
             current = _with_ledger_identity(spec, current, region)
         # The second test covers a rollback: CloudFormation sends the old properties back as
@@ -137,7 +136,8 @@ def _on_update(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
 
     if unchanged:
         logger.info("no job-defining change: keeping the current job", extra={"fingerprint": job_fingerprint})
-        return _response(physical_id, _data_for_existing(api, physical_id, current, job_fingerprint, region))
+        return _response(physical_id, _data_for_existing(api_class(spec.variant), physical_id, current,
+                                                         job_fingerprint, region))
 
     logger.info(
         "job-defining change: launching a new job (CloudFormation then deletes the old one)",
@@ -291,16 +291,19 @@ def _parse_spec(event: CloudFormationCustomResourceEvent) -> JobSpec:
     return spec
 
 
-def _describe_for_update(api: JobApi, job_id: str) -> tuple[JobState | None, str | None]:
+def _describe_for_update(variant: str, job_id: str, region: str) -> tuple[JobState | None, str | None]:
     """The job's state (None if the service no longer knows it), or the reason describing failed.
 
-    A failure is logged and returned, not raised: an update that changes nothing job-defining
-    does not need the job's state.
+    A failure (building the client included) is logged and returned, not raised: an update that
+    changes nothing job-defining does not need the job's state.
     """
+    ctx = CallContext(operation=f"Describing the current job {job_id}", permission="IAM", region=region)
     try:
+        api = _api(variant, region)
+        ctx = api.describe_call(job_id, principal="launcher role")
         return api.describe(job_id), None
     except Exception as exc:
-        reason = reason_for(exc, api.describe_call(job_id, principal="launcher role"))
+        reason = reason_for(exc, ctx)
         logger.warning(
             "could not describe the current job",
             extra={"job_id": job_id, "reason": reason, "detail": error_detail(exc)},
@@ -325,7 +328,7 @@ def _with_ledger_identity(spec: JobSpec, current: JobState, region: str) -> JobS
 
 
 def _data_for_existing(
-    api: JobApi, job_id: str, current: JobState | None, job_fingerprint: str, region: str
+    api: type[JobApi], job_id: str, current: JobState | None, job_fingerprint: str, region: str
 ) -> dict[str, str]:
     job_name = current.job_name if current is not None and current.job_name else UNKNOWN_AFTER_DESCRIBE_FAILED
     custom_model_name = api.custom_model_name_of(current) or UNKNOWN_AFTER_DESCRIBE_FAILED

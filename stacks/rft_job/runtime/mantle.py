@@ -54,12 +54,11 @@ STATUSES = JobStatuses(
 )
 # Mantle (OpenAI-style) job ids look like "ftjob-abc123", but Bedrock documents no format. The
 # check only keeps out what is certainly not a job id (the Provider framework's placeholder after
-# a failed Create, the stack's unset-parameter values, blanks, Bedrock control-plane ARNs such as a
-# Nova job's); a stricter guess would make an Update relaunch and a Delete skip the cancel for every
-# real id that falls outside it. The SDK percent-encodes the id into the URL path and refuses dot
-# segments.
+# a failed Create, the stack's unset-parameter values, blanks); a stricter guess would make an
+# Update relaunch and a Delete skip the cancel for every real id that falls outside it. (An id
+# that is unmistakably another API's, a Nova job ARN, is told apart by the registry: job_api.)
+# The SDK percent-encodes the id into the URL path and refuses dot segments.
 _JOB_ID = re.compile(r"^[A-Za-z0-9][\x21-\x7e]{2,255}$")
-_CONTROL_PLANE_ARN = re.compile(r"^arn:aws(?:-[^:]+)?:bedrock:")
 _CDK_PLACEHOLDER_PREFIX = "AWSCDK::"
 
 # Mantle jobs carry our identity in `metadata` (OpenAI limits: 16 keys, keys <= 64 chars,
@@ -176,7 +175,6 @@ def is_job_id(value: str | None) -> bool:
         bool(value)
         and bool(_JOB_ID.match(value or ""))
         and not (value or "").startswith(_CDK_PLACEHOLDER_PREFIX)
-        and not _CONTROL_PLANE_ARN.match(value or "")
         and value not in UNSET_PARAMETER_VALUES
     )
 
@@ -247,10 +245,12 @@ class MantleJobs(JobApi):
             return not may_have_been_created(error) or never_reached_service(error)
         return False
 
-    def custom_model_name(self, names: LaunchNames) -> str:
+    @classmethod
+    def custom_model_name(cls, names: LaunchNames) -> str:
         return CUSTOM_MODEL_NAME
 
-    def custom_model_name_of(self, state: JobState | None) -> str | None:
+    @classmethod
+    def custom_model_name_of(cls, state: JobState | None) -> str | None:
         return CUSTOM_MODEL_NAME
 
     @property
@@ -262,10 +262,6 @@ class MantleJobs(JobApi):
         started = datetime.fromisoformat(entry.launched_at).timestamp() if entry.launched_at else None
         return self.find_launch(token=entry.request_token, training_file=entry.training_file, created_after=started,
                                 quick=True)
-
-    def find_by_request_token(self, token: str) -> JobState | None:
-        """A job an earlier attempt of the same launch created, found by its metadata token."""
-        return self.find_launch(token=token, training_file=None)
 
     def find_launch(self, *, token: str | None, training_file: str | None, created_after: float | None = None,
                     max_pages: int = LOOKUP_MAX_PAGES, quick: bool = False) -> JobState | None:
@@ -513,7 +509,7 @@ class MantleJobs(JobApi):
             access_hint=f" and that {spec.base_model} is enabled for fine-tuning in {region}",
             rejection_hint=_rejection_hint(spec),
             lookup_hint=(
-                f" (the job's metadata.rft_job_name is {names.job_name})"
+                f" (the job's metadata.{METADATA_JOB_NAME} is {names.job_name})"
                 if spec.send_metadata
                 else f" (the job's training_file is {training_file})"
             ),

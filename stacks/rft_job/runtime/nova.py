@@ -119,6 +119,11 @@ def job_state(job: dict[str, Any], job_id: str) -> JobState:
     )
 
 
+def _created_with(job: dict[str, Any], token: str) -> bool:
+    # The response's token is optional: a job described without one is taken as ours (as it always was).
+    return job.get("clientRequestToken") in (None, token)
+
+
 def is_job_arn(value: str | None) -> bool:
     return bool(value) and bool(_JOB_ARN.match(value or ""))
 
@@ -165,10 +170,12 @@ class NovaJobs(JobApi):
             return not may_have_been_created(error)
         return False
 
-    def custom_model_name(self, names: LaunchNames) -> str:
+    @classmethod
+    def custom_model_name(cls, names: LaunchNames) -> str:
         return names.custom_model_name
 
-    def custom_model_name_of(self, state: JobState | None) -> str | None:
+    @classmethod
+    def custom_model_name_of(cls, state: JobState | None) -> str | None:
         return state.custom_model_name if state is not None else None
 
     def launch(self, launch: Launch) -> str:
@@ -247,25 +254,25 @@ class NovaJobs(JobApi):
         characters, so another launch could only take it by a collision; it is reported rather
         than adopted.
         """
-        try:
-            job = self._bedrock.get_model_customization_job(jobIdentifier=job_name)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        if job.get("clientRequestToken") not in (None, token):
+        job = self._job_named(job_name)
+        if job is None:
+            return None
+        if not _created_with(job, token):
             raise JobNameTaken(job_name, str(job.get("jobArn")))
         return str(job["jobArn"])
 
-    def find(self, entry: LedgerEntry) -> JobState | None:
-        """The job of the entry's launch: its name, created with its request token."""
+    def _job_named(self, job_name: str) -> dict[str, Any] | None:
         try:
-            job = self._bedrock.get_model_customization_job(jobIdentifier=entry.job_name)
+            return dict(self._bedrock.get_model_customization_job(jobIdentifier=job_name))
         except ClientError as exc:
             if is_not_found(exc):
                 return None
             raise
-        if job.get("clientRequestToken") not in (None, entry.request_token):
+
+    def find(self, entry: LedgerEntry) -> JobState | None:
+        """The job of the entry's launch: its name, created with its request token (another's is not ours)."""
+        job = self._job_named(entry.job_name)
+        if job is None or not _created_with(job, entry.request_token):
             return None
         return job_state(job, entry.job_name)
 

@@ -66,8 +66,6 @@ SUBJECT_MAX_CHARS = 99
 # A status the tracker cannot interpret (neither running nor ended) for this long means it can
 # no longer tell when the job ends: it stops tracking and says so rather than poll blindly.
 UNKNOWN_STATUS_GIVE_UP_HOURS = 12
-# Written to the status parameter when tracking stops before the job ended.
-GAVE_UP_STATUS = TRACKER_GAVE_UP
 # Stack states in which the job id parameter is final: no update is under way or rolling back.
 # DELETE_FAILED and ROLLBACK_FAILED too: the stack (or its first create) was meant to go, and
 # CloudFormation deletes the job id parameter (it depends on the job) before the job resource,
@@ -313,7 +311,7 @@ def give_up(
     settings: TrackerSettings, variant: str, job_id: str, job_name: str, reason: str, is_current: bool, region: str
 ) -> None:
     """Stop tracking loudly: the status parameter (for the current job) and one notification say so."""
-    status = f"{GAVE_UP_STATUS}: {reason}; the job may still be running (rftctl status)"
+    status = f"{TRACKER_GAVE_UP}: {reason}; the job may still be running (rftctl status)"
     if is_current:
         _put_if_changed(clients.aws_client("ssm", region), settings.status_parameter, status)
     restart = json.dumps(tracker_input(variant, job_id, job_name))
@@ -327,7 +325,7 @@ def give_up(
         "Track it again: start an execution of "
         f"{settings.state_machine_arn or 'the stack tracker state machine'} with input {restart}",
     ]
-    _publish(settings, region, job_name=job_name, status=GAVE_UP_STATUS, variant=variant, message="\n".join(lines))
+    _publish(settings, region, job_name=job_name, status=TRACKER_GAVE_UP, variant=variant, message="\n".join(lines))
     logger.error("tracking gave up", extra={"reason": reason})
 
 

@@ -176,7 +176,6 @@ def test_job_id_recognition() -> None:
         "ab",
         "../files/secret",
         "ftjob abc",
-        NOVA_JOB_ARN,
     ):
         assert not is_mantle_job_id(not_a_job), not_a_job
 
