@@ -415,6 +415,12 @@ class _Shared:
     emails: tuple[str, ...]
     poll_minutes: int
 
+    def stack_fields(self, app_prefix: str) -> dict[str, Any]:
+        """The StackConfig fields every variant takes from these settings."""
+        return {"dataset": self.dataset, "grader": self.grader, "launch_job": self.launch_job, "tags": self.tags,
+                "notification_emails": self.emails, "tracker_poll_minutes": self.poll_minutes,
+                "app_prefix": app_prefix}
+
 
 def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shared | None) -> _Shared:
     """Settings that are app-wide and can be overridden per variant (or per mantle model)."""
@@ -629,13 +635,7 @@ def build_config(
                 hyperparameters=_nova_hyperparameters(
                     nova.get("hyperParameters"), "rft:nova.hyperParameters", problems
                 ),
-                dataset=nova_shared.dataset,
-                grader=nova_shared.grader,
-                launch_job=nova_shared.launch_job,
-                tags=nova_shared.tags,
-                notification_emails=nova_shared.emails,
-                tracker_poll_minutes=nova_shared.poll_minutes,
-                app_prefix=app_prefix,
+                **nova_shared.stack_fields(app_prefix),
                 create_model_deployment=_bool(
                     nova.get("createModelDeployment"), "rft:nova.createModelDeployment", problems, False
                 ),
@@ -720,13 +720,7 @@ def build_config(
                 variant=Variant.MANTLE,
                 base_model=model_id,
                 hyperparameters=hyper,
-                dataset=model_shared.dataset,
-                grader=model_shared.grader,
-                launch_job=model_shared.launch_job,
-                tags=model_shared.tags,
-                notification_emails=model_shared.emails,
-                tracker_poll_minutes=model_shared.poll_minutes,
-                app_prefix=app_prefix,
+                **model_shared.stack_fields(app_prefix),
                 mantle_base_url=base_url,
                 grader_principal=principal,
                 send_validation_data=switch("sendValidationFile"),
