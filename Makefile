@@ -13,7 +13,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test lint lint-templates deploy diff destroy bench clean
+.PHONY: help install synth test lint lint-templates deploy diff destroy bench datasets clean
 
 help:
 	@echo "make synth   - install everything, synthesize every stack into cdk.out/ (no AWS account needed)"
@@ -22,7 +22,8 @@ help:
 	@echo "make deploy  - deploy every stack (needs AWS credentials; bootstrap us-east-1 and us-west-2 first);"
 	@echo "               asks before starting or stopping a paid RFT job (YES=1 to answer yes)"
 	@echo "make diff    - what a deploy would change"
-	@echo "make bench   - reward Lambda benchmark"
+	@echo "make bench   - benchmarks: the grader, the tasks, CLI start-up"
+	@echo "make datasets - regenerate the tasks' example datasets (scripts/datasets/)"
 
 LAMBDA_PINS := lambda_reward/runtime/requirements.txt stacks/rft_job/runtime/requirements.txt
 
@@ -44,8 +45,10 @@ install: $(VENV)/.installed node_modules/.installed
 # engine takes seconds to start; cfn-lint, cdk-nag and tests/stacks/test_builtin_validator.py check
 # the same templates. The synth that make deploy ships runs it (SYNTH_VALIDATION below).
 SYNTH_VALIDATION ?= --no-validation
+# Extra CDK arguments, e.g. SYNTH_ARGS="-c rft:task=math-answer" (make deploy passes them on too).
+SYNTH_ARGS ?=
 synth: install
-	$(CDK) synth --quiet --no-notices $(SYNTH_VALIDATION)
+	$(CDK) synth --quiet --no-notices $(SYNTH_VALIDATION) $(SYNTH_ARGS)
 	@echo "Templates written to cdk.out/: $$(cd cdk.out && ls *.template.json | tr '\n' ' ')"
 
 test: install
@@ -74,7 +77,13 @@ destroy: install
 
 bench: install
 	$(BIN)/python scripts/bench_reward.py
+	$(BIN)/python scripts/bench_tasks.py
+	$(BIN)/python scripts/bench_code_tests.py
+	$(BIN)/python scripts/bench_llm_judge.py
 	$(BIN)/python scripts/bench_cli_startup.py
+
+datasets: install
+	$(BIN)/python scripts/make_datasets.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .hypothesis

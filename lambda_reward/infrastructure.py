@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, aws_lambda as lambda_
+from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda_
 from constructs import Construct
 
 from lambda_reward.runtime.contract import METRICS_NAMESPACE
+from lambda_reward.runtime.tasks import TASK_ENV, Task
 from stacks.config import GraderConfig
 from stacks.python_asset import code_fingerprint, handler_path
 from stacks.python_function import PythonFunction
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HANDLER = handler_path(RUNTIME_DIR, "handler.handler")
+# Files besides the code that tasks read at run time (the llm-judge rubric templates).
+TASK_DATA_FILES = ("tasks/*.md",)
 
 
 
@@ -23,28 +26,34 @@ class RewardFunction(Construct):
     `version` is the published version a job must call: versions are immutable, so a later
     deploy of new grader code never changes the reward of a job already running. Old versions
     are retained for the same reason (a running job keeps calling the one it started with).
-    `code_sha256` identifies the grader's behaviour (runtime files and pinned dependencies).
+    `code_sha256` identifies the grader's code (runtime files, every task module among them, and
+    pinned dependencies); `task` is what it scores, set in its environment (RFT_TASK).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: GraderConfig, service_name: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: GraderConfig, task: Task, service_name: str
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.code_sha256 = code_fingerprint(RUNTIME_DIR)
+        self.task = task
+        self.code_sha256 = code_fingerprint(RUNTIME_DIR, TASK_DATA_FILES)
         self.python = PythonFunction(
             self, "Grader",
             runtime_dir=RUNTIME_DIR,
             handler=HANDLER,
-            description="Bedrock RFT reward: scores each sampled answer against the prompt's character limit",
-            # Scoring is pure CPU work of microseconds per sample; 512 MB buys a third of a vCPU,
-            # enough for batches of thousands in well under a second. The timeout leaves room for
-            # a cold start and a very large batch while still failing fast (AWS advice: answer
-            # in seconds, not minutes).
-            memory_mb=settings.memory_mb,
-            timeout=Duration.seconds(settings.timeout_seconds),
+            data=TASK_DATA_FILES,
+            # The role's description repeats it, and IAM takes Latin-1 only: the task's name, not its docstring.
+            description=f"Bedrock RFT reward: scores each sampled answer with the {task.name} task",
+            # rft:grader's memory and timeout, else what the task needs (Task.grader_memory_mb and
+            # grader_timeout_seconds): 512 MB and 60 s for pure scoring, microseconds per sample, failing
+            # fast (AWS advice: answer in seconds, not minutes); minutes and vCPUs for a judge or test runs.
+            memory_mb=settings.memory_mb or task.grader_memory_mb,
+            timeout=Duration.seconds(settings.timeout_seconds or task.grader_timeout_seconds),
             log_retention_days=settings.log_retention_days,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                TASK_ENV: task.spec_json(),
             },
             current_version_options=lambda_.VersionOptions(
                 removal_policy=RemovalPolicy.RETAIN,
@@ -54,7 +63,8 @@ class RewardFunction(Construct):
             # loads Powertools' package root, logging, metrics, tracing (the root imports Tracer),
             # shared, exceptions, warnings and utilities.typing / utilities.jmespath_utils: those
             # ship whole. Dropped: the other top-level subpackages and the other utilities, and
-            # regex's own test suite. Not part of code_sha256 (the grader's behaviour is the same),
+            # regex's, jsonschema's and referencing's own test suites. Not part of code_sha256 (the grader's
+            # behaviour is the same),
             # but part of the asset hash; tests/stacks/test_lambda_assets.py runs the pruned asset.
             prune=(
                 "aws_lambda_powertools/event_handler",
@@ -64,7 +74,13 @@ class RewardFunction(Construct):
                     "idempotency", "kafka", "metadata", "parameters", "parser", "serialization.py", "streaming",
                     "validation")),
                 "regex/tests",
+                # jsonschema's and referencing's own test suites and benchmarks.
+                "jsonschema/tests", "jsonschema/benchmarks", "referencing/tests",
             ),
         )
         self.function = self.python.function
         self.version = self.function.current_version
+        # What the task itself calls (llm-judge: its judge model), and nothing else.
+        stack = Stack.of(self)
+        for statement in task.iam_statements(region=stack.region, account=stack.account, partition=stack.partition):
+            self.python.role.add_to_policy(iam.PolicyStatement.from_json(statement))

@@ -36,7 +36,7 @@ def main() -> int:
         "rftctl validate (training file)": [
             rftctl,
             "validate",
-            str(ROOT / "training-data" / "char-limit-training.jsonl"),
+            str(ROOT / "training-data" / "char-limit/training.jsonl"),
         ],
         "rftctl status --help": [rftctl, "status", "--help"],
     }

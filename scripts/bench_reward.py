@@ -27,8 +27,10 @@ the seed's own format (string content, role "assistant"), so both rules read ide
         [--emoji P] [--combining P] [--reasoning P] [--repeats R] [--import-runs N]
         [--asset DIR] [--check]
 
-With --check the exit status is 1 when a target is missed: ours at most 2.5x slower
-than the seed rule, cold import (no .pyc, as Lambda) at most 150 ms.
+With --check the exit status is 1 when a target is missed: the handler (char-limit, hardened) at
+least 100,000 samples/s, cold import (no .pyc, as Lambda) at most 150 ms. The seed rule is timed
+beside it for scale: it checks one number against one regex, where the hardened task also reads
+what is visible, echoes, restated limits and refusals.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from lambda_reward.runtime.grader import clear_caches
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-MAX_SLOWDOWN = 2.5
+MIN_SAMPLES_PER_SECOND = 100_000
 MAX_COLD_IMPORT_MS = 150.0
 
 JA_TOPICS = ["AI", "クラウドコンピューティング", "機械学習", "日本の首都", "量子コンピュータ",
@@ -236,12 +238,13 @@ def build_grader_asset(outdir: Path) -> Path:
     import aws_cdk as cdk
 
     from lambda_reward.infrastructure import RewardFunction
+    from lambda_reward.runtime.tasks import load_task
     from stacks.config import GraderConfig
 
     app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
     stack = cdk.Stack(app, "BenchGrader")
     RewardFunction(stack, "Grader", settings=GraderConfig(memory_mb=512, timeout_seconds=60, log_retention_days=30),
-                   service_name="bench-reward")
+                   task=load_task(None), service_name="bench-reward")
     template = app.synth().get_stack_by_name("BenchGrader").template
     (path,) = [resource["Metadata"]["aws:asset:path"] for resource in template["Resources"].values()
                if resource["Type"] == "AWS::Lambda::Function"]
@@ -338,9 +341,9 @@ def main() -> int:
     print(f"batch: {len(batch)} samples, seed {args.seed}, {args.group_size} rollouts per prompt, "
           f"answers with emoji {mix.emoji:.0%}, combining marks {mix.combining:.0%}, "
           f"<think> {mix.reasoning:.0%}")
-    print(f"ours (handler)    : {len(batch) / ours:12,.0f} samples/s")
+    print(f"ours (handler)    : {len(batch) / ours:12,.0f} samples/s (target >= {MIN_SAMPLES_PER_SECOND:,})")
     print(f"seed rule         : {len(batch) / seed:12,.0f} samples/s")
-    print(f"ratio ours/seed   : {ratio:12.2f}x slower (target <= {MAX_SLOWDOWN})")
+    print(f"ratio ours/seed   : {ratio:12.2f}x slower (for scale)")
     built = "built now with pip" if args.asset is None else str(args.asset)
     print(f"grader asset      : {imports['unzipped']:12,} bytes unzipped, {imports['zipped']:,} zipped, "
           f"{imports['files']} files ({built})")
@@ -350,7 +353,7 @@ def main() -> int:
     provided = ", ".join(imports["outside"]) or "nothing"
     print(f"                    from this venv, as Lambda's runtime provides them: {provided}")
 
-    missed = [name for name, ok in (("ratio", ratio <= MAX_SLOWDOWN),
+    missed = [name for name, ok in (("throughput", len(batch) / ours >= MIN_SAMPLES_PER_SECOND),
                                     ("cold import", import_ms <= MAX_COLD_IMPORT_MS)) if not ok]
     if missed:
         print(f"targets missed: {', '.join(missed)}")

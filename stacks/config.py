@@ -11,7 +11,10 @@ Context keys (all under the `rft:` prefix; see cdk.json for the defaults):
 - `rft:launchJob`      false deploys everything but starts no RFT job
 - `rft:notificationEmails`  e-mail addresses subscribed to the job-state topic
 - `rft:trackerPollMinutes`  how often the job tracker polls the job
-- `rft:dataset`        {"directory", "training", "validation"}
+- `rft:task`           the grader's task: a module of lambda_reward/runtime/tasks (`char-limit`,
+                       `math-answer`, ...), or {"name": ..., <its options>}
+- `rft:dataset`        {"directory", "training", "validation"}; by default the task's own
+                       dataset, training-data/<task>/training.jsonl and validation.jsonl
 - `rft:grader`         {"memoryMb", "timeoutSeconds", "logRetentionDays"}
 - `rft:nova`           the Nova 2 Lite stack: {"enabled", "stackName", "baseModel",
                        "hyperParameters", "createModelDeployment", "sendValidationData",
@@ -27,6 +30,8 @@ How overrides combine (see `resolve_context`):
   (nested objects too); lists and single values replace. A `null` puts a field back to its
   default (for `dataset.validation` it switches validation data off, as `""` does).
 - A dotted key sets one field inside an object: `-c rft:nova.hyperParameters.epochCount=3`.
+- `rft:task` is merged the same way only when the override names the same task (or none): a new
+  task starts from its own defaults, never from another task's options.
 - An `rft:` key the configuration does not know stops synth, naming the nearest known key: a
   typo must never deploy the defaults (`-c rft:launchjob=false` would launch a paid job).
 """
@@ -43,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambda_reward.runtime.tasks import NAME_KEY, Task, TaskError, load_task
 from stacks.models import model_ids, rft_model, variant_region
 from stacks.rft_job.runtime.contract import RESERVED_TAG_KEYS, Variant
 
@@ -105,11 +111,26 @@ class DatasetConfig:
     def validation_path(self) -> Path | None:
         return self.directory / self.validation_file if self.validation_file else None
 
+    # Keys under training-data/ in the bucket: the folder's name keeps the task's files apart.
+    @property
+    def training_key(self) -> str:
+        return f"{self.directory.name}/{self.training_file}"
+
+    @property
+    def validation_key(self) -> str | None:
+        return f"{self.directory.name}/{self.validation_file}" if self.validation_file else None
+
+
+# The dataset a task brings: training-data/<task>/ holds these two files.
+TASK_DATA_DIRECTORY = PROJECT_ROOT / "training-data"
+TASK_TRAINING_FILE = "training.jsonl"
+TASK_VALIDATION_FILE = "validation.jsonl"
+
 
 @dataclass(frozen=True)
 class GraderConfig:
-    memory_mb: int
-    timeout_seconds: int
+    memory_mb: int | None  # None: what the task needs (Task.grader_memory_mb)
+    timeout_seconds: int | None  # None: what the task needs (Task.grader_timeout_seconds)
     log_retention_days: int
 
 
@@ -123,6 +144,7 @@ class StackConfig:
     hyperparameters: Mapping[str, Any]
     dataset: DatasetConfig
     grader: GraderConfig
+    task: Task
     launch_job: bool
     tags: Mapping[str, str]
     notification_emails: tuple[str, ...]
@@ -329,35 +351,48 @@ def _mantle_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[s
     return clean
 
 
-_SHARED_KEYS = {"dataset", "grader", "launchJob", "tags", "notificationEmails", "trackerPollMinutes"}
+_SHARED_KEYS = {"task", "dataset", "grader", "launchJob", "tags", "notificationEmails", "trackerPollMinutes"}
+_DATASET_KEYS = {"directory", "training", "validation"}
 
 
-def _dataset(raw: Any, where: str, problems: _Problems, base: DatasetConfig | None) -> DatasetConfig:
+def _task(raw: Any, where: str, problems: _Problems) -> Task | None:
+    """The configured task, loaded (its module imported, its options checked against its schema)."""
+    value = _decode(raw)
+    try:
+        return load_task(value)
+    except TaskError as error:
+        for problem in error.problems:
+            problems.add(where, problem)
+        return None
+
+
+def _dataset_settings(raw: Any, where: str, problems: _Problems, base: Mapping[str, Any]) -> dict[str, Any]:
+    """The dataset fields set so far (a variant's laid over the app's); the rest follow the task."""
     obj = _as_object(raw, where, problems)
-    _reject_unknown(obj, {"directory", "training", "validation"}, where, problems)
-    directory = base.directory if base else PROJECT_ROOT / "training-data"
-    if "directory" in obj:
-        text = _string(obj["directory"], f"{where}.directory", problems, None)
+    _reject_unknown(obj, _DATASET_KEYS, where, problems)
+    return {**base, **{key: (value, where) for key, value in obj.items() if key in _DATASET_KEYS}}
+
+
+def _dataset(settings: Mapping[str, Any], task_name: str, problems: _Problems) -> DatasetConfig:
+    """Where the stack's prompts are: what was set, else the task's own training-data/<task>/ files."""
+    directory = TASK_DATA_DIRECTORY / task_name
+    if "directory" in settings:
+        raw, where = settings["directory"]
+        text = _string(raw, f"{where}.directory", problems, None)
         if text is not None:
             candidate = Path(text)
             directory = candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
     name_ok = lambda s: bool(_DATASET_FILE.match(s))  # noqa: E731 - a one-line predicate
     what = "a .jsonl file name (letters, digits, . _ -)"
-    training = (
-        _string(
-            obj.get("training"),
-            f"{where}.training",
-            problems,
-            base.training_file if base else "char-limit-training.jsonl",
-            name_ok,
-            what,
-        )
-        or ""
-    )
-    validation = base.validation_file if base else "char-limit-validation.jsonl"
-    if "validation" in obj:
+    training = TASK_TRAINING_FILE
+    if "training" in settings:
+        raw, where = settings["training"]
+        training = _string(_decode(raw), f"{where}.training", problems, TASK_TRAINING_FILE, name_ok, what) or ""
+    validation: str | None = TASK_VALIDATION_FILE
+    if "validation" in settings:
         # An empty string or null switches validation data off for this stack.
-        raw_validation = _decode(obj["validation"])
+        raw, where = settings["validation"]
+        raw_validation = _decode(raw)
         validation = (
             None
             if raw_validation in (None, "")
@@ -365,15 +400,16 @@ def _dataset(raw: Any, where: str, problems: _Problems, base: DatasetConfig | No
         )
     config = DatasetConfig(directory, training, validation)
     for label, path in (("training", config.training_path), ("validation", config.validation_path)):
-        if path is not None and training and not path.is_file():
-            problems.add(f"{where}.{label}", f"file not found: {path}")
+        if path is not None and training and task_name and not path.is_file():
+            where = settings[label][1] if label in settings else f"{CONTEXT_PREFIX}dataset"
+            problems.add(f"{where}.{label}", f"file not found: {path} (the {task_name} task's dataset)")
     return config
 
 
 def _grader(raw: Any, where: str, problems: _Problems, base: GraderConfig | None) -> GraderConfig:
     obj = _as_object(raw, where, problems)
     _reject_unknown(obj, {"memoryMb", "timeoutSeconds", "logRetentionDays"}, where, problems)
-    base = base or GraderConfig(memory_mb=512, timeout_seconds=60, log_retention_days=30)
+    base = base or GraderConfig(memory_mb=None, timeout_seconds=None, log_retention_days=30)
     retention = _int(
         obj.get("logRetentionDays"), f"{where}.logRetentionDays", problems, base.log_retention_days, 1, 3653
     )
@@ -383,10 +419,13 @@ def _grader(raw: Any, where: str, problems: _Problems, base: GraderConfig | None
             f"{retention} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}",
         )
     return GraderConfig(
-        memory_mb=_int(obj.get("memoryMb"), f"{where}.memoryMb", problems, base.memory_mb, 128, 10240),
-        timeout_seconds=_int(
-            obj.get("timeoutSeconds"), f"{where}.timeoutSeconds", problems, base.timeout_seconds, 1, 900
-        ),
+        memory_mb=None
+        if _decode(obj.get("memoryMb")) is None and base.memory_mb is None
+        else _int(obj.get("memoryMb"), f"{where}.memoryMb", problems, base.memory_mb or 512, 128, 10240),
+        # Unset: the task's own need (60 s for most; a judge or test runs need minutes).
+        timeout_seconds=None
+        if _decode(obj.get("timeoutSeconds")) is None and base.timeout_seconds is None
+        else _int(obj.get("timeoutSeconds"), f"{where}.timeoutSeconds", problems, base.timeout_seconds or 60, 1, 900),
         log_retention_days=retention,
     )
 
@@ -408,6 +447,8 @@ def _emails(raw: Any, where: str, problems: _Problems) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Shared:
+    task: Task | None
+    dataset_settings: dict[str, Any]
     dataset: DatasetConfig
     grader: GraderConfig
     launch_job: bool
@@ -417,7 +458,8 @@ class _Shared:
 
     def stack_fields(self, app_prefix: str) -> dict[str, Any]:
         """The StackConfig fields every variant takes from these settings."""
-        return {"dataset": self.dataset, "grader": self.grader, "launch_job": self.launch_job, "tags": self.tags,
+        return {"task": self.task, "dataset": self.dataset, "grader": self.grader, "launch_job": self.launch_job,
+                "tags": self.tags,
                 "notification_emails": self.emails, "tracker_poll_minutes": self.poll_minutes,
                 "app_prefix": app_prefix}
 
@@ -425,9 +467,16 @@ class _Shared:
 def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shared | None) -> _Shared:
     """Settings that are app-wide and can be overridden per variant (or per mantle model)."""
     key = (lambda name: f"{CONTEXT_PREFIX}{name}") if base is None else (lambda name: f"{where}.{name}")
-    dataset = (
-        _dataset(ctx.get("dataset"), key("dataset"), problems, base.dataset if base else None)
+    task = _task(ctx.get("task"), key("task"), problems) if base is None or "task" in ctx else base.task
+    dataset_settings = (
+        _dataset_settings(ctx.get("dataset"), key("dataset"), problems, base.dataset_settings if base else {})
         if base is None or "dataset" in ctx
+        else base.dataset_settings
+    )
+    # Resolved again where the task or the dataset changes: a variant's own task brings its own data.
+    dataset = (
+        _dataset(dataset_settings, task.name if task else "", problems)
+        if base is None or "dataset" in ctx or "task" in ctx
         else base.dataset
     )
     grader = (
@@ -444,6 +493,8 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
         else (base.emails if base else ())
     )
     return _Shared(
+        task=task,
+        dataset_settings=dataset_settings,
         dataset=dataset,
         grader=grader,
         launch_job=_bool(ctx.get("launchJob"), key("launchJob"), problems, base.launch_job if base else True),
@@ -456,7 +507,7 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
 
 
 # The top-level rft: keys. Object-valued ones merge -c over cdk.json and take dotted sub-keys.
-OBJECT_KEYS = ("tags", "dataset", "grader", "nova", "mantle")
+OBJECT_KEYS = ("task", "tags", "dataset", "grader", "nova", "mantle")
 _MISTYPED_PREFIX = re.compile(r"^rft[:._-]", re.IGNORECASE)
 VALUE_KEYS = ("appPrefix", "launchJob", "notificationEmails", "trackerPollMinutes")
 KNOWN_KEYS = VALUE_KEYS + OBJECT_KEYS
@@ -503,6 +554,11 @@ def _dotted_path(top: str, rest: str, settings: Mapping[str, Any]) -> list[str]:
     return path
 
 
+def _task_object(value: Any) -> Any:
+    """A task named by a string, as the object form (so options can be merged and dotted in)."""
+    return {NAME_KEY: value} if isinstance(value, str) else value
+
+
 def resolve_context(
     context: Mapping[str, Any], project_context: Mapping[str, Any] | None, problems: _Problems
 ) -> dict[str, Any]:
@@ -545,6 +601,12 @@ def resolve_context(
             continue
         value = _decode(context[full_key])
         base = _decode(project.get(full_key))
+        if top == "task":
+            value, base = _task_object(value), _task_object(base)
+            if isinstance(value, Mapping) and isinstance(base, Mapping) and value.get(NAME_KEY, base.get(NAME_KEY)) != (
+                base.get(NAME_KEY)
+            ):
+                base = None  # another task: it starts from its own defaults
         if top in OBJECT_KEYS and isinstance(value, Mapping) and isinstance(base, Mapping):
             value = merge_objects(base, value)
         settings[top] = value
@@ -743,7 +805,7 @@ def build_config(
     if not stacks and not problems.items:
         problems.add("rft:nova.enabled / rft:mantle.models", "no stack is configured")
     if problems.items:
-        raise ConfigError(problems.items)
+        raise ConfigError(list(dict.fromkeys(problems.items)))  # a shared setting is checked per stack too
     return AppConfig(account=account, stacks=tuple(stacks))
 
 

@@ -1,18 +1,15 @@
-"""Validation of the RFT training data (JSONL prompts with a character limit).
+"""Validation of the RFT training data (JSONL prompts), for any task.
 
 Used at CDK synth time, so a bad file fails the deploy before it reaches S3, and by the
 operator CLI before a job is started. Pure Python: no aws_cdk import.
 
 Format (docs/bedrock-rft-reference.md section 2): one JSON object per line,
-``{"messages": [...], "char_limit": N}``, OpenAI chat format, an optional system message
+``{"messages": [...], <the task's fields>}``, OpenAI chat format, an optional system message
 first, the last message the user prompt (prompts carry no answer: the model generates and
-the grader scores). The grader needs a character limit for every record, so each record
-must yield one: from ``char_limit`` and/or from the prompt text via
-``lambda_reward.extract_char_limit``, the function the grader itself uses, so validator
-and grader cannot disagree about what a prompt asks for. ``char_limit`` is the effective
-maximum (``30文字未満`` means 29). ``reference_answer`` (AWS's data guides call ``messages``
-and ``reference_answer`` the core schema of an RFT record) is a string or an object; when it is
-an object with a ``char_limit``, that must agree too. Other fields are passed through.
+the grader scores). This module checks what every task needs (the file, the lines, the
+messages, Bedrock's record counts, duplicates); then the task's own ``check_record`` (the
+module the grader itself scores with) checks each record's fields, so validator and grader
+cannot disagree about what a record means. Other fields are passed through.
 
 Decisions:
 - The file is read as the repository means it (``stacks.checkout``): a Windows checkout's CRLF
@@ -24,8 +21,6 @@ Decisions:
   ...}`` or Converse-style ``{"text": ...}``), concatenated as the grader does. Other
   blocks (images, reasoning), which the grader skips, are rejected: a prompt of this task
   is text only.
-- ``char_limit`` must be a whole JSON number (``30`` or ``30.0``); the grader would also take
-  ``"30"`` or null, but training data we write should not need that leniency.
 - Prompts are compared after stripping surrounding whitespace, so "x" and "x " count as
   the same prompt for the duplicate and disjointness checks.
 """
@@ -34,14 +29,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
-from lambda_reward.runtime import extract_char_limit
-from lambda_reward.runtime.char_limit import MAX_CHAR_LIMIT
-from lambda_reward.runtime.contract import SampleField
+from lambda_reward.runtime.tasks import Task, load_task
 from stacks.checkout import normalized_text
 
 # Bedrock's bounds for an RFT training file.
@@ -92,8 +84,7 @@ class DatasetSummary:
     path: str
     records: int
     sha256: str  # of the normalised content (what is uploaded)
-    min_limit: int
-    max_limit: int
+    task: str  # the task whose record check passed
     prompts: frozenset[str]
 
 
@@ -102,27 +93,27 @@ def validate_dataset(
     *,
     min_records: int = TRAINING_MIN_RECORDS,
     max_records: int = MAX_RECORDS,
+    task: Task | None = None,
 ) -> DatasetSummary:
-    """Validate one JSONL file; raise DatasetError listing every problem found."""
+    """Validate one JSONL file for ``task`` (default: the default task); raise DatasetError listing
+    every problem found."""
     if not 1 <= min_records <= max_records:
         raise ValueError(
             f"need 1 <= min_records <= max_records, got {min_records} and {max_records}"
         )
     name = os.fspath(path)
     data = read_dataset(name)
+    task = task or load_task(None)
 
     problems: list[DatasetProblem] = []
-    limits: list[int] = []
     first_line_of_prompt: dict[str, int] = {}
 
     raw_lines = data.split(b"\n")
     if raw_lines[-1] == b"":
         raw_lines.pop()  # the final newline ends the last line; it does not start another
     for number, raw in enumerate(raw_lines, start=1):
-        checked = _check_line(raw)
+        checked = _check_line(raw, task)
         problems.extend(DatasetProblem(name, number, message) for message in checked.problems)
-        if checked.limit is not None:
-            limits.append(checked.limit)
         if checked.prompt is not None:
             first = first_line_of_prompt.setdefault(checked.prompt, number)
             if first != number:
@@ -144,8 +135,7 @@ def validate_dataset(
         path=name,
         records=records,
         sha256=sha256(data).hexdigest(),
-        min_limit=min(limits),
-        max_limit=max(limits),
+        task=task.name,
         prompts=frozenset(first_line_of_prompt),
     )
 
@@ -178,6 +168,7 @@ def check_disjoint(training: DatasetSummary, validation: DatasetSummary) -> None
 def validate_training_set(
     training_path: str | os.PathLike[str],
     validation_path: str | os.PathLike[str] | None,
+    task: Task | None = None,
 ) -> tuple[DatasetSummary, DatasetSummary | None]:
     """Validate the training file and the optional validation file, and check they are disjoint.
 
@@ -190,12 +181,12 @@ def validate_training_set(
     training: DatasetSummary | None = None
     validation: DatasetSummary | None = None
     try:
-        training = validate_dataset(training_path)
+        training = validate_dataset(training_path, task=task)
     except DatasetError as error:
         problems.extend(error.problems)
     if validation_path is not None:
         try:
-            validation = validate_dataset(validation_path, min_records=VALIDATION_MIN_RECORDS)
+            validation = validate_dataset(validation_path, min_records=VALIDATION_MIN_RECORDS, task=task)
         except DatasetError as error:
             problems.extend(error.problems)
     if training is not None and validation is not None:
@@ -212,22 +203,21 @@ def validate_training_set(
 class _LineCheck:
     problems: list[str]
     prompt: str | None  # the last user prompt, stripped, for duplicate detection
-    limit: int | None  # the effective character limit
 
 
-def _check_line(raw: bytes) -> _LineCheck:
+def _check_line(raw: bytes, task: Task) -> _LineCheck:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return _LineCheck([f"not valid UTF-8 (byte {error.start}: {error.reason})"], None, None)
+        return _LineCheck([f"not valid UTF-8 (byte {error.start}: {error.reason})"], None)
     if not text.strip():
-        return _LineCheck(["blank line; Bedrock counts every line as a record"], None, None)
+        return _LineCheck(["blank line; Bedrock counts every line as a record"], None)
     try:
         record = json.loads(text, parse_constant=_reject_non_finite)
     except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
-        return _LineCheck([f"not valid JSON: {error}"], None, None)
+        return _LineCheck([f"not valid JSON: {error}"], None)
     if not isinstance(record, dict):
-        return _LineCheck([f"expected a JSON object, got {_json_type(record)}"], None, None)
+        return _LineCheck([f"expected a JSON object, got {_json_type(record)}"], None)
 
     problems: list[str] = []
     if "messages" in record:
@@ -235,8 +225,11 @@ def _check_line(raw: bytes) -> _LineCheck:
     else:
         problems.append("missing 'messages'")
         prompt = None
-    limit = _check_limit(record, prompt, problems)
-    return _LineCheck(problems, None if prompt is None else prompt.strip(), limit)
+    try:
+        problems.extend(task.check_record(record))
+    except Exception as error:  # a bug in a task's check names the line instead of stopping synth blind
+        problems.append(f"task {task.name}'s record check failed: {type(error).__name__}: {error}")
+    return _LineCheck(problems, None if prompt is None else prompt.strip())
 
 
 def _check_messages(messages: Any, problems: list[str]) -> str | None:
@@ -293,79 +286,6 @@ def _content_text(content: Any) -> str | None:
         parts.append(block["text"])
     text = "".join(parts)
     return text if text.strip() else None
-
-
-def _declared_limits(record: Mapping[str, Any], problems: list[str]) -> list[tuple[str, int]] | None:
-    """The limits a record declares, by field: ``char_limit`` and ``reference_answer.char_limit``.
-
-    None when a declared value is invalid (reported). ``reference_answer`` itself must be a
-    string or an object.
-    """
-    declared: list[tuple[str, Any]] = []
-    if SampleField.CHAR_LIMIT in record:
-        declared.append((SampleField.CHAR_LIMIT, record[SampleField.CHAR_LIMIT]))
-    if "reference_answer" in record:
-        reference = record["reference_answer"]
-        if isinstance(reference, dict):
-            if SampleField.CHAR_LIMIT in reference:
-                declared.append((f"{SampleField.REFERENCE_ANSWER}.{SampleField.CHAR_LIMIT}",
-                                 reference[SampleField.CHAR_LIMIT]))
-        elif reference is not None and not isinstance(reference, str):  # null: no reference
-            problems.append(f"reference_answer must be a string or an object, got {_json_type(reference)}")
-    limits: list[tuple[str, int]] = []
-    for name, value in declared:
-        limit = _whole_limit(value)
-        if limit is None:
-            problems.append(f"{name} must be an integer from 1 to {MAX_CHAR_LIMIT}, got {_short_json(value)}")
-            return None
-        limits.append((name, limit))
-    if len({limit for _, limit in limits}) > 1:
-        problems.append("char_limit is {} but reference_answer.char_limit is {}".format(*(v for _, v in limits)))
-        return None
-    return limits
-
-
-def _check_limit(record: Mapping[str, Any], prompt: str | None, problems: list[str]) -> int | None:
-    """The record's effective character limit, from what it declares and/or the prompt text.
-
-    ``prompt`` is None when the messages are malformed; the declared limits are still checked.
-    """
-    limits = _declared_limits(record, problems)
-    if limits is None:
-        return None
-    declared = limits[0][1] if limits else None
-    if prompt is None:
-        return None
-    stated = extract_char_limit(prompt)  # None, or 1..MAX_CHAR_LIMIT
-    if declared is None:
-        if stated is None:
-            problems.append(
-                "no character limit: add a char_limit field or state the limit in the prompt "
-                f"(e.g. '30文字以内'): {_short_json(prompt)}"
-            )
-        return stated
-    if stated is not None and stated != declared:
-        problems.append(
-            f"{limits[0][0]} is {declared} but the prompt asks for at most {stated} characters: "
-            f"{_short_json(prompt)}"
-        )
-        return None
-    return declared
-
-
-def _whole_limit(value: Any) -> int | None:
-    """A limit given as a JSON number: 30 and 30.0 are 30; anything else is None.
-
-    bool is an int subclass: true must not pass as a limit of 1. The grader treats a limit
-    above MAX_CHAR_LIMIT as malformed, so such a record would only ever score 0.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float):
-        if not value.is_integer():
-            return None
-        value = int(value)
-    return value if 1 <= value <= MAX_CHAR_LIMIT else None
 
 
 def _reject_non_finite(constant: str) -> Any:

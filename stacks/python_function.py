@@ -27,9 +27,10 @@ class PythonFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, runtime_dir: Path, handler: str, description: str,
                  memory_mb: int, timeout: Duration, log_retention_days: int, environment: dict[str, str],
                  current_version_options: lambda_.VersionOptions | None = None,
-                 prune: tuple[str, ...] = ()) -> None:
+                 prune: tuple[str, ...] = (), data: tuple[str, ...] = ()) -> None:
         """`prune`: installed dependency files and folders the code never imports (glob patterns
-        relative to the install folder), left out of the asset; see stacks.python_asset."""
+        relative to the install folder), left out of the asset; `data`: files of the runtime folder
+        besides its .py files that ship (glob patterns relative to it); see stacks.python_asset."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self, "Logs",
@@ -51,7 +52,7 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=python_runtime_code(runtime_dir, prune=prune),
+            code=python_runtime_code(runtime_dir, data, prune=prune),
             memory_size=memory_mb,
             timeout=timeout,
             role=self.role,

@@ -40,8 +40,8 @@ class RftStack(Stack):
         )
         self.config = config
 
-        self.data = TrainingData(self, "TrainingData", dataset=config.dataset)
-        self.grader = RewardFunction(self, "Grader", settings=config.grader,
+        self.data = TrainingData(self, "TrainingData", dataset=config.dataset, task=config.task)
+        self.grader = RewardFunction(self, "Grader", settings=config.grader, task=config.task,
                                      service_name=f"{config.name_prefix}-reward")
         self.outputs = PublishedOutputs(self, "Outputs", parameter_prefix=config.parameter_prefix)
 
@@ -72,7 +72,8 @@ class RftStack(Stack):
             if self.job_fingerprint
             else "job off (rft:launchJob false)"
         )
-        return f"{config.stack_name} ({config.region}): {job}; base model {config.base_model}; hyperparameters {hyper}"
+        return (f"{config.stack_name} ({config.region}): {job}; task {config.task.name}; "
+                f"base model {config.base_model}; hyperparameters {hyper}")
 
     def _grant_bedrock_access(self) -> BedrockServiceRole | None:
         if self.access.uses_service_role:
@@ -119,6 +120,11 @@ class RftStack(Stack):
                 "Bedrock mantle endpoint the stack's functions call (OpenAI-compatible fine-tuning API)",
             )
         publish(Output.GRADER_FUNCTION_ARN, self.grader.function.function_arn, "Reward (grader) Lambda function ARN")
+        publish(
+            Output.GRADER_TASK,
+            self.grader.task.spec_json(),
+            f"The grader's task and its options as JSON ({self.grader.task.name}; rftctl grades with it)",
+        )
         publish(
             Output.GRADER_VERSION_ARN,
             self.grader.version.function_arn,

@@ -13,6 +13,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from lambda_reward.runtime.tasks import Task
 from stacks.config import DatasetConfig
 from stacks.dataset import DatasetSummary, read_dataset, validate_training_set
 from stacks.nag import acknowledge, acknowledge_cdk_owned_lambda
@@ -43,11 +44,11 @@ class TrainingData(Construct):
     an error naming the file, line and problem, before anything reaches AWS.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, dataset: DatasetConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, dataset: DatasetConfig, task: Task) -> None:
         super().__init__(scope, construct_id)
         self.training: DatasetSummary
         self.validation: DatasetSummary | None
-        self.training, self.validation = validate_training_set(dataset.training_path, dataset.validation_path)
+        self.training, self.validation = validate_training_set(dataset.training_path, dataset.validation_path, task)
 
         self.access_logs = s3.Bucket(
             self, "AccessLogs",
@@ -72,9 +73,9 @@ class TrainingData(Construct):
             assert bucket.policy is not None  # enforce_ssl created it
             bucket.policy.apply_removal_policy(RemovalPolicy.RETAIN)
 
-        files = [(dataset.training_file, dataset.training_path)]
-        if dataset.validation_file and dataset.validation_path:
-            files.append((dataset.validation_file, dataset.validation_path))
+        files = [(dataset.training_key, dataset.training_path)]
+        if dataset.validation_key and dataset.validation_path:
+            files.append((dataset.validation_key, dataset.validation_path))
         self.upload = s3deploy.BucketDeployment(
             self, "Upload",
             # Only the configured files go up, whatever else lies in the folder, and as validated:
@@ -90,8 +91,8 @@ class TrainingData(Construct):
                                     removal_policy=RemovalPolicy.DESTROY),
         )
         self._acknowledge_upload_findings()
-        self.training_uri = self.uri(TRAINING_PREFIX + dataset.training_file)
-        self.validation_uri = self.uri(TRAINING_PREFIX + dataset.validation_file) if dataset.validation_file else None
+        self.training_uri = self.uri(TRAINING_PREFIX + dataset.training_key)
+        self.validation_uri = self.uri(TRAINING_PREFIX + dataset.validation_key) if dataset.validation_key else None
         self.output_uri = self.uri(OUTPUT_PREFIX)
         self.ledger_uri = self.uri(LEDGER_PREFIX)
 

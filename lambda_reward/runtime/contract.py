@@ -1,4 +1,5 @@
-"""The grader's names that others read: Bedrock (the result shape), rftctl and the dashboards.
+"""The grader's names that others read: Bedrock (the result shape), rftctl and the dashboards;
+each task's own metric names are in its module (lambda_reward/runtime/tasks/).
 
 Defined here only, and imported by the grader, the stack (the metrics namespace) and rftctl (to
 read results). They ship in the grader's asset, so they are part of its code fingerprint.
@@ -28,24 +29,22 @@ METRIC_TYPES: Final = frozenset({MetricType.REWARD, MetricType.METRIC})
 
 
 class RewardMetric:
-    """Names of the metrics_list entries the character-limit task reports per sample."""
+    """Names of the metrics_list entries the grader reports for every task (each task adds its own)."""
 
-    CHAR_COUNT: Final = "char_count"
-    CHAR_LIMIT: Final = "char_limit"  # 0: no limit is known
-    WITHIN_LIMIT: Final = "within_limit"  # the grader's verdict: 1.0 exactly when the reward is 1.0
-    MALFORMED: Final = "malformed"  # present (1) only on a sample that could not be read
-    NO_LIMIT: Final = "no_limit"  # present (1) only on a sample whose prompt states no limit
+    PASSED: Final = "passed"  # type Reward: 1.0 when the task's verdict is a pass
+    MALFORMED: Final = "malformed"  # present (1) only on a sample that could not be read or scored
+    FLAGGED: Final = "flagged"  # present (1) only on a sample the task flagged; the flag's name follows
 
 
 # The metric whose 1.0 means a sample passed (rftctl grade, preflight, compare).
-PASS_METRIC: Final = RewardMetric.WITHIN_LIMIT
+PASS_METRIC: Final = RewardMetric.PASSED
 
 
 class SampleField:
-    """Fields of a training record (and of the sample Bedrock sends) the task reads besides its messages."""
+    """Fields of a training record (and of the sample Bedrock sends) the grader reads besides its messages."""
 
-    CHAR_LIMIT: Final = "char_limit"
     REFERENCE_ANSWER: Final = "reference_answer"
+    METADATA: Final = "metadata"
 
 
 class BatchMetric:
@@ -54,7 +53,8 @@ class BatchMetric:
     INVALID_EVENTS: Final = "InvalidEvents"
     SAMPLES_SCORED: Final = "SamplesScored"
     MALFORMED_SAMPLES: Final = "MalformedSamples"
-    NO_LIMIT_SAMPLES: Final = "NoLimitSamples"
+    FLAGGED_SAMPLES: Final = "FlaggedSamples"
+    PASSED_SAMPLES: Final = "PassedSamples"
     MEAN_REWARD: Final = "MeanReward"
 
 

@@ -1,35 +1,27 @@
-"""Scoring a batch of samples: the reward function itself, free of AWS and Powertools.
+"""Scoring a batch of samples with a task: everything around the task, written once.
 
-``grade_batch`` returns exactly what the Lambda returns to Bedrock, so the handler, the
-operator CLI and the preflight check all score with the same code.
+``grade_batch`` returns exactly what the Lambda returns to Bedrock, so the handler, the operator
+CLI and the preflight check all score with the same code. Per sample it reads the sample (a
+malformed one scores 0.0 and is reported, never raised), removes the model's reasoning, hands
+the well-formed ones to the task, clamps the reward to [0, 1] (NaN and non-numbers are a task bug:
+0.0, malformed) and builds the result with the task's metrics, the pass verdict and any flag.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+import math
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from lambda_reward.runtime import char_limit
-from lambda_reward.runtime.char_limit import (
-    count_characters,
-    extract_char_limit,
-    length_reward,
-    parse_explicit_char_limit,
-)
-from lambda_reward.runtime.contract import (
-    MetricType,
-    ResultKey,
-    RewardMetric,
-    SampleField,
-)
-from lambda_reward.runtime.samples import MalformedSample, describe_value, read_sample
-
-CHAR_LIMIT_FIELD = SampleField.CHAR_LIMIT
-REFERENCE_ANSWER_FIELD = SampleField.REFERENCE_ANSWER
+from lambda_reward.runtime import tasks
+from lambda_reward.runtime.contract import MetricType, ResultKey, RewardMetric
+from lambda_reward.runtime.samples import MalformedSample, ParsedSample, describe_value, read_sample
+from lambda_reward.runtime.tasks import Deadline, Malformed, Score, Task, TaskFailure, load_task
 
 # Called once per malformed sample with (index in the batch, sample id, reason).
 MalformedCallback = Callable[[int, Any, str], None]
@@ -55,33 +47,20 @@ class SharedMetric(dict[str, Any]):
         return dict, (dict(self),)
 
 
-@lru_cache(maxsize=4096)
-def _char_count_metric(value: int) -> SharedMetric:
-    return SharedMetric(name=RewardMetric.CHAR_COUNT, value=value, type=MetricType.METRIC)
+@lru_cache(maxsize=8192)
+def shared_metric(name: str, value: float, kind: str = MetricType.METRIC) -> SharedMetric:
+    return SharedMetric(name=name, value=value, type=kind)
 
 
-@lru_cache(maxsize=4096)
-def _char_limit_metric(value: int) -> SharedMetric:
-    # 0 means no limit is known.
-    return SharedMetric(name=RewardMetric.CHAR_LIMIT, value=value, type=MetricType.METRIC)
-
-
-# within_limit is 1.0 exactly when the reward is 1.0: a non-empty answer within the
-# limit (overshoots score below 0.5).
-_WITHIN_LIMIT = SharedMetric(name=RewardMetric.WITHIN_LIMIT, value=1.0, type=MetricType.REWARD)
-_NOT_WITHIN_LIMIT = SharedMetric(name=RewardMetric.WITHIN_LIMIT, value=0.0, type=MetricType.REWARD)
+_PASSED = shared_metric(RewardMetric.PASSED, 1.0, MetricType.REWARD)
+_NOT_PASSED = shared_metric(RewardMetric.PASSED, 0.0, MetricType.REWARD)
 # Flags appear only on the samples they describe (value 1); absent means 0.
-_MALFORMED = SharedMetric(name=RewardMetric.MALFORMED, value=1, type=MetricType.METRIC)
-_NO_LIMIT = SharedMetric(name=RewardMetric.NO_LIMIT, value=1, type=MetricType.METRIC)
+_MALFORMED = shared_metric(RewardMetric.MALFORMED, 1)
+_FLAGGED = shared_metric(RewardMetric.FLAGGED, 1)
 
 
-def _flagged_result(sample_id: Any, char_count: int, flag: SharedMetric) -> dict[str, Any]:
-    """A 0.0 result carrying ``flag`` (malformed or no_limit); no limit is known."""
-    return {
-        ResultKey.ID: sample_id,
-        ResultKey.REWARD: 0.0,
-        ResultKey.METRICS: [_char_count_metric(char_count), _char_limit_metric(0), _NOT_WITHIN_LIMIT, flag],
-    }
+def _malformed_result(sample_id: Any) -> dict[str, Any]:
+    return {ResultKey.ID: sample_id, ResultKey.REWARD: 0.0, ResultKey.METRICS: [_NOT_PASSED, _MALFORMED]}
 
 
 @contextmanager
@@ -109,136 +88,196 @@ class BatchSummary:
     samples: int
     mean_reward: float | None
     malformed: int
-    no_limit: int
+    flagged: int
+    passed: int = 0
+    flags: Mapping[str, int] = field(default_factory=dict)  # flagged samples by flag name
 
 
-def grade_batch(samples: list[Any], on_malformed: MalformedCallback | None = None) -> list[dict[str, Any]]:
+_default_task: Task | None = None
+
+
+def default_task() -> Task:
+    """The default task (char-limit, its default options), loaded once."""
+    global _default_task
+    if _default_task is None:
+        _default_task = load_task(None)
+    return _default_task
+
+
+def grade_batch(
+    samples: list[Any],
+    task: Task | None = None,
+    *,
+    on_malformed: MalformedCallback | None = None,
+    deadline: Deadline | None = None,
+) -> list[dict[str, Any]]:
     """One result per sample, in order: ``{"id", "aggregate_reward_score", "metrics_list"}``.
 
-    ``metrics_list`` holds char_count, char_limit and within_limit, then ``malformed``
-    or ``no_limit`` (value 1) on the samples they describe; its entries are read-only
-    ``SharedMetric`` dicts.
+    ``metrics_list`` holds the task's metrics, ``passed`` (type Reward: 1.0 when the sample
+    passed), then ``malformed`` or ``flagged`` and the flag's name (value 1) on the samples they
+    describe; its entries are read-only ``SharedMetric`` dicts.
 
-    The limit is the sample's own ``char_limit`` field (top level, else metadata; null
-    counts as absent), else its ``reference_answer.char_limit`` (read the same way), otherwise
-    what the last user prompt asks for. An
-    invalid explicit value makes the sample malformed rather than silently falling back
-    to the prompt. No limit at all scores 0.0 with no_limit.
-
-    Never raises for a bad sample: it scores 0.0 with malformed, and ``on_malformed``
-    (if given) hears about it. So does a sample that hits a bug in the grader (reason
-    ``grader error (a bug): ...``): one lost sample, never a failed training run.
+    Never raises for a bad sample: it scores 0.0 with malformed, and ``on_malformed`` (if given)
+    hears about it. So does a sample that hits a bug in the task (reason ``grader error (a bug):
+    ...``): lost samples, never a failed training run.
     """
-    return grade_batch_with_summary(samples, on_malformed)[0]
+    return grade_batch_with_summary(samples, task, on_malformed=on_malformed, deadline=deadline)[0]
 
 
 def grade_batch_with_summary(
-    samples: list[Any], on_malformed: MalformedCallback | None = None
+    samples: list[Any],
+    task: Task | None = None,
+    *,
+    on_malformed: MalformedCallback | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[list[dict[str, Any]], BatchSummary]:
     """``grade_batch`` and, counted on the way, its ``summarize`` (what the handler needs)."""
-    results: list[dict[str, Any]] = []
-    append = results.append
-    total_reward = 0.0
-    malformed_count = no_limit_count = 0
-    # The samples of one GRPO group share their prompt and usually arrive together:
-    # comparing with the previous prompt (whose limit and char_limit entry are kept) is
-    # cheaper than the cache's hashing.
-    previous_prompt: str | None = None
-    previous_limit: int | None = None
-    previous_limit_metric = _char_limit_metric(0)
-    # The result keys as locals: the hot loop below builds one dict per sample.
-    id_key, reward_key, metrics_key = ResultKey.ID, ResultKey.REWARD, ResultKey.METRICS
+    task = task or default_task()
+    results: list[dict[str, Any] | None] = [None] * len(samples)
+    malformed: list[tuple[int, Any, str]] = []
     with _cyclic_gc_paused():
+        parsed: list[ParsedSample] = []
+        positions: list[int] = []
         for index, raw in enumerate(samples):
             try:
                 parts = read_sample(raw)
-                if isinstance(parts, MalformedSample):
-                    sample_id, char_count, reason = parts.sample_id, 0, parts.reason
-                else:
-                    sample_id, answer, prompt, top_level, metadata = parts
-                    char_count = count_characters(answer)
-
-                    # The top level wins over metadata (as in samples.sample_field).
-                    explicit_limit = top_level.get(CHAR_LIMIT_FIELD)
-                    if explicit_limit is None and metadata is not None:
-                        explicit_limit = metadata.get(CHAR_LIMIT_FIELD)
-                    if explicit_limit is None:
-                        # The record's reference_answer may carry it (AWS's core record schema).
-                        explicit_limit = _reference_limit(top_level, metadata)
-                    if explicit_limit is not None:
-                        limit = parse_explicit_char_limit(explicit_limit)
-                        limit_metric = _char_limit_metric(limit or 0)
-                    elif prompt == previous_prompt:
-                        limit, limit_metric = previous_limit, previous_limit_metric
-                    else:
-                        limit = previous_limit = extract_char_limit(prompt)
-                        limit_metric = previous_limit_metric = _char_limit_metric(limit or 0)
-                        previous_prompt = prompt
-
-                    if limit is not None:
-                        # Most answers are within the limit; length_reward holds the whole rule.
-                        if 0 < char_count <= limit:
-                            reward, within_limit = 1.0, _WITHIN_LIMIT
-                        else:
-                            reward, within_limit = length_reward(char_count, limit), _NOT_WITHIN_LIMIT
-                        append({
-                            id_key: sample_id,
-                            reward_key: reward,
-                            metrics_key: [_char_count_metric(char_count), limit_metric, within_limit],
-                        })
-                        total_reward += reward
-                        continue
-                    if explicit_limit is None:
-                        append(_flagged_result(sample_id, char_count, _NO_LIMIT))
-                        no_limit_count += 1
-                        continue
-                    reason = f"invalid char_limit {describe_value(explicit_limit)}: expected an integer >= 1"
-            except Exception as error:  # a grader bug costs one sample, never the training run
+            except Exception as error:  # a bug in reading costs one sample, never the training run
                 sample_id = raw.get(ResultKey.ID) if isinstance(raw, dict) else None
-                char_count, reason = 0, f"grader error (a bug): {type(error).__name__}: {error}"
-            append(_flagged_result(sample_id, char_count, _MALFORMED))
-            malformed_count += 1
-            if on_malformed is not None:
-                on_malformed(index, sample_id, reason)
-    count = len(results)
-    summary = BatchSummary(
-        samples=count,
-        mean_reward=total_reward / count if count else None,
-        malformed=malformed_count,
-        no_limit=no_limit_count,
-    )
-    return results, summary
+                parts = MalformedSample(sample_id, f"grader error (a bug): {type(error).__name__}: {error}")
+            if isinstance(parts, MalformedSample):
+                results[index] = _malformed_result(parts.sample_id)
+                malformed.append((index, parts.sample_id, parts.reason))
+            else:
+                sample_id, answer, prompt, top_level, metadata = parts
+                parsed.append(ParsedSample(sample_id, answer, prompt, top_level, metadata or {}))
+                positions.append(index)
+        scores = _task_scores(task, parsed, deadline or Deadline())
+        pass_at = task.pass_at
+        id_key, reward_key, metrics_key = ResultKey.ID, ResultKey.REWARD, ResultKey.METRICS
+        for index, sample, score in zip(positions, parsed, scores, strict=True):
+            try:
+                if type(score) is float and 0.0 <= score <= 1.0:  # the usual case, kept cheap
+                    results[index] = {
+                        id_key: sample.sample_id,
+                        reward_key: score,
+                        metrics_key: [_PASSED if score >= pass_at else _NOT_PASSED],
+                    }
+                    continue
+                results[index] = _result(sample.sample_id, score, pass_at)
+            except _BadScore as error:
+                results[index] = _malformed_result(sample.sample_id)
+                malformed.append((index, sample.sample_id, str(error)))
+    final = [result for result in results if result is not None]
+    if on_malformed is not None:
+        for index, sample_id, reason in malformed:
+            on_malformed(index, sample_id, reason)
+    return final, summarize(final)
 
 
-def _reference_limit(top_level: dict[str, Any], metadata: dict[str, Any] | None) -> Any:
-    """``reference_answer.char_limit``, read where ``sample_field`` reads fields; None if absent."""
-    reference = top_level.get(REFERENCE_ANSWER_FIELD)
-    if reference is None and metadata is not None:
-        reference = metadata.get(REFERENCE_ANSWER_FIELD)
-    return reference.get(CHAR_LIMIT_FIELD) if isinstance(reference, dict) else None
+class _BadScore(Exception):
+    """The task gave something that is not a score (a bug in the task): the sample is malformed."""
+
+
+def _task_scores(task: Task, samples: list[ParsedSample], deadline: Deadline) -> Sequence[Any]:
+    """The task's scores for ``samples``; when the batch call raises (a bug in the task), each sample is
+    scored alone, so the bug costs the samples that trigger it, not the batch."""
+    if not samples:
+        return []
+    try:
+        scores = task.score_batch(samples, deadline)
+        if len(scores) == len(samples):
+            return scores
+        failure = TaskFailure(f"task {task.name} returned {len(scores)} scores for {len(samples)} samples")
+    except Exception as error:
+        failure = TaskFailure(f"{type(error).__name__}: {error}")
+    if len(samples) == 1:
+        return [failure]
+    return [_task_scores(task, [sample], deadline)[0] for sample in samples]
+
+
+def _reward(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _BadScore(f"grader error (a bug): the task returned {describe_value(value)}, not a number")
+    if math.isnan(value):
+        raise _BadScore("grader error (a bug): the task returned NaN")
+    return min(max(float(value), 0.0), 1.0)
+
+
+def _result(sample_id: Any, score: Any, pass_at: float) -> dict[str, Any]:
+    if isinstance(score, TaskFailure):
+        raise _BadScore(f"grader error (a bug): {score.reason}")
+    if isinstance(score, Malformed):
+        raise _BadScore(score.reason)
+    if not isinstance(score, Score):
+        reward = _reward(score)
+        return {
+            ResultKey.ID: sample_id,
+            ResultKey.REWARD: reward,
+            ResultKey.METRICS: [_PASSED if reward >= pass_at else _NOT_PASSED],
+        }
+    entries = score._entries
+    if entries is None or entries[0] != pass_at:
+        entries = (pass_at, _reward(score.reward), _entries_of(score, pass_at))
+        object.__setattr__(score, "_entries", entries)  # frozen for tasks, a cache for the grader
+    return {ResultKey.ID: sample_id, ResultKey.REWARD: entries[1], ResultKey.METRICS: list(entries[2])}
+
+
+def _entries_of(score: Score, pass_at: float) -> tuple[SharedMetric, ...]:
+    entries = []
+    for name, value in score.metrics.items():
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _BadScore(f"grader error (a bug): metric {name!r} is {describe_value(value)}, not a finite number")
+        entries.append(shared_metric(name, value))
+    reward = _reward(score.reward)
+    passed = score.passed if score.passed is not None else reward >= pass_at
+    entries.append(_PASSED if passed else _NOT_PASSED)
+    if score.flag:
+        entries.append(_FLAGGED)
+        entries.append(shared_metric(score.flag, 1))
+    return tuple(entries)
 
 
 def clear_caches() -> None:
-    """Forget every cache scoring keeps, as in a fresh Lambda container (for benchmarks)."""
-    char_limit.clear_caches()
-    _char_count_metric.cache_clear()
-    _char_limit_metric.cache_clear()
+    """Forget every cache scoring keeps, as in a fresh Lambda container (for benchmarks): the grader's
+    and each loaded task module's (those that define ``clear_caches``)."""
+    prefix = f"{tasks.__name__}."
+    for name, module in list(sys.modules.items()):
+        if name.startswith(prefix) and callable(getattr(module, "clear_caches", None)):
+            module.clear_caches()
+    shared_metric.cache_clear()
 
 
 def summarize(results: list[dict[str, Any]]) -> BatchSummary:
-    """Aggregate results in the ``grade_batch`` shape (also after a JSON round trip): the
-    figures ``grade_batch_with_summary`` counts while scoring, recomputed from its output."""
+    """Aggregate results in the ``grade_batch`` shape (also after a JSON round trip)."""
     total_reward = 0.0
-    flags = {RewardMetric.MALFORMED: 0, RewardMetric.NO_LIMIT: 0}
+    malformed = flagged = passed = 0
+    flags: dict[str, int] = {}
     for result in results:
         total_reward += result[ResultKey.REWARD]
-        for metric in result[ResultKey.METRICS]:
-            if metric["name"] in flags:
-                flags[metric["name"]] += metric["value"]
+        metrics = result[ResultKey.METRICS]
+        is_flagged = False
+        for metric in metrics:
+            name = metric["name"]
+            if name == RewardMetric.PASSED:
+                passed += metric["value"] >= 1.0
+            elif name == RewardMetric.MALFORMED:
+                malformed += 1
+            elif name == RewardMetric.FLAGGED:
+                is_flagged = True
+        if is_flagged:
+            flagged += 1
+            # The flag's own entry follows "flagged" (see _result).
+            names = [metric["name"] for metric in metrics]
+            flag = names[names.index(RewardMetric.FLAGGED) + 1] if names[-1] != RewardMetric.FLAGGED else "flagged"
+            flags[flag] = flags.get(flag, 0) + 1
     count = len(results)
     return BatchSummary(
         samples=count,
         mean_reward=total_reward / count if count else None,
-        malformed=flags[RewardMetric.MALFORMED],
-        no_limit=flags[RewardMetric.NO_LIMIT],
+        malformed=malformed,
+        flagged=flagged,
+        passed=int(passed),
+        flags=flags,
     )

@@ -1,11 +1,13 @@
-"""Lambda entry point of the RFT grader: validate the event, score it, publish metrics.
+"""Lambda entry point of the RFT grader: validate the event, score it with the task, publish metrics.
 
-All scoring lives in ``lambda_reward.runtime.grader``; this module only adds Powertools logging
-and CloudWatch metrics (EMF) around it.
+All scoring lives in ``lambda_reward.runtime.grader`` and the task's module; this module only adds
+the task named by the environment (``RFT_TASK``, loaded once per container), the invocation's
+deadline, Powertools logging and CloudWatch metrics (EMF) around them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -20,6 +22,7 @@ from lambda_reward.runtime.samples import (
     describe_value,
     samples_of_event,
 )
+from lambda_reward.runtime.tasks import TASK_ENV, Deadline, load_task
 
 # The template sets both (POWERTOOLS_*); the defaults serve a local run (rftctl grade, tests).
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
@@ -29,8 +32,26 @@ METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NA
 MAX_MALFORMED_WARNINGS = 20
 MAX_LOGGED_ID_LENGTH = 200
 
+# Time kept back from the invocation's remaining time for the reply, the logs and the metrics:
+# a task that calls out (a judge model, test runs) stops its calls before this.
+DEADLINE_RESERVE_SECONDS = 2.0
+
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+
+def _task_spec(raw: str | None) -> Any:
+    """The task the template configured (JSON), or the default task when none is set (a local run)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"{TASK_ENV} is not JSON ({error}): {raw[:200]!r}") from None
+
+
+# Loaded once per container, at cold start: a bad configuration fails the first invocation loudly.
+TASK = load_task(_task_spec(os.environ.get(TASK_ENV)))
 
 
 def loggable_id(sample_id: Any) -> Any:
@@ -82,21 +103,26 @@ def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
         raise
 
     malformed_warnings = MalformedSampleWarnings()
-    results, summary = grade_batch_with_summary(samples, on_malformed=malformed_warnings)
+    deadline = Deadline.from_context(context, reserve_seconds=DEADLINE_RESERVE_SECONDS)
+    results, summary = grade_batch_with_summary(samples, TASK, on_malformed=malformed_warnings, deadline=deadline)
     malformed_warnings.log_suppressed()
 
     metrics.add_metric(name=BatchMetric.SAMPLES_SCORED, unit=MetricUnit.Count, value=summary.samples)
     metrics.add_metric(name=BatchMetric.MALFORMED_SAMPLES, unit=MetricUnit.Count, value=summary.malformed)
-    metrics.add_metric(name=BatchMetric.NO_LIMIT_SAMPLES, unit=MetricUnit.Count, value=summary.no_limit)
+    metrics.add_metric(name=BatchMetric.FLAGGED_SAMPLES, unit=MetricUnit.Count, value=summary.flagged)
+    metrics.add_metric(name=BatchMetric.PASSED_SAMPLES, unit=MetricUnit.Count, value=summary.passed)
     if summary.mean_reward is not None:  # an empty batch has no mean
         metrics.add_metric(name=BatchMetric.MEAN_REWARD, unit=MetricUnit.NoUnit, value=summary.mean_reward)
     logger.info(
         "Scored batch",
         extra={
+            "task": TASK.name,
             "samples": summary.samples,
             "mean_reward": summary.mean_reward,
+            "passed_samples": summary.passed,
             "malformed_samples": summary.malformed,
-            "no_limit_samples": summary.no_limit,
+            "flagged_samples": summary.flagged,
+            "flags": dict(summary.flags),
         },
     )
     return results

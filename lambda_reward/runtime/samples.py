@@ -132,58 +132,59 @@ def message_text(content: object) -> str | None:
     return "".join(parts)
 
 
-# Opening and closing reasoning tags as Qwen3/DeepSeek-style (<think>) and Bedrock's
-# GPT-OSS (<reasoning>) models emit them.
-_REASONING_TAG = re.compile(r"<(/?)(?:think|thinking|reasoning)>")
+# Reasoning tags as Qwen3/DeepSeek-style (<think>) and Bedrock's GPT-OSS (<reasoning>) models emit them.
+_OPENING_TAG = re.compile(r"<(think|thinking|reasoning)>")
+_CLOSING_TAG = re.compile(r"</(think|thinking|reasoning)>")
 # GPT-OSS "harmony" format: the user-facing answer is the "final" channel; "analysis" is
 # chain of thought and "commentary" tool calls.
-_HARMONY_CHANNEL = "<|channel|>"
+_HARMONY_OPENINGS = ("<|channel|>", "<|start|>")
 _HARMONY_FINAL_HEADER = "<|channel|>final<|message|>"
-_HARMONY_MESSAGE_END = re.compile(r"<\|(?:end|return|call|start)\|>")
+_HARMONY_MESSAGE_END = re.compile(r"<\|(?:end|return|call)\|>")
 
 
 def strip_reasoning(text: str) -> str:
-    """The answer without the model's reasoning.
+    """The visible answer: the model's reasoning removed only where it leads the answer.
 
-    * ``<think>``, ``<thinking>`` and ``<reasoning>`` blocks are removed (a tag inside a
-      block does not nest: the next closing tag ends it);
-    * a closing tag outside any block (the chat template opened it in the prompt)
-      means everything before it is reasoning;
-    * an opening tag that is never closed means everything from it on is reasoning
-      (the generation was cut off while thinking);
-    * raw harmony output keeps only the last ``final`` channel message, and is empty
-      when there is none.
-    An answer that was only reasoning comes back empty or whitespace.
+    * leading ``<think>``, ``<thinking>`` or ``<reasoning>`` blocks (whitespace around them
+      allowed) are removed; a leading block that is never closed makes the whole answer
+      reasoning (the generation was cut off while thinking): empty;
+    * a closing tag with no opening tag before it (the chat template opened the block in the
+      prompt, as Qwen3's does) means everything up to it was reasoning;
+    * raw GPT-OSS harmony output (starting with ``<|channel|>`` or ``<|start|>``) keeps its first
+      ``final`` channel message, and is empty when there is none; text after that message's end
+      counts as answer text;
+    * anything else is text: a tag after visible text, or an unclosed one mid-answer, is part of
+      the answer (and counts against a length limit), so hiding text behind a tag pays nothing.
+    Reasoning content blocks never reach here (``message_text`` skips them).
     """
     if "<" not in text:
         return text
-    if _HARMONY_CHANNEL in text:
-        start = text.rfind(_HARMONY_FINAL_HEADER)
-        if start < 0:
-            return ""
-        text = text[start + len(_HARMONY_FINAL_HEADER) :]
-        end = _HARMONY_MESSAGE_END.search(text)
-        if end is not None:
-            text = text[: end.start()]
-    if text.startswith("<think>"):
-        close = text.find("</think>")
-        if close >= 0 and text.find("<", close + 8) < 0:
-            return text[close + 8 :]  # the usual shape: one leading block, then the answer
-    kept: list[str] = []
-    answer_from = 0  # start of text not (yet) known to be reasoning
-    inside_block = False
-    for tag in _REASONING_TAG.finditer(text):
-        if tag[1]:  # closing tag
-            if not inside_block:
-                kept.clear()  # everything before a stray closing tag was reasoning
-            inside_block = False
-            answer_from = tag.end()
-        elif not inside_block:
-            kept.append(text[answer_from : tag.start()])
-            inside_block = True
-    if not inside_block:
-        kept.append(text[answer_from:])
-    return "".join(kept)
+    stripped = text.lstrip()
+    if stripped.startswith(_HARMONY_OPENINGS):
+        return _harmony_final(stripped)
+    if stripped.startswith("<") and (opening := _OPENING_TAG.match(stripped)) is not None:
+        while opening is not None:
+            close = stripped.find(f"</{opening[1]}>", opening.end())
+            if close < 0:
+                return ""  # cut off while thinking
+            stripped = stripped[close + len(opening[1]) + 3 :].lstrip()
+            opening = _OPENING_TAG.match(stripped)
+        return stripped
+    closing = _CLOSING_TAG.search(text)
+    if closing is not None and _OPENING_TAG.search(text, 0, closing.start()) is None:
+        return text[closing.end() :]
+    return text
+
+
+def _harmony_final(text: str) -> str:
+    start = text.find(_HARMONY_FINAL_HEADER)
+    if start < 0:
+        return ""  # analysis or tool calls only: no answer for the user
+    rest = text[start + len(_HARMONY_FINAL_HEADER) :]
+    end = _HARMONY_MESSAGE_END.search(rest)
+    if end is None:
+        return rest
+    return rest[: end.start()] + rest[end.end() :]
 
 
 TRAJECTORIES_KEY = "trajectories"
@@ -265,6 +266,8 @@ def read_sample(raw: object) -> SampleParts | MalformedSample:
     if answer_message is None:
         return MalformedSample(sample_id, "no assistant message (role assistant or nova_assistant)")
     content = answer_message.get("content")
+    if content is None and answer_message.get("tool_calls"):
+        content = ""  # OpenAI's shape of a message that only calls tools: the task reads its tool_calls
     answer = content if isinstance(content, str) else message_text(content)
     if answer is None:
         return MalformedSample(sample_id, _content_reason(messages, answer_message))

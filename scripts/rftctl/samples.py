@@ -14,17 +14,22 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stacks.config import PROJECT_ROOT
+from stacks.config import PROJECT_ROOT, TASK_DATA_DIRECTORY, TASK_VALIDATION_FILE
 from stacks.rft_job.runtime.contract import Output
 from stacks.rft_job.runtime.job_spec import JobSpecError, split_s3_uri
 
 from .context import CommandContext
 from .errors import EXIT_CHECK_FAILED, CliError
 
-# The validation prompts the stacks upload by default (stacks/config.py dataset defaults).
-REPO_VALIDATION_FILE = PROJECT_ROOT / "training-data" / "char-limit-validation.jsonl"
+if TYPE_CHECKING:
+    from lambda_reward.runtime.tasks import Task
+
+
+def repo_validation_file(task: Task) -> Path:
+    """The validation prompts the stacks upload by default for ``task`` (stacks/config.py dataset defaults)."""
+    return TASK_DATA_DIRECTORY / task.name / TASK_VALIDATION_FILE
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,12 @@ def read_grader_samples(path: Path) -> list[dict[str, Any]]:
     return [grader_sample(record, path=path, line=line) for line, record in read_jsonl(path)]
 
 
-def read_prompt_records(path: Path) -> list[PromptRecord]:
+def read_prompt_records(path: Path, task: Task) -> list[PromptRecord]:
     """Prompts from a training-data file, checked by the same validator the synth uses."""
     from stacks.dataset import DatasetError, validate_dataset
 
     try:
-        validate_dataset(path, min_records=1)
+        validate_dataset(path, min_records=1, task=task)
     except DatasetError as error:
         first = error.problems[0]
         more = f" (and {len(error.problems) - 1} more; run: rftctl validate {path})" if len(error.problems) > 1 else ""
@@ -125,13 +130,16 @@ def read_prompt_records(path: Path) -> list[PromptRecord]:
     return records
 
 
-def load_prompts(ctx: CommandContext, given: Path | None, from_stack: bool) -> tuple[str, list[PromptRecord]]:
-    """(where they came from, prompts): the given file, else the repo's validation set, else the
-    stack's uploaded one (ValidationDataUri), which is read through a temporary file."""
+def load_prompts(
+    ctx: CommandContext, given: Path | None, from_stack: bool, task: Task
+) -> tuple[str, list[PromptRecord]]:
+    """(where they came from, prompts): the given file, else the task's validation set in the repo,
+    else the stack's uploaded one (ValidationDataUri), which is read through a temporary file."""
     if given is not None:
-        return str(given), read_prompt_records(given)
-    if not from_stack and REPO_VALIDATION_FILE.is_file():
-        return str(REPO_VALIDATION_FILE.relative_to(PROJECT_ROOT)), read_prompt_records(REPO_VALIDATION_FILE)
+        return str(given), read_prompt_records(given, task)
+    repo_file = repo_validation_file(task)
+    if not from_stack and repo_file.is_file():
+        return str(repo_file.relative_to(PROJECT_ROOT)), read_prompt_records(repo_file, task)
     stack = ctx.stack()
     uri = stack.output(Output.VALIDATION_DATA_URI)
     try:
@@ -142,11 +150,15 @@ def load_prompts(ctx: CommandContext, given: Path | None, from_stack: bool) -> t
     with tempfile.TemporaryDirectory(prefix="rftctl-") as directory:
         path = Path(directory) / Path(key).name
         path.write_bytes(body)
-        return uri, read_prompt_records(path)
+        return uri, read_prompt_records(path, task)
 
 
 def add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
-    """FILE, --from-stack and --limit: where preflight and compare take their prompts from."""
+    """FILE, --from-stack, --limit and --task: where preflight and compare take their prompts from, and
+    the task they grade with."""
+    from .task_choice import add_task_argument
+
+    add_task_argument(parser, deployed=True)
     parser.add_argument("prompts", nargs="?", type=Path, metavar="FILE", help="JSONL prompts (training-data format)")
     parser.add_argument(
         "--from-stack", action="store_true", help="use the stack's uploaded validation set (ValidationDataUri)"
@@ -155,8 +167,11 @@ def add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def selected_prompts(ctx: CommandContext, args: argparse.Namespace) -> tuple[str, list[PromptRecord]]:
-    """(where they came from, prompts) for the options add_prompt_arguments defines."""
+    """(where they came from, prompts) for the options add_prompt_arguments defines; a local file is
+    checked with --task or cdk.json's task, before any AWS call."""
+    from .task_choice import offline_task
+
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
-    source, records = load_prompts(ctx, args.prompts, args.from_stack)
+    source, records = load_prompts(ctx, args.prompts, args.from_stack, offline_task(args))
     return source, records[: args.limit]

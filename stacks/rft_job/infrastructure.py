@@ -495,6 +495,7 @@ class JobLauncher(Construct):
             SpecKey.GRADER_ARN: grader.version.function_arn if pinned else grader.function.function_arn,
             SpecKey.GRADER_PINNED: pinned,
             SpecKey.GRADER_CODE_SHA256: grader.code_sha256,
+            SpecKey.GRADER_TASK: dict(grader.task.spec),
             SpecKey.HYPER_PARAMETERS: dict(props.hyperparameters),
             SpecKey.TAGS: {**props.tags, STACK_TAG: props.stack_name},
             SpecKey.STATE_MACHINE_ARN: tracker.state_machine.state_machine_arn,
@@ -510,6 +511,7 @@ class JobLauncher(Construct):
             grader_code_sha256=grader.code_sha256,
             hyper_parameters=props.hyperparameters,
             grader_pinned=pinned,
+            grader_task=grader.task.spec,
         )
         spec.update(access.spec_fields(data=data, service_role=service_role, send_metadata=props.send_metadata))
         access.grant_launcher(

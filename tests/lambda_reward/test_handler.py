@@ -98,7 +98,8 @@ def test_publishes_batch_metrics(capsys) -> None:
     assert values["SamplesScored"] == 4
     assert values["MeanReward"] == pytest.approx(1.25 / 4)
     assert values["MalformedSamples"] == 1
-    assert values["NoLimitSamples"] == 1
+    assert values["FlaggedSamples"] == 1  # the prompt without a limit
+    assert values["PassedSamples"] == 1
 
 
 def test_empty_batch_publishes_counts_but_no_mean(capsys) -> None:
@@ -207,7 +208,7 @@ def test_service_name_and_namespace_come_from_the_environment() -> None:
 
 def test_package_import_does_not_load_powertools() -> None:
     code = (
-        "import sys; from lambda_reward.runtime import count_characters, extract_char_limit; "
+        "import sys; from lambda_reward.runtime.tasks.char_limit import count_characters, extract_char_limit; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'aws_lambda_powertools', 'boto3'}))"
     )
     assert run_python(code) == "[]"

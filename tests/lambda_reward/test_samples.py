@@ -153,21 +153,27 @@ def test_fields_from_metadata_only_and_null_metadata() -> None:
     [
         ("plain answer", "plain answer"),
         ("<think>reasoning</think>答え", "答え"),
-        ("<think>\nlong\nreasoning\n</think>\n\n答え", "\n\n答え"),
+        ("<think>\nlong\nreasoning\n</think>\n\n答え", "答え"),
+        ("  <think>a</think>\n<reasoning>b</reasoning> 答え", "答え"),
         ("<thinking>r</thinking>answer", "answer"),
         ("<reasoning>r</reasoning>answer", "answer"),
-        ("<think>a</think>x<think>b</think>y", "xy"),
+        # Tags after visible text are text: hiding text behind them pays nothing.
+        ("<think>a</think>x<think>b</think>y", "x<think>b</think>y"),
         ("reasoning only, the template opened the tag</think>答え", "答え"),
         ("<think>cut off while thinking", ""),
-        ("答え<think>and then more thinking", "答え"),
+        ("答え<think>and then more thinking", "答え<think>and then more thinking"),
+        ("答え<reasoning>hidden</reasoning>", "答え<reasoning>hidden</reasoning>"),
         ("<think>only reasoning</think>", ""),
-        ("<think>a<think>b</think>c</think>d", "d"),
+        ("<think>a<think>b</think>c</think>d", "c</think>d"),
+        ("<think>a</think>b</think>c", "b</think>c"),
         ("1 < 2 and <b>bold</b>", "1 < 2 and <b>bold</b>"),
         (
             "<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>final<|message|>答え<|return|>",
             "答え",
         ),
         ("<|channel|>analysis<|message|>only thinking<|end|>", ""),
+        ("<|channel|>final<|message|>short<|return|> and a long tail", "short and a long tail"),
+        ("visible <|channel|>final<|message|>x<|return|>", "visible <|channel|>final<|message|>x<|return|>"),
     ],
 )
 def test_strip_reasoning(text: str, answer: str) -> None:

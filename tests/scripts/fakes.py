@@ -95,8 +95,8 @@ def nova_outputs(**overrides: str) -> dict[str, str]:
         "RftVariant": "nova",
         "BaseModel": NOVA_BASE_MODEL,
         "TrainingBucketName": BUCKET,
-        "TrainingDataUri": f"s3://{BUCKET}/training-data/char-limit-training.jsonl",
-        "ValidationDataUri": f"s3://{BUCKET}/training-data/char-limit-validation.jsonl",
+        "TrainingDataUri": f"s3://{BUCKET}/training-data/char-limit/training.jsonl",
+        "ValidationDataUri": f"s3://{BUCKET}/training-data/char-limit/validation.jsonl",
         "OutputDataUri": f"s3://{BUCKET}/output/",
         "JobLedgerUri": f"s3://{BUCKET}/jobs/",
         "GraderFunctionArn": NOVA_GRADER_VERSION.rsplit(":", 1)[0],
@@ -123,8 +123,8 @@ def mantle_outputs(**overrides: str) -> dict[str, str]:
         "RftVariant": "mantle",
         "BaseModel": MANTLE_MODEL,
         "TrainingBucketName": "rft-data-west",
-        "TrainingDataUri": "s3://rft-data-west/training-data/char-limit-training.jsonl",
-        "ValidationDataUri": "s3://rft-data-west/training-data/char-limit-validation.jsonl",
+        "TrainingDataUri": "s3://rft-data-west/training-data/char-limit/training.jsonl",
+        "ValidationDataUri": "s3://rft-data-west/training-data/char-limit/validation.jsonl",
         "OutputDataUri": "s3://rft-data-west/output/",
         "JobLedgerUri": "s3://rft-data-west/jobs/",
         "GraderFunctionArn": f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:{MANTLE_STACK}-Grader",
@@ -189,9 +189,9 @@ def nova_job(status: str, **fields: Any) -> dict[str, Any]:
         "status": status,
         "creationTime": STARTED,
         "baseModelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_BASE_MODEL}",
-        "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
+        "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit/training.jsonl"},
         "validationDataConfig": {
-            "validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit-validation.jsonl"}]
+            "validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit/validation.jsonl"}]
         },
         "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
         "customizationType": "REINFORCEMENT_FINE_TUNING",

@@ -6,7 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from lambda_reward.runtime import extract_char_limit
+from lambda_reward.runtime.tasks import load_task
+from lambda_reward.runtime.tasks.char_limit import extract_char_limit
 from rftctl.commands.compare import build_comparison
 from rftctl.samples import PromptRecord, read_prompt_records
 from tests.scripts.fakes import (
@@ -29,7 +30,7 @@ from tests.scripts.fakes import (
 )
 from tests.scripts.test_deploy_model import DEPLOYMENT_PARAMETER, deployment
 
-REPO_VALIDATION = Path(__file__).resolve().parents[2] / "training-data" / "char-limit-validation.jsonl"
+REPO_VALIDATION = Path(__file__).resolve().parents[2] / "training-data" / "char-limit/validation.jsonl"
 # The seed article's comparison (n=10, temperature 0): subject, limit, tuned length, base length.
 SEED_TABLE = [
     ("機械学習を", 20, 17, 20),
@@ -71,7 +72,7 @@ def test_comparison_marks_and_totals_from_graded_answers() -> None:
         records, [answer(base) for *_, base in SEED_TABLE], [answer(tuned) for _, _, tuned, _ in SEED_TABLE]
     )
     # The seed article's marks, column by column.
-    assert [row.base.cell() for row in comparison.rows] == [
+    assert [row.base.cell("char_count") for row in comparison.rows] == [
         "o 20",
         "x 27",
         "x 25",
@@ -83,7 +84,7 @@ def test_comparison_marks_and_totals_from_graded_answers() -> None:
         "x 35",
         "x 26",
     ]
-    assert [row.tuned.cell() for row in comparison.rows] == [
+    assert [row.tuned.cell("char_count") for row in comparison.rows] == [
         "o 17",
         "o 19",
         "o 11",
@@ -95,10 +96,10 @@ def test_comparison_marks_and_totals_from_graded_answers() -> None:
         "o 24",
         "o 11",
     ]
-    assert [row.limit for row in comparison.rows] == [n for _, n, _, _ in SEED_TABLE]
+    assert [row.prompt_value("char_limit") for row in comparison.rows] == [n for _, n, _, _ in SEED_TABLE]
     base, tuned = comparison.totals("base"), comparison.totals("tuned")
-    assert (base.pass_count, base.count, base.mean_length) == (4, 10, 26.4)
-    assert (tuned.pass_count, tuned.count, tuned.mean_length) == (9, 10, 18.1)
+    assert (base.pass_count, base.count, base.mean_answer_metric) == (4, 10, 26.4)
+    assert (tuned.pass_count, tuned.count, tuned.mean_answer_metric) == (9, 10, 18.1)
 
 
 def test_nova_compare_prints_the_seed_table_and_writes_csv(rftctl, aws, tmp_path: Path) -> None:
@@ -127,12 +128,14 @@ def test_nova_compare_prints_the_seed_table_and_writes_csv(rftctl, aws, tmp_path
     ]
     assert lines[13].split() == ["pass", "4/10", "(40%)", "9/10", "(90%)"]
     assert lines[14].split() == ["mean", "length", "26.4", "18.1"]
+    assert lines[15].split()[:2] == ["mean", "reward"]
     assert f"tuned {DEPLOYMENT_ARN}" in result.err
 
     with out_csv.open(encoding="utf-8", newline="") as file:
         written = list(csv.DictReader(file))
     assert [
-        (r["prompt"], r["char_limit"], r["base_chars"], r["base_pass"], r["tuned_chars"], r["tuned_pass"])
+        (r["prompt"], r["base_char_limit"], r["base_char_count"], r["base_pass"], r["tuned_char_count"],
+         r["tuned_pass"])
         for r in written
     ] == [
         (prompt(s, n), str(n), str(base), str(int(base <= n)), str(tuned), str(int(tuned <= n)))
@@ -162,14 +165,14 @@ def test_compare_can_take_the_prompts_from_the_stack(rftctl, aws) -> None:
     aws.stub("s3", NOVA_REGION).add_response(
         "get_object",
         {"Body": streaming(body.encode())},
-        {"Bucket": BUCKET, "Key": "training-data/char-limit-validation.jsonl"},
+        {"Bucket": BUCKET, "Key": "training-data/char-limit/validation.jsonl"},
     )
     expect_converse(aws, NOVA_INFERENCE_PROFILE, prompt("IoTを", 15), answer(26), temperature=0.0)
     expect_converse(aws, "my-deployment", prompt("IoTを", 15), answer(11), temperature=0.0)
     result = rftctl("compare", "--from-stack", "--stack", NOVA_STACK, "--tuned-model-id", "my-deployment")
     assert result.code == 0, result.err
     assert result.out.splitlines()[2].split()[-5:] == ["15", "x", "26", "o", "11"]
-    assert f"s3://{BUCKET}/training-data/char-limit-validation.jsonl" in result.err
+    assert f"s3://{BUCKET}/training-data/char-limit/validation.jsonl" in result.err
 
 
 def test_mantle_compare_uses_the_fine_tuned_model_on_the_repo_validation_set(rftctl, aws, mantle_server) -> None:
@@ -209,5 +212,5 @@ def test_prompts_may_hold_unicode_line_separators(tmp_path: Path) -> None:
     text = "AIとは何か\u202830文字以内で説明して"
     path = tmp_path / "prompts.jsonl"
     path.write_text(json_lines({"messages": [{"role": "user", "content": text}]}), encoding="utf-8")
-    (record,) = read_prompt_records(path)
+    (record,) = read_prompt_records(path, load_task("char-limit"))
     assert record.prompt == text

@@ -79,8 +79,8 @@ def test_grade_locally_prints_scores_metrics_and_summary(rftctl, tmp_path: Path)
     result = rftctl("grade", str(write_samples(tmp_path)))
     assert result.code == 0, result.err
     header, _rule, *rows = result.out.split("\n\n")[0].splitlines()
-    # id, reward, pass mark, then the grader's metrics (char_count, char_limit, within_limit, ...)
-    assert header.split()[:6] == ["id", "reward", "pass", "char_count", "char_limit", "within_limit"]
+    # id, reward, pass mark, then the grader's metrics (char_count, char_limit, passed, ...)
+    assert header.split()[:6] == ["id", "reward", "pass", "char_count", "char_limit", "passed"]
     assert [row.split()[:6] for row in rows] == [
         ["0", "1.000", "o", "20", "30", "1"],
         ["2", "1.000", "o", "9", "20", "1"],

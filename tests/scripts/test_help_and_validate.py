@@ -12,8 +12,8 @@ import pytest
 from rftctl.cli import COMMANDS, build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
-TRAINING = REPO / "training-data" / "char-limit-training.jsonl"
-VALIDATION = REPO / "training-data" / "char-limit-validation.jsonl"
+TRAINING = REPO / "training-data" / "char-limit/training.jsonl"
+VALIDATION = REPO / "training-data" / "char-limit/validation.jsonl"
 COMMAND_NAMES = ["validate", "grade", "preflight", "plan", "status", "watch", "history", "stop", "metrics",
                  "deploy-model", "compare"]
 
@@ -72,8 +72,8 @@ def test_validate_shipped_training_and_validation_sets(rftctl) -> None:
     result = rftctl("validate", str(TRAINING), str(VALIDATION))
     assert result.code == 0, result.out + result.err
     lines = result.out.splitlines()
-    assert lines[0].startswith(f"ok  {TRAINING}: {record_count(TRAINING)} records, limits ")
-    assert lines[1].startswith(f"ok  {VALIDATION}: {record_count(VALIDATION)} records, limits ")
+    assert lines[0].startswith(f"ok  {TRAINING}: {record_count(TRAINING)} records, task char-limit, sha256 ")
+    assert lines[1].startswith(f"ok  {VALIDATION}: {record_count(VALIDATION)} records, task char-limit, sha256 ")
     assert lines[2] == "ok  no prompt is in both files"
 
 

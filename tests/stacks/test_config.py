@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, Variant, build_config
+from stacks.config import PROJECT_ROOT as ROOT, ConfigError, Variant, build_config, load_project_context
 from tests.conftest import CDK_CONTEXT
 
 
@@ -31,8 +32,10 @@ def test_defaults_from_cdk_json() -> None:
         "BedrockRft-GptOss20b", Variant.MANTLE, "us-west-2", "openai.gpt-oss-20b")
     assert nova.launch_job and mantle.launch_job
     assert nova.parameter_prefix == "/bedrock-rft/BedrockRft-Nova2Lite"
-    assert nova.dataset.training_path.name == "char-limit-training.jsonl"
-    assert nova.grader.memory_mb == 512 and nova.grader.timeout_seconds == 60
+    assert nova.task.name == mantle.task.name == "char-limit"
+    assert nova.dataset.training_path.relative_to(ROOT) == Path("training-data/char-limit/training.jsonl")
+    assert nova.dataset.training_key == "char-limit/training.jsonl"
+    assert nova.grader.memory_mb is None and nova.grader.timeout_seconds is None  # the task decides: 512 MB, 60 s
 
 
 def test_cli_strings_are_decoded_as_json() -> None:
@@ -58,7 +61,7 @@ def test_per_variant_and_per_model_overrides() -> None:
     assert not nova.launch_job and gpt.launch_job
     assert nova.tags["owner"] == "ml" and nova.tags["project"] == "bedrock-rft" and "owner" not in gpt.tags
     assert dict(qwen.hyperparameters) == {"n_epochs": 1, "batch_size": 8}
-    assert qwen.grader.memory_mb == 1024 and gpt.grader.memory_mb == 512
+    assert qwen.grader.memory_mb == 1024 and gpt.grader.memory_mb is None  # None: the task's 512 MB
 
 
 @pytest.mark.parametrize(
@@ -213,7 +216,7 @@ def test_an_unknown_key_stops_synth_and_names_the_nearest_known_key() -> None:
     problems = merged_problems(**{"rft:launchjob": "false"})
     assert problems == [
         "rft:launchjob: unknown context key; did you mean rft:launchJob? known keys: rft:appPrefix, "
-        "rft:launchJob, rft:notificationEmails, rft:trackerPollMinutes, rft:tags, rft:dataset, rft:grader, "
+        "rft:launchJob, rft:notificationEmails, rft:trackerPollMinutes, rft:task, rft:tags, rft:dataset, rft:grader, "
         "rft:nova, rft:mantle"
     ]
     assert merged_problems(**{"rft:Nova.hyperParameters.epochCount": "3"})[0].startswith(
@@ -244,7 +247,7 @@ def test_a_c_object_merges_into_the_cdk_json_object() -> None:
     )
     nova, qwen = config.stacks
     assert dict(nova.hyperparameters) == {"epochCount": 2}
-    assert dict(nova.tags) == {"project": "bedrock-rft", "task": "char-limit", "team": "ml"}
+    assert dict(nova.tags) == {"project": "bedrock-rft", "team": "ml"}
     assert qwen.base_model == "qwen.qwen3-32b" and dict(qwen.hyperparameters) == {"n_epochs": 1}
     assert qwen.grader_principal == "bedrock.amazonaws.com"
 
@@ -269,7 +272,7 @@ def test_dotted_keys_set_one_field() -> None:
 @pytest.mark.parametrize(
     "key,expected",
     [
-        ("rft:launchJob.value", "rft:launchJob.value: rft:launchJob takes one value; only rft:tags, rft:dataset"),
+        ("rft:launchJob.value", "rft:launchJob.value: rft:launchJob takes one value; only rft:task, rft:tags"),
         ("rft:nova.", "rft:nova.: rft:nova takes one value"),
         ("rft:nova.hyperParameters..epochCount", "rft:nova.hyperParameters..epochCount: rft:nova takes one value"),
         ("rft:nova.baseModel.id", "rft:nova.baseModel.id: baseModel is not an object here, so it has no sub-key id"),
@@ -325,3 +328,53 @@ def test_a_mistyped_prefix_is_not_ignored(key: str) -> None:
 def test_a_tag_set_by_a_dotted_key_keeps_its_text() -> None:
     nova = merged_config(**{"rft:tags.build": "123", "rft:nova.tags.release": "true"}).stacks[0]
     assert nova.tags["build"] == "123" and nova.tags["release"] == "true"
+
+
+# --- the task ---------------------------------------------------------------------------------
+
+
+def test_the_task_brings_its_own_dataset_and_a_variant_may_choose_another() -> None:
+    config = config_with(task="exact-match", nova={"task": {"name": "char-limit", "minShare": 0.25}})
+    nova, mantle = config.stacks
+    assert (nova.task.name, nova.task.options["minShare"]) == ("char-limit", 0.25)
+    assert nova.dataset.training_key == "char-limit/training.jsonl"
+    assert mantle.task.name == "exact-match"
+    assert mantle.dataset.training_path == ROOT / "training-data/exact-match/training.jsonl"
+    assert mantle.dataset.validation_key == "exact-match/validation.jsonl"
+
+
+def test_hyphens_and_underscores_name_the_same_task() -> None:
+    assert config_with(task="exact_match").stacks[0].task.name == "exact-match"
+
+
+@pytest.mark.parametrize(
+    "task,expected",
+    [
+        ("char-limt", "rft:task: unknown task 'char-limt'; did you mean char-limit?"),
+        ("../etc/passwd", "rft:task: task '../etc/passwd': a task name is lowercase words"),
+        ({"name": "char-limit", "minShare": 2}, "rft:task: task char-limit: minShare: 2 is greater than the maximum"),
+        ({"name": "char-limit", "minshare": 0.5}, "rft:task: task char-limit: Additional properties are not allowed"),
+        ({"name": "exact-match", "strict": True}, "rft:task: task exact-match: takes no options, got strict"),
+        (["char-limit"], "rft:task: a task is a name or an object with a name, got list"),
+        ({"name": 3}, "rft:task: the task object needs a string 'name', got 3"),
+    ],
+)
+def test_a_bad_task_stops_synth_naming_it(task: Any, expected: str) -> None:
+    problems = problems_of(task=task)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_a_task_without_its_dataset_says_which_file_is_missing() -> None:
+    problems = problems_of(task="exact-match", dataset={"directory": "training-data/nowhere"})
+    assert any("file not found" in p and "training-data/nowhere/training.jsonl" in p for p in problems), problems
+
+
+def test_task_options_merge_over_cdk_json_only_for_the_same_task() -> None:
+    project = {**load_project_context(), "rft:task": {"name": "char-limit", "minShare": 0.5}}
+    same = build_config({**project, "rft:task": '{"rejectEcho": false}'}, project_context=project)
+    assert same.stacks[0].task.options["minShare"] == 0.5 and same.stacks[0].task.options["rejectEcho"] is False
+    other = build_config({**project, "rft:task": '{"name": "exact-match"}'}, project_context=project)
+    assert other.stacks[0].task.name == "exact-match"  # minShare is not carried over to a task without it
+    project = load_project_context()
+    dotted = build_config({**project, "rft:task.minShare": "0.3"}, project_context=project)
+    assert (dotted.stacks[0].task.name, dotted.stacks[0].task.options["minShare"]) == ("char-limit", 0.3)

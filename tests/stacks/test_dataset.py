@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from lambda_reward.runtime import extract_char_limit
+from lambda_reward.runtime.tasks.char_limit import extract_char_limit
 from stacks.dataset import (
     MESSAGE_PROBLEM_CAP,
     VALIDATION_MIN_RECORDS,
@@ -24,11 +24,31 @@ from stacks.dataset import (
 )
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "training-data"
-SHIPPED_TRAINING = DATA_DIR / "char-limit-training.jsonl"
-SHIPPED_VALIDATION = DATA_DIR / "char-limit-validation.jsonl"
+SHIPPED_TRAINING = DATA_DIR / "char-limit/training.jsonl"
+SHIPPED_VALIDATION = DATA_DIR / "char-limit/validation.jsonl"
 
 KANJI_DIGITS = "〇一二三四五六七八九"
 FULLWIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+
+def limit_range(path: str | Path) -> tuple[int, int]:
+    """(smallest, largest) limit the records of a valid char-limit file yield, as the grader reads them."""
+    from lambda_reward.runtime.tasks.char_limit import MISSING, explicit_limit, parse_explicit_char_limit
+
+    limits = []
+    for line in Path(path).read_text(encoding="utf-8-sig").split("\n"):
+        if not line:
+            continue
+        record = json.loads(line)
+        explicit = explicit_limit(record, None)
+        if explicit is not MISSING:
+            limits.append(parse_explicit_char_limit(explicit))
+        else:
+            text = record["messages"][-1]["content"]
+            text = text if isinstance(text, str) else "".join(block["text"] for block in text)
+            limits.append(extract_char_limit(text))
+    return min(limits), max(limits)
 
 
 def kanji_numeral(n: int) -> str:
@@ -96,10 +116,10 @@ def test_valid_file_gives_summary(tmp_path: Path) -> None:
         path=str(path),
         records=100,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        min_limit=10,
-        max_limit=109,
+        task="char-limit",
         prompts=frozenset(item["messages"][0]["content"] for item in records),
     )
+    assert limit_range(path) == (10, 109)
 
 
 def test_accepts_system_history_text_blocks_and_extra_fields(tmp_path: Path) -> None:
@@ -118,7 +138,7 @@ def test_accepts_system_history_text_blocks_and_extra_fields(tmp_path: Path) -> 
 
     summary = validate_dataset(write_records(tmp_path / "ok.jsonl", records), min_records=1)
 
-    assert (summary.records, summary.min_limit, summary.max_limit) == (4, 12, 40)
+    assert (summary.records, *limit_range(summary.path)) == (4, 12, 40)
     assert "天気について20文字以内で教えて" in summary.prompts
 
 
@@ -129,7 +149,7 @@ def test_strict_limits_agree_with_the_effective_maximum(tmp_path: Path) -> None:
         record("AIを40文字未満で答えて"),  # from the prompt alone: at most 39
     ]
     summary = validate_dataset(write_records(tmp_path / "ok.jsonl", agreeing), min_records=1)
-    assert (summary.min_limit, summary.max_limit) == (29, 39)
+    assert limit_range(summary.path) == (29, 39)
 
     off_by_one = write_records(tmp_path / "bad.jsonl", [record("AIを30文字未満で説明して", 30)])
     [problem] = problems_of(off_by_one, min_records=1)
@@ -193,11 +213,11 @@ BAD_LINES: dict[str, tuple[str | bytes, str]] = {
     "no limit": ('{"messages": [{"role": "user", "content": "AIとは何か"}]}', "no character limit"),
     "list reference": (
         f'{{{USER_X}, "char_limit": 30, "reference_answer": [30]}}',
-        "reference_answer must be a string or an object, got a list",
+        "reference_answer must be a string or an object, got array of 1",
     ),
     "number reference": (
         f'{{{USER_X}, "char_limit": 30, "reference_answer": 30}}',
-        "reference_answer must be a string or an object, got a number",
+        "reference_answer must be a string or an object, got 30",
     ),
     "bad reference limit": (
         f'{{{USER_X}, "reference_answer": {{"char_limit": "x"}}}}',
@@ -257,7 +277,7 @@ def test_whole_float_limits_and_reference_answers_are_accepted(tmp_path: Path) -
         record("空が青い理由を50文字以内で", 50, reference_answer="レイリー散乱"),
     ]
     summary = validate_dataset(write_records(tmp_path / "data.jsonl", records), min_records=1)
-    assert (summary.records, summary.min_limit, summary.max_limit) == (4, 20, 50)
+    assert (summary.records, *limit_range(summary.path)) == (4, 20, 50)
 
 
 def test_unreadable_file_is_a_problem_without_line(tmp_path: Path) -> None:
@@ -424,8 +444,8 @@ def test_shipped_data_validates_and_meets_the_spec() -> None:
 
     assert validation is not None
     assert training.records >= 110 and validation.records >= 15
-    assert training.min_limit <= 15 and training.max_limit >= 110
-    assert validation.min_limit <= 20 and validation.max_limit >= 100
+    assert limit_range(training.path)[0] <= 15 and limit_range(training.path)[1] >= 110
+    assert limit_range(validation.path)[0] <= 20 and limit_range(validation.path)[1] >= 100
 
     texts = [text for text, _ in shipped_prompts()]
     english = [text for text in texts if not JAPANESE_SCRIPT.search(text)]
@@ -506,7 +526,7 @@ def assert_summary_or_dataset_error(path: Path) -> None:
         assert all(p.path == str(path) and (p.line is None or p.line >= 1) for p in error.problems)
         assert str(path) in str(error)
     else:
-        assert summary.records >= 1 and 1 <= summary.min_limit <= summary.max_limit
+        assert summary.records >= 1 and 1 <= limit_range(summary.path)[0] <= limit_range(summary.path)[1]
 
 
 @PROPERTY_SETTINGS
@@ -592,7 +612,7 @@ def test_well_formed_records_always_validate(tmp_path: Path, generated: list[tup
 
     summary = validate_dataset(path, min_records=1)
 
-    assert (summary.records, summary.min_limit, summary.max_limit) == (
+    assert (summary.records, *limit_range(summary.path)) == (
         len(generated),
         min(limits),
         max(limits),

@@ -45,12 +45,19 @@ def installed_versions(asset: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_reward_asset_has_arm64_regex_powertools_and_only_runtime_code(tmp_path: Path) -> None:
+    from lambda_reward.infrastructure import TASK_DATA_FILES
+
     runtime = ROOT / "lambda_reward" / "runtime"
-    assert _PipLocalBundling(runtime).try_bundle(str(tmp_path), None) is True
+    assert _PipLocalBundling(runtime, TASK_DATA_FILES).try_bundle(str(tmp_path), None) is True
     assert list(tmp_path.glob("regex/_regex.cpython-313-aarch64-linux-gnu.so")), "regex must be the arm64 cp313 wheel"
     assert (tmp_path / "aws_lambda_powertools" / "logging" / "logger.py").is_file()
     shipped = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "lambda_reward").rglob("*") if p.is_file())
-    assert shipped == [f"lambda_reward/runtime/{p.name}" for p in sorted(runtime.glob("*.py"))]
+    expected = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in runtime.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".md") and "__pycache__" not in p.parts
+    )
+    assert shipped == expected  # every task module (and the judge's rubric) ships with the grader
     versions = installed_versions(tmp_path)
     for name, version in pins(runtime / "requirements.txt").items():
         assert versions[name] == version, name

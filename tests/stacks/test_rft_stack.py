@@ -24,6 +24,7 @@ COMMON_OUTPUTS = [
     "OutputDataUri",
     "JobLedgerUri",
     "GraderFunctionArn",
+    "GraderTask",
     "GraderVersionArn",
     "NotificationTopicArn",
     "JobStatusParameterName",
@@ -143,10 +144,10 @@ def test_data_uris_point_at_the_uploaded_files(nova) -> None:
     outputs = nova.to_json()["Outputs"]
     bucket_ref = {"Ref": next(k for k in resources(nova, "AWS::S3::Bucket") if k.startswith("TrainingDataBucket"))}
     assert outputs["TrainingDataUri"]["Value"] == {
-        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit-training.jsonl"]]
+        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit/training.jsonl"]]
     }
     assert outputs["ValidationDataUri"]["Value"] == {
-        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit-validation.jsonl"]]
+        "Fn::Join": ["", ["s3://", bucket_ref, "/training-data/char-limit/validation.jsonl"]]
     }
     assert outputs["OutputDataUri"]["Value"] == {"Fn::Join": ["", ["s3://", bucket_ref, "/output/"]]}
 
@@ -166,6 +167,9 @@ def test_grader_is_python313_arm64_with_powertools_settings(templates, stack) ->
         "POWERTOOLS_SERVICE_NAME": f"{stack.lower()}-reward",
         "POWERTOOLS_METRICS_NAMESPACE": "BedrockRft",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        # The task and every option, defaults included: what the grader scores is in its version.
+        "RFT_TASK": '{"echoShare":0.5,"minShare":0,"name":"char-limit","rejectEcho":true,"rejectRefusals":true,'
+        '"rejectRestatedLimit":true}',
     }
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
     assert resources(template, "AWS::Logs::LogGroup")[log_group_id]["Properties"]["RetentionInDays"] == 30
@@ -361,7 +365,7 @@ def test_stacks_are_tagged_for_discovery(tmp_path: Path) -> None:
 @pytest.mark.parametrize("stack", [NOVA, MANTLE])
 def test_configured_tags_are_on_the_resources_but_not_on_the_live_job_parameters(templates, stack) -> None:
     template = templates[stack]
-    expected = [{"Key": "project", "Value": "bedrock-rft"}, {"Key": "task", "Value": "char-limit"}]
+    expected = [{"Key": "project", "Value": "bedrock-rft"}]
     for type_name in ("AWS::Lambda::Function", "AWS::IAM::Role", "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine"):
         for logical_id, resource in resources(template, type_name).items():
             assert resource["Properties"]["Tags"] == expected, logical_id
@@ -373,7 +377,7 @@ def test_configured_tags_are_on_the_resources_but_not_on_the_live_job_parameters
         if leaf in live:
             assert "Tags" not in parameter["Properties"], leaf
         else:
-            assert parameter["Properties"]["Tags"] == {"project": "bedrock-rft", "task": "char-limit"}, leaf
+            assert parameter["Properties"]["Tags"] == {"project": "bedrock-rft"}, leaf
 
 
 # ---- dataset validation at synth ---------------------------------------------------------
@@ -383,16 +387,16 @@ def test_a_bad_dataset_stops_synth_naming_file_and_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     good = Path(__file__).resolve().parents[2] / "training-data"
-    lines = (good / "char-limit-training.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (good / "char-limit/training.jsonl").read_text(encoding="utf-8").splitlines()
     lines[6] = '{"messages": [{"role": "user", "content": "説明して"}]}'  # line 7: no limit anywhere
-    (data / "char-limit-training.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (data / "char-limit-validation.jsonl").write_text(
-        (good / "char-limit-validation.jsonl").read_text(encoding="utf-8"), encoding="utf-8"
+    (data / "training.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (data / "validation.jsonl").write_text(
+        (good / "char-limit/validation.jsonl").read_text(encoding="utf-8"), encoding="utf-8"
     )
     with pytest.raises(Exception) as failure:
         synth(tmp_path / "out", {"rft:dataset": {"directory": str(data)}}, nag=False)
     message = str(failure.value)
-    assert "char-limit-training.jsonl:7" in message and "limit" in message
+    assert f"{data}/training.jsonl:7" in message and "limit" in message
 
 
 def test_launch_job_false_deploys_everything_but_the_job(tmp_path: Path) -> None:

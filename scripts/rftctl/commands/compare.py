@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambda_reward.runtime.contract import ResultKey, RewardMetric
+from lambda_reward.runtime.contract import ResultKey
 
 if TYPE_CHECKING:
+    from lambda_reward.runtime.tasks import Task
+
     from ..samples import PromptRecord
 
 from stacks.models import inference_model_id
 
-from ..console import FAIL_MARK, PASS_MARK, format_percent, format_table, truncate
+from ..console import FAIL_MARK, PASS_MARK, format_number, format_percent, format_table, truncate
 from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
-from ..grading import metric, passed
+from ..grading import passed
 
 HELP = "run the base and the tuned model on the same prompts at temperature 0 and compare graded results"
 PROMPT_COLUMN_WIDTH = 24
@@ -28,28 +30,35 @@ PROMPT_COLUMN_WIDTH = 24
 @dataclass(frozen=True)
 class GradedAnswer:
     answer: str
-    length: int
     passed: bool
     reward: float
+    metrics: dict[str, float]  # the task's own, as the grader reported them
 
-    def cell(self) -> str:
-        """The seed article's notation: "o 17" within the limit, "x 27" over it."""
-        return f"{PASS_MARK if self.passed else FAIL_MARK} {self.length}"
+    def cell(self, answer_metric: str | None = None) -> str:
+        """The seed article's notation: "o 17" for a pass, "x 27" for a miss, with the task's answer
+        metric (char-limit: the length), else the reward."""
+        mark = PASS_MARK if self.passed else FAIL_MARK
+        value = self.metrics.get(answer_metric) if answer_metric else None
+        return f"{mark} {format_number(value)}" if value is not None else f"{mark} {self.reward:.2f}"
 
 
 @dataclass(frozen=True)
 class ComparisonRow:
     record: PromptRecord
-    limit: int | None
     base: GradedAnswer
     tuned: GradedAnswer
+
+    def prompt_value(self, prompt_metric: str | None) -> float | None:
+        """The task's metric about the prompt (char-limit: its limit), as the grader read it."""
+        return self.base.metrics.get(prompt_metric) if prompt_metric else None
 
 
 @dataclass(frozen=True)
 class ModelTotals:
     pass_count: int
     count: int
-    mean_length: float
+    mean_reward: float
+    mean_answer_metric: float | None  # None when the task has no answer metric
 
     @property
     def pass_rate(self) -> float:
@@ -59,86 +68,108 @@ class ModelTotals:
 @dataclass(frozen=True)
 class Comparison:
     rows: list[ComparisonRow]
+    prompt_metric: tuple[str, str] | None = None  # (metric, label), from the task
+    answer_metric: tuple[str, str] | None = None
 
     def totals(self, which: str) -> ModelTotals:
-        answers = [getattr(row, which) for row in self.rows]
+        answers: list[GradedAnswer] = [getattr(row, which) for row in self.rows]
+        name = self.answer_metric[0] if self.answer_metric else None
+        values = [a.metrics[name] for a in answers if name in a.metrics]
         return ModelTotals(
             pass_count=sum(answer.passed for answer in answers),
             count=len(answers),
-            mean_length=sum(answer.length for answer in answers) / len(answers) if answers else 0.0,
+            mean_reward=sum(answer.reward for answer in answers) / len(answers) if answers else 0.0,
+            mean_answer_metric=sum(values) / len(values) if values else None,
         )
 
 
-def _graded(records: Sequence[PromptRecord], answers: Sequence[str]) -> list[tuple[GradedAnswer, int | None]]:
+def _graded(records: Sequence[PromptRecord], answers: Sequence[str], task: Task | None) -> list[GradedAnswer]:
+    from lambda_reward.runtime.contract import MetricType
     from lambda_reward.runtime.grader import grade_batch
 
     results = grade_batch(
-        [record.answered(answer, index) for index, (record, answer) in enumerate(zip(records, answers, strict=True))]
+        [record.answered(answer, index) for index, (record, answer) in enumerate(zip(records, answers, strict=True))],
+        task,
     )
-    graded = []
-    for answer, result in zip(answers, results, strict=True):
-        limit = metric(result, RewardMetric.CHAR_LIMIT)
-        graded.append(
-            (
-                GradedAnswer(
-                    answer,
-                    int(metric(result, RewardMetric.CHAR_COUNT) or 0),
-                    passed(result),
-                    float(result[ResultKey.REWARD]),
-                ),
-                int(limit) if limit else None,
-            )
+    return [
+        GradedAnswer(
+            answer,
+            passed(result),
+            float(result[ResultKey.REWARD]),
+            {m["name"]: m["value"] for m in result[ResultKey.METRICS] if m["type"] == MetricType.METRIC},
         )
-    return graded
+        for answer, result in zip(answers, results, strict=True)
+    ]
 
 
 def build_comparison(
-    records: Sequence[PromptRecord], base_answers: Sequence[str], tuned_answers: Sequence[str]
+    records: Sequence[PromptRecord],
+    base_answers: Sequence[str],
+    tuned_answers: Sequence[str],
+    task: Task | None = None,
 ) -> Comparison:
-    """Grade both models' answers with the grader and pair them per prompt."""
-    base = _graded(records, base_answers)
-    tuned = _graded(records, tuned_answers)
+    """Grade both models' answers with the grader's task and pair them per prompt."""
+    from lambda_reward.runtime.grader import default_task
+
+    task = task or default_task()
+    base = _graded(records, base_answers, task)
+    tuned = _graded(records, tuned_answers, task)
     return Comparison(
-        [
-            ComparisonRow(record, limit, base_answer, tuned_answer)
-            for record, (base_answer, limit), (tuned_answer, _) in zip(records, base, tuned, strict=True)
-        ]
+        [ComparisonRow(*row) for row in zip(records, base, tuned, strict=True)], task.prompt_metric, task.answer_metric
     )
 
 
 def comparison_table(comparison: Comparison) -> str:
+    prompt_metric = comparison.prompt_metric
+    answer_metric = comparison.answer_metric[0] if comparison.answer_metric else None
+    extra = [prompt_metric[1]] if prompt_metric else []
     rows = [
-        [index, truncate(row.record.prompt, PROMPT_COLUMN_WIDTH), row.limit or "-", row.base.cell(), row.tuned.cell()]
+        [
+            index,
+            truncate(row.record.prompt, PROMPT_COLUMN_WIDTH),
+            *([format_number(row.prompt_value(prompt_metric[0])) if row.prompt_value(prompt_metric[0]) else "-"]
+              if prompt_metric else []),
+            row.base.cell(answer_metric),
+            row.tuned.cell(answer_metric),
+        ]
         for index, row in enumerate(comparison.rows, start=1)
     ]
     base, tuned = comparison.totals("base"), comparison.totals("tuned")
+    gap = [""] * len(extra)
     footer = [
         [
             "",
             "pass",
-            "",
+            *gap,
             f"{base.pass_count}/{base.count} ({format_percent(base.pass_rate)})",
             f"{tuned.pass_count}/{tuned.count} ({format_percent(tuned.pass_rate)})",
         ],
-        ["", "mean length", "", f"{base.mean_length:.1f}", f"{tuned.mean_length:.1f}"],
     ]
-    return format_table(["#", "prompt", "limit", "base", "tuned"], rows, right_align=(0, 2, 3, 4), footer=footer)
+    if comparison.answer_metric and base.mean_answer_metric is not None and tuned.mean_answer_metric is not None:
+        footer.append(
+            ["", f"mean {comparison.answer_metric[1]}", *gap, f"{base.mean_answer_metric:.1f}",
+             f"{tuned.mean_answer_metric:.1f}"]
+        )
+    footer.append(["", "mean reward", *gap, f"{base.mean_reward:.3f}", f"{tuned.mean_reward:.3f}"])
+    width = 2 + len(extra)
+    return format_table(
+        ["#", "prompt", *extra, "base", "tuned"], rows, right_align=(0, *range(2, width + 2)), footer=footer
+    )
 
 
 def write_csv(path: Path, comparison: Comparison) -> None:
+    """One row per prompt: both models' pass mark, reward and every metric the task reported."""
+    names: list[str] = []
+    for row in comparison.rows:
+        for graded in (row.base, row.tuned):
+            names.extend(name for name in graded.metrics if name not in names)
     with path.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(
             [
                 "line",
                 "prompt",
-                "char_limit",
-                "base_chars",
-                "base_pass",
-                "base_reward",
-                "tuned_chars",
-                "tuned_pass",
-                "tuned_reward",
+                *(f"{which}_{column}" for which in ("base", "tuned") for column in ("pass", "reward", *names)),
                 "base_answer",
                 "tuned_answer",
             ]
@@ -148,13 +179,11 @@ def write_csv(path: Path, comparison: Comparison) -> None:
                 [
                     row.record.line,
                     row.record.prompt,
-                    row.limit or "",
-                    row.base.length,
-                    int(row.base.passed),
-                    row.base.reward,
-                    row.tuned.length,
-                    int(row.tuned.passed),
-                    row.tuned.reward,
+                    *(
+                        value
+                        for graded in (row.base, row.tuned)
+                        for value in (int(graded.passed), graded.reward, *(graded.metrics.get(n, "") for n in names))
+                    ),
                     row.base.answer,
                     row.tuned.answer,
                 ]
@@ -169,9 +198,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=HELP,
         description=(
             "Ask the base model and the tuned model for one answer per prompt (temperature 0), grade "
-            "both with the grader and print prompt, limit and each model's length with o (pass) / x "
-            "(miss), then pass count, pass rate and mean length per model. Prompts: FILE, else "
-            "training-data/char-limit-validation.jsonl, else the stack's ValidationDataUri. Tuned "
+            "both with the grader's task (--task, else the deployed grader's, else cdk.json's) and print "
+            "each prompt with each model's o (pass) / x (miss) and reward, then pass count, pass rate "
+            "and mean reward per model. Prompts: FILE, else the task's training-data/<task>/validation.jsonl, "
+            "else the stack's ValidationDataUri. Tuned "
             "model: Nova = the Active on-demand deployment (see deploy-model); mantle = the job's "
             "fine_tuned_model."
         ),
@@ -198,6 +228,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     from ..inference import GenerationSettings, Request, chat_model, generate_all
     from ..samples import selected_prompts
+    from ..task_choice import stack_task
     from ..trained_model import tuned_model_id
 
     if args.concurrency < 1 or args.max_tokens < 1:
@@ -207,6 +238,7 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         raise CliError(f"--csv {args.csv}: directory {args.csv.parent} does not exist")
     source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
     stack = ctx.stack()
+    task = stack_task(args, stack)
     base_id = args.base_model_id or inference_model_id(stack.base_model)
     tuned_id = args.tuned_model_id or tuned_model_id(ctx, stack, args.job)
     base_model = chat_model(ctx, stack, base_id)
@@ -218,7 +250,7 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     requests = [Request(base_model, r.messages) for r in records] + [Request(tuned_model, r.messages) for r in records]
     settings = GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens)
     answers = generate_all(ctx, requests, settings, concurrency=args.concurrency, label="asking")
-    comparison = build_comparison(records, answers[: len(records)], answers[len(records) :])
+    comparison = build_comparison(records, answers[: len(records)], answers[len(records) :], task)
     ctx.print(comparison_table(comparison))
     if args.csv:
         try:

@@ -6,14 +6,18 @@ import argparse
 import base64
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambda_reward.runtime.contract import ResultKey
 from stacks.rft_job.runtime.contract import Output
 
+if TYPE_CHECKING:
+    from lambda_reward.runtime.tasks import Task
+
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 from ..grading import reply_problems, results_table, summarize
+from ..task_choice import add_task_argument, offline_task, stack_task
 
 HELP = "score a JSONL of answers with the grader (locally, or --remote via the deployed Lambda)"
 # Lambda's synchronous (RequestResponse) payload limit.
@@ -28,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Score each sample of FILE with the reward grader and print its reward, pass mark and "
             "metrics, then count, mean reward and pass rate. A line is a Bedrock grader sample "
             '{"id", "messages": [..., user, assistant], ...} or simply {"prompt", "answer", ...}; '
-            "other fields (char_limit, reference_answer) are passed on. Locally the repo's "
-            "lambda_reward.runtime.grader scores them. With --remote the same samples go, as the JSON list "
+            "other fields (char_limit, reference_answer, ...) are passed on. Locally the repo's "
+            "lambda_reward.runtime.grader scores them with the task (--task, else cdk.json's rft:task). "
+            "With --remote the same samples go, as the JSON list "
             "Bedrock sends, to the stack's published grader version (GraderVersionArn), and the reply "
             "is checked against the Lambda contract: one result per sample, same ids in the same "
             "order, score in [0, 1], well-formed metrics."
@@ -39,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--remote", action="store_true", help="invoke the deployed grader Lambda instead of the local code"
     )
+    add_task_argument(parser, deployed=True)
     parser.set_defaults(run=run)
 
 
@@ -49,12 +55,14 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
 
     samples = read_grader_samples(args.file)
     if args.remote:
-        return _grade_remotely(ctx, samples)
+        return _grade_remotely(ctx, samples, args)
 
     def report_malformed(index: int, sample_id: Any, reason: str) -> None:
         ctx.note(f"warning: sample {sample_id!r} (line {index + 1} of the batch) is malformed: {reason}")
 
-    results = grade_batch(samples, on_malformed=report_malformed)
+    task = offline_task(args)
+    ctx.note(f"task {task.name}: {task.description}")
+    results = grade_batch(samples, task, on_malformed=report_malformed)
     ctx.print(results_table(results))
     ctx.print()
     ctx.print(summarize(results).line())
@@ -70,7 +78,7 @@ def _function_error_line(payload: bytes, kind: str) -> str:
     return f"the grader function failed ({kind}): {' '.join(detail.split())}"
 
 
-def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]]) -> int:
+def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]], args: argparse.Namespace) -> int:
     stack = ctx.stack()
     function_arn = stack.output(Output.GRADER_VERSION_ARN)
     payload = json.dumps(samples, ensure_ascii=False).encode("utf-8")
@@ -105,15 +113,17 @@ def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]]) -> int:
     ctx.print(results_table(reply))
     ctx.print()
     ctx.print(summarize(reply).line())
-    _compare_with_local(ctx, samples, reply)
+    _compare_with_local(ctx, samples, reply, stack_task(args, stack))
     return EXIT_OK
 
 
-def _compare_with_local(ctx: CommandContext, samples: list[dict[str, Any]], reply: list[dict[str, Any]]) -> None:
+def _compare_with_local(
+    ctx: CommandContext, samples: list[dict[str, Any]], reply: list[dict[str, Any]], task: Task
+) -> None:
     """Warn when the deployed grader scores differently from this checkout (a stale deployment)."""
     from lambda_reward.runtime.grader import grade_batch
 
-    local = grade_batch(samples)
+    local = grade_batch(samples, task)
     differing = [
         remote["id"]
         for remote, mine in zip(reply, local, strict=True)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lambda_reward.runtime.contract import ResultKey, RewardMetric
+from lambda_reward.runtime.contract import ResultKey
 
 if TYPE_CHECKING:
+    from lambda_reward.runtime.tasks import Task
+
     from ..samples import PromptRecord
 
 from stacks.models import inference_model_id
 
-from ..console import format_percent, format_table, truncate
+from ..console import format_number, format_percent, format_table, truncate
 from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
@@ -27,10 +29,10 @@ SAME_REWARD_TOLERANCE = 1e-9
 @dataclass(frozen=True)
 class PromptOutcome:
     record: PromptRecord
-    limit: int | None  # as the grader read it (char_limit field or the prompt's wording)
     rewards: list[float]
-    lengths: list[int]
     passes: list[bool]
+    prompt_value: float | None = None  # the task's metric of the prompt (char-limit: the limit)
+    answer_values: list[float | None] = field(default_factory=list)  # its metric per answer (the lengths)
 
     @property
     def uniform(self) -> bool:
@@ -42,6 +44,8 @@ class PromptOutcome:
 class PreflightReport:
     outcomes: list[PromptOutcome]
     samples_per_prompt: int
+    prompt_metric: tuple[str, str] | None = None  # (metric, label) from the task
+    answer_metric: tuple[str, str] | None = None
 
     @property
     def sample_count(self) -> int:
@@ -78,29 +82,32 @@ def verdict(pass_rate: float, *, unnecessary_at: float, sft_first_at: float) -> 
     )
 
 
-def build_report(records: Sequence[PromptRecord], answers: Sequence[str], samples_per_prompt: int) -> PreflightReport:
+def build_report(
+    records: Sequence[PromptRecord], answers: Sequence[str], samples_per_prompt: int, task: Task | None = None
+) -> PreflightReport:
     """Grade ``answers`` (``samples_per_prompt`` consecutive answers per record) with grade_batch."""
-    from lambda_reward.runtime.grader import grade_batch
+    from lambda_reward.runtime.grader import default_task, grade_batch
 
+    task = task or default_task()
     samples = [
         record.answered(answers[index * samples_per_prompt + k], index * samples_per_prompt + k)
         for index, record in enumerate(records)
         for k in range(samples_per_prompt)
     ]
-    results = grade_batch(samples)
+    results = grade_batch(samples, task)
     outcomes = []
     for index, record in enumerate(records):
         group = results[index * samples_per_prompt : (index + 1) * samples_per_prompt]
         outcomes.append(
             PromptOutcome(
                 record=record,
-                limit=int(metric(group[0], RewardMetric.CHAR_LIMIT) or 0) or None,
                 rewards=[float(result[ResultKey.REWARD]) for result in group],
-                lengths=[int(metric(result, RewardMetric.CHAR_COUNT) or 0) for result in group],
                 passes=[passed(result) for result in group],
+                prompt_value=metric(group[0], task.prompt_metric[0]) if task.prompt_metric else None,
+                answer_values=[metric(result, task.answer_metric[0]) for result in group] if task.answer_metric else [],
             )
         )
-    return PreflightReport(outcomes, samples_per_prompt)
+    return PreflightReport(outcomes, samples_per_prompt, task.prompt_metric, task.answer_metric)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -111,11 +118,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=HELP,
         description=(
             "Before paying for training: ask the stack's base model for --samples answers per "
-            "validation prompt at --temperature (like RFT's rollouts), grade them with the grader, "
+            "validation prompt at --temperature (like RFT's rollouts), grade them with the grader's task "
+            "(--task, else the deployed grader's, else cdk.json's), "
             "and report mean reward, pass rate, the share of prompts whose samples all got the same "
             "reward (those teach GRPO nothing) and a verdict: RFT unnecessary when the base model "
             "already passes >= --unnecessary-above, SFT first when it passes <= --sft-below, else RFT "
-            "is a good fit. Prompts: FILE, else training-data/char-limit-validation.jsonl, else the "
+            "is a good fit. Prompts: FILE, else the task's training-data/<task>/validation.jsonl, else the "
             "stack's ValidationDataUri."
         ),
     )
@@ -149,6 +157,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     from ..inference import GenerationSettings, Request, chat_model, generate_all
     from ..samples import selected_prompts
+    from ..task_choice import stack_task
 
     if args.samples < 1 or args.concurrency < 1 or args.max_tokens < 1:
         raise CliError("--samples, --concurrency and --max-tokens must be at least 1")
@@ -156,14 +165,16 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         raise CliError("need 0 <= --sft-below < --unnecessary-above <= 1")
     source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
     stack = ctx.stack()
+    task = stack_task(args, stack)
     model_id = args.model_id or inference_model_id(stack.base_model)
     model = chat_model(ctx, stack, model_id)
-    ctx.note(f"{stack.describe()}: sampling {model_id} {args.samples}x on {len(records)} prompts from {source}")
+    ctx.note(f"{stack.describe()}: sampling {model_id} {args.samples}x on {len(records)} prompts from {source}, "
+             f"task {task.name}")
 
     requests = [Request(model, record.messages) for record in records for _ in range(args.samples)]
     settings = GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens)
     answers = generate_all(ctx, requests, settings, concurrency=args.concurrency, label="sampling")
-    report = build_report(records, answers, args.samples)
+    report = build_report(records, answers, args.samples, task)
     _print_report(ctx, report, model_id, args)
     return EXIT_OK
 
@@ -174,14 +185,19 @@ def _print_report(ctx: CommandContext, report: PreflightReport, model_id: str, a
         rows.append(
             [
                 truncate(outcome.record.prompt, 28),
-                outcome.limit or "-",
-                " ".join(str(length) for length in outcome.lengths),
+                *([format_number(outcome.prompt_value) if outcome.prompt_value else "-"]
+                  if report.prompt_metric else []),
+                *([" ".join(format_number(v) for v in outcome.answer_values)] if report.answer_metric else []),
                 " ".join(f"{reward:.2f}" for reward in outcome.rewards),
                 f"{sum(outcome.passes)}/{len(outcome.passes)}",
                 "none" if outcome.uniform else "yes",
             ]
         )
-    ctx.print(format_table(["prompt", "limit", "lengths", "rewards", "pass", "spread"], rows, right_align=(1, 4)))
+    labels = [*([report.prompt_metric[1]] if report.prompt_metric else []),
+              *([report.answer_metric[1] + "s"] if report.answer_metric else [])]
+    pass_column = 2 + len(labels)
+    right = (1, pass_column) if report.prompt_metric else (pass_column,)
+    ctx.print(format_table(["prompt", *labels, "rewards", "pass", "spread"], rows, right_align=right))
     ctx.print()
     ctx.print(
         f"model            {model_id} (temperature {args.temperature}, {report.samples_per_prompt} samples per prompt)"

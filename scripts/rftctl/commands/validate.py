@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
+from ..task_choice import add_task_argument, offline_task
 
 HELP = "check JSONL training data (and the train/validation split) as cdk synth does"
 
@@ -25,10 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "validate",
         help=HELP,
         description=(
-            "Validate RFT prompt files with stacks/dataset.py, the validator cdk synth runs. "
-            "One file is checked as a training file (Bedrock: 100 to 20,000 records). Two files are "
-            "TRAIN VALIDATION: both are checked (validation needs at least 10 records) and no prompt "
-            "may appear in both. Every problem is printed as file:line: message."
+            "Validate RFT prompt files with stacks/dataset.py, the validator cdk synth runs, for the task "
+            "(--task, else cdk.json's rft:task): the file, its lines and messages, then the task's own "
+            "check of each record. One file is checked as a training file (Bedrock: 100 to 20,000 "
+            "records). Two files are TRAIN VALIDATION: both are checked (validation needs at least 10 "
+            "records) and no prompt may appear in both. Every problem is printed as file:line: message."
         ),
     )
     parser.add_argument(
@@ -44,14 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-records", type=int, default=MAX_RECORDS, help=f"one-file mode: maximum records (default {MAX_RECORDS})"
     )
+    add_task_argument(parser, deployed=False)
     parser.set_defaults(run=run)
 
 
 def _describe(summary: DatasetSummary) -> str:
-    return (
-        f"ok  {summary.path}: {summary.records} records, limits {summary.min_limit}-{summary.max_limit} "
-        f"characters, sha256 {summary.sha256[:12]}"
-    )
+    return f"ok  {summary.path}: {summary.records} records, task {summary.task}, sha256 {summary.sha256[:12]}"
 
 
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
@@ -62,12 +62,15 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         raise CliError("validate takes one file, or two: TRAIN VALIDATION")
     if not 1 <= args.min_records <= args.max_records:
         raise CliError("need 1 <= --min-records <= --max-records")
+    task = offline_task(args)
     try:
         if len(files) == 2:
-            training, validation = validate_training_set(files[0], files[1])
+            training, validation = validate_training_set(files[0], files[1], task)
             summaries = [training] + ([validation] if validation else [])
         else:
-            summaries = [validate_dataset(files[0], min_records=args.min_records, max_records=args.max_records)]
+            summaries = [
+                validate_dataset(files[0], min_records=args.min_records, max_records=args.max_records, task=task)
+            ]
     except DatasetError as error:
         for problem in error.problems:
             ctx.print(str(problem))

@@ -146,6 +146,7 @@ class Output:
     MANTLE_BASE_URL: Final = "MantleBaseUrl"
     GRADER_FUNCTION_ARN: Final = "GraderFunctionArn"
     GRADER_VERSION_ARN: Final = "GraderVersionArn"
+    GRADER_TASK: Final = "GraderTask"
     BEDROCK_SERVICE_ROLE_ARN: Final = "BedrockServiceRoleArn"
     NOTIFICATION_TOPIC_ARN: Final = "NotificationTopicArn"
     JOB_STATUS_PARAMETER_NAME: Final = "JobStatusParameterName"

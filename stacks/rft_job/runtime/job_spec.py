@@ -53,6 +53,7 @@ class SpecKey:
     DATASET_SHA256: Final = "datasetSha256"
     GRADER_ARN: Final = "graderArn"
     GRADER_CODE_SHA256: Final = "graderCodeSha256"
+    GRADER_TASK: Final = "graderTask"
     HYPER_PARAMETERS: Final = "hyperParameters"
     TAGS: Final = "tags"
     STATE_MACHINE_ARN: Final = "stateMachineArn"
@@ -91,6 +92,8 @@ class JobSpec:
     send_metadata: bool = True
     # s3://bucket/prefix/ of the job ledger (see ledger.py); None in a spec from before it.
     ledger_uri: str | None = None
+    # The grader's task and options ({"name": ..., <options>}); None in a spec from before tasks.
+    grader_task: dict[str, Any] | None = None
     ignored_fields: tuple[str, ...] = field(default=())
 
 
@@ -152,6 +155,11 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
             f"JobSpec.graderCodeSha256 must be a SHA-256 of the grader code, hex or base64 (got {grader_code_sha256!r})"
         )
 
+    grader_task = data.get(SpecKey.GRADER_TASK)
+    if grader_task is not None and (
+        not isinstance(grader_task, Mapping) or not isinstance(grader_task.get("name"), str)
+    ):
+        raise JobSpecError(f'JobSpec.graderTask must be an object {{"name": <task>, <options>}} (got {grader_task!r})')
     hyper_parameters = _hyper_parameters(data.get(SpecKey.HYPER_PARAMETERS))
     tags = _tags(data.get(SpecKey.TAGS))
 
@@ -195,6 +203,7 @@ def parse_job_spec(raw: str | Mapping[str, Any] | None) -> JobSpec:
         grader_pinned=grader_pinned,
         send_metadata=send_metadata,
         ledger_uri=ledger_uri,
+        grader_task=dict(grader_task) if grader_task is not None else None,
         ignored_fields=ignored,
     )
 
@@ -212,6 +221,7 @@ def fingerprint(spec: JobSpec) -> str:
         grader_code_sha256=spec.grader_code_sha256,
         hyper_parameters=spec.hyper_parameters,
         grader_pinned=spec.grader_pinned,
+        grader_task=spec.grader_task,
     )
 
 
@@ -224,6 +234,7 @@ def job_fingerprint(
     grader_code_sha256: str,
     hyper_parameters: Mapping[str, Any],
     grader_pinned: bool = True,
+    grader_task: Mapping[str, Any] | None = None,
 ) -> str:
     """SHA-256 over the fields that define what the job trains.
 
@@ -231,7 +242,8 @@ def job_fingerprint(
     shows) and the launcher recomputes it from the JobSpec; both normalise the hyperparameters
     the same way, so 10 and 10.0 are one value (a number's JSON spelling may change on
     its way through the template). Whether the grader is pinned to a version is in it: a job
-    keeps its grader grants only as long as it is the stack's job. Where the data lives (URIs),
+    keeps its grader grants only as long as it is the stack's job. So are the grader's task and its
+    options (a spec from before tasks has none, and keeps its fingerprint). Where the data lives (URIs),
     which published grader version runs the same code, the service role, the output prefix,
     tags and the tracker are deliberately left out: changing them must not retrain.
     """
@@ -249,11 +261,21 @@ def job_fingerprint(
             name: _whole_numbers_as_int(value) for name, value in _hyper_parameters(dict(hyper_parameters)).items()
         },
     }
+    if grader_task is not None:
+        job_defining["graderTask"] = _whole_numbers_as_int_deep(dict(grader_task))
     return hashlib.sha256(canonical_json(job_defining).encode("utf-8")).hexdigest()
 
 
 def _whole_numbers_as_int(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _whole_numbers_as_int_deep(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _whole_numbers_as_int_deep(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int_deep(item) for item in value]
+    return _whole_numbers_as_int(value)
 
 
 def fingerprint_of_raw(raw: str | Mapping[str, Any] | None) -> str | None:

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from lambda_reward.runtime.tasks import load_task
 from stacks.config import DatasetConfig
 from stacks.rft_job.infrastructure import JobTracker, TrackerProps
 from stacks.rft_job.job_record import JobRecord
@@ -45,8 +46,8 @@ def test_the_job_record_alone(records_deployment: bool) -> None:
 
 def test_the_tracker_alone_from_plain_values() -> None:
     stack = bare_stack()
-    data = TrainingData(stack, "Data", dataset=DatasetConfig(ROOT / "training-data", "char-limit-training.jsonl",
-                                                            "char-limit-validation.jsonl"))
+    data = TrainingData(stack, "Data", dataset=DatasetConfig(ROOT / "training-data" / "char-limit", "training.jsonl",
+                                                            "validation.jsonl"), task=load_task("char-limit"))
     tracker = JobTracker(stack, "Tracker", data=data, props=TrackerProps(
         stack_name="Bare", name_prefix="bare", parameter_prefix="/team/bare", variant=Variant.MANTLE, poll_minutes=7))
     template = Template.from_stack(stack)

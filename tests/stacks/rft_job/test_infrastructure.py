@@ -73,8 +73,8 @@ def test_job_spec_carries_everything_the_job_needs(templates) -> None:
         '\\"hyperParameters\\":{\\"epochCount\\":10,\\"trainingSamplePerPrompt\\":8}',
         '\\"graderCodeSha256\\":\\"',
         '\\"datasetSha256\\":{\\"training\\":\\"',
-        "/training-data/char-limit-training.jsonl",
-        "/training-data/char-limit-validation.jsonl",
+        "/training-data/char-limit/training.jsonl",
+        "/training-data/char-limit/validation.jsonl",
         "/output/",
         '\\"roleArn\\":\\"',
         '\\"stateMachineArn\\":\\"',
@@ -407,6 +407,7 @@ def test_job_fingerprint_property_is_what_the_launcher_computes(templates, stack
         grader_code_sha256=spec["graderCodeSha256"],
         hyper_parameters=spec["hyperParameters"],
         grader_pinned=spec["graderPinned"],
+        grader_task=spec["graderTask"],
     )
     assert job["Properties"]["JobFingerprint"] == expected
     assert len(expected) == 64
@@ -414,10 +415,10 @@ def test_job_fingerprint_property_is_what_the_launcher_computes(templates, stack
 
 def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> None:
     """Memory, tags, poll interval and a Windows checkout of the datasets start no new job."""
-    crlf = tmp_path / "crlf-data"
-    crlf.mkdir()
-    root = Path(__file__).resolve().parents[3] / "training-data"
-    for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
+    crlf = tmp_path / "crlf-data" / "char-limit"  # the folder's name is part of the S3 key
+    crlf.mkdir(parents=True)
+    root = Path(__file__).resolve().parents[3] / "training-data" / "char-limit"
+    for name in ("training.jsonl", "validation.jsonl"):
         (crlf / name).write_bytes(b"\xef\xbb\xbf" + (root / name).read_bytes().replace(b"\n", b"\r\n"))
     baseline = synth_stacks(tmp_path / "a", nag=False)
     changed = synth_stacks(
@@ -439,17 +440,21 @@ def test_fingerprint_ignores_what_does_not_define_the_job(tmp_path: Path) -> Non
         nag=False,
     )
     unpinned = synth_stacks(tmp_path / "d", {"rft:mantle.pinGraderVersion": "false"}, nag=False)
+    # The grader's task and its options define the job too.
+    stricter = synth_stacks(tmp_path / "e", {"rft:task.minShare": "0.5"}, nag=False)
+    for name, stack in baseline.items():
+        assert stricter[name].job_fingerprint != stack.job_fingerprint, name
     assert unpinned["BedrockRft-GptOss20b"].job_fingerprint != baseline["BedrockRft-GptOss20b"].job_fingerprint
     for name, stack in baseline.items():
         assert retrained[name].job_fingerprint != stack.job_fingerprint, name
 
 
 def test_uploaded_datasets_are_the_validated_normalised_bytes(tmp_path: Path) -> None:
-    crlf = tmp_path / "crlf-data"
-    crlf.mkdir()
+    crlf = tmp_path / "crlf-data" / "char-limit"
+    crlf.mkdir(parents=True)
     root = Path(__file__).resolve().parents[3] / "training-data"
-    for name in ("char-limit-training.jsonl", "char-limit-validation.jsonl"):
-        (crlf / name).write_bytes((root / name).read_bytes().replace(b"\n", b"\r\n"))
+    for name in ("training.jsonl", "validation.jsonl"):
+        (crlf / name).write_bytes((root / "char-limit" / name).read_bytes().replace(b"\n", b"\r\n"))
     (crlf / ".DS_Store").write_bytes(b"\0\0")
     (crlf / "notes.jsonl").write_text("{}\n")
     outdir = tmp_path / "out"
@@ -459,7 +464,7 @@ def test_uploaded_datasets_are_the_validated_normalised_bytes(tmp_path: Path) ->
         files = [p for p in staged.rglob("*") if p.is_file()] if staged.is_dir() else []
         if files and all(p.suffix == ".jsonl" for p in files):  # the dataset sources, as BucketDeployment ships them
             uploaded.update({p.relative_to(staged).as_posix(): p.read_bytes() for p in files})
-    assert set(uploaded) == {"char-limit-training.jsonl", "char-limit-validation.jsonl"}
+    assert set(uploaded) == {"char-limit/training.jsonl", "char-limit/validation.jsonl"}
     for name, content in uploaded.items():
         assert content == (root / name).read_bytes(), name
 

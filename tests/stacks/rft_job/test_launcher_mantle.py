@@ -41,13 +41,13 @@ def expect_s3_reads(aws: StubbedAws, *, validation: bool = True) -> None:
     s3.add_response(
         "get_object",
         {"Body": s3_body(TRAINING), "ContentLength": len(TRAINING)},
-        {"Bucket": "rft-data-west", "Key": "training-data/char-limit-training.jsonl"},
+        {"Bucket": "rft-data-west", "Key": "training-data/char-limit/training.jsonl"},
     )
     if validation:
         s3.add_response(
             "get_object",
             {"Body": s3_body(VALIDATION), "ContentLength": len(VALIDATION)},
-            {"Bucket": "rft-data-west", "Key": "training-data/char-limit-validation.jsonl"},
+            {"Bucket": "rft-data-west", "Key": "training-data/char-limit/validation.jsonl"},
         )
 
 
@@ -77,7 +77,7 @@ def test_create_uploads_the_data_and_creates_a_reinforcement_job(
 
     uploaded = list(mantle.files.values())
     assert [f["content"] for f in uploaded] == [TRAINING, VALIDATION]
-    assert [f["filename"] for f in uploaded] == ["char-limit-training.jsonl", "char-limit-validation.jsonl"]
+    assert [f["filename"] for f in uploaded] == ["training.jsonl", "validation.jsonl"]
     assert all(f["content_type"] == "application/jsonl" for f in uploaded)
     training_id, validation_id = list(mantle.files)
 
@@ -333,7 +333,7 @@ def test_missing_training_object_is_reported_before_any_upload(
     with pytest.raises(LaunchFailure) as failure:
         launcher.on_event(cfn_event("Create", mantle_spec()), lambda_context)
     assert str(failure.value) == (
-        "Reading the training data s3://rft-data-west/training-data/char-limit-training.jsonl (s3:GetObject) could not "
+        "Reading the training data s3://rft-data-west/training-data/char-limit/training.jsonl (s3:GetObject) could not "
         "find a resource (NoSuchKey): The specified key does not exist. Check that the training-data deployment "
         "uploaded it and that JobSpec.trainingDataUri names it."
     )

@@ -45,8 +45,8 @@ FULL_CREATE_PARAMS = {
     "clientRequestToken": ANY,
     "baseModelIdentifier": NOVA_BASE_MODEL,
     "customizationType": "REINFORCEMENT_FINE_TUNING",
-    "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit-training.jsonl"},
-    "validationDataConfig": {"validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit-validation.jsonl"}]},
+    "trainingDataConfig": {"s3Uri": "s3://rft-data-bucket/training-data/char-limit/training.jsonl"},
+    "validationDataConfig": {"validators": [{"s3Uri": "s3://rft-data-bucket/training-data/char-limit/validation.jsonl"}]},
     "outputDataConfig": {"s3Uri": "s3://rft-data-bucket/output/"},
     "customizationConfig": {
         "rftConfig": {
@@ -336,7 +336,7 @@ def test_update_without_job_defining_change_keeps_the_job(nova_aws: StubbedAws, 
         graderArn=GRADER_V8,
         roleArn="arn:aws:iam::123456789012:role/OtherRole",
         tags={"project": "renamed"},
-        trainingDataUri="s3://rft-data-bucket/moved/char-limit-training.jsonl",
+        trainingDataUri="s3://rft-data-bucket/moved/char-limit/training.jsonl",
     )
     nova_aws.stub("bedrock").add_response(
         "get_model_customization_job",

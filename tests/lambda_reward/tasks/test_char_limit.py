@@ -1,4 +1,4 @@
-"""Limit extraction, character counting and the length reward (lambda_reward.runtime.char_limit)."""
+"""Limit extraction, character counting and the length reward (lambda_reward.runtime.tasks.char_limit)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import pytest
 import regex
 from hypothesis import given, settings, strategies as st
 
-from lambda_reward.runtime import count_characters, extract_char_limit
-from lambda_reward.runtime.char_limit import (
+from lambda_reward.runtime.tasks.char_limit import (
     _COMMON_BLOCKS,
     MAX_CHAR_LIMIT,
     _joins_in_window,
+    count_characters,
     count_graphemes_raw,
+    extract_char_limit,
     length_reward,
     parse_explicit_char_limit,
     parse_number,
@@ -285,9 +286,16 @@ def test_long_windows_are_counted_but_not_cached() -> None:
     text = "한국어 문장입니다" * 2000 + "e\u0301" * 5000  # runs outside the common blocks
     assert count_characters(text) == naive_count(text)
     before = _joins_in_window.cache_info()
-    assert count_characters("\u0301" * 100_000) == 1  # one window of 100,000 code points
+    assert count_characters("한" * 100_000) == 100_000  # one window of 100,000 code points
     after = _joins_in_window.cache_info()
     assert (after.hits, after.misses) == (before.hits, before.misses)  # it bypassed the cache
+
+
+def test_runs_of_combining_marks_are_capped_and_still_one_character() -> None:
+    # A run is one cluster with its base however long; capping it keeps NFC's reordering short.
+    assert count_characters("e" + "\u0301" * 100_000) == 1
+    assert count_characters("x" + "\u0301\u0316" * 50_000 + "y") == 2
+    assert count_characters("あ" * 10 + "e" + "\u0301" * 40) == naive_count("あ" * 10 + "e" + "\u0301" * 40)
 
 
 def test_count_characters_normalises_to_nfc() -> None:

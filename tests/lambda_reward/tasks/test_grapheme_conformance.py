@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 import regex
 
-from lambda_reward.runtime import count_characters
-from lambda_reward.runtime.char_limit import count_graphemes_raw
+from lambda_reward.runtime.tasks.char_limit import count_characters, count_graphemes_raw
 
 TEST_FILE = Path(
     os.environ.get("GRAPHEME_BREAK_TEST", "/usr/share/unicode/auxiliary/GraphemeBreakTest.txt")

@@ -1,4 +1,15 @@
-"""Character limits: reading them from prompts, counting answer length, scoring.
+"""Answer within a character limit ("30文字以内で説明して"), the seed article's task, hardened.
+
+The limit is the sample's own ``char_limit`` field (top level, else metadata; null counts as
+absent), else its ``reference_answer.char_limit`` (read the same way), otherwise what the last
+user prompt asks for (``30文字以内``, ``within 30 characters``...). Length is counted in
+user-perceived characters (grapheme clusters after NFC, surrounding whitespace trimmed). Within
+the limit an answer scores 1.0, an overshoot less than 0.5 (``length_reward``). An answer scores
+0.0 when it has no visible content (only format, control or invisible characters, lone
+combining marks, punctuation or symbols: one emoji is not an answer), echoes the prompt,
+restates a limit, or refuses; each reason is a metric of the result. Options: a minimum share of
+the limit (``minShare``), and each rejection can be switched off. No limit at all scores 0.0,
+flagged ``no_limit``; an invalid explicit limit makes the sample malformed.
 
 Pure functions with no AWS dependency, so the grader, the tests and the operator tools
 share exactly one definition of "how long is this answer" and "what is the limit".
@@ -6,11 +17,18 @@ share exactly one definition of "how long is this answer" and "what is the limit
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any, Final
 
 import regex
+
+from lambda_reward.runtime.samples import MISSING, ParsedSample, describe_value, message_text
+from lambda_reward.runtime.tasks import Malformed, Score
+from lambda_reward.runtime.tasks._text import has_visible_content, is_echo, is_refusal
 
 # A limit above this is not a length instruction anyone can satisfy through a Lambda
 # payload (6 MB), so such a phrase is ignored; the bound also keeps int() away from
@@ -88,6 +106,12 @@ def count_graphemes_raw(text: str) -> int:
     return _count_clusters(text, False, _COMMON_RUN.match(text).end())  # type: ignore[union-attr]  # matches ''
 
 
+# Longer runs of combining marks are cut to this many before counting: a run is one cluster with
+# its base whatever its length, and NFC's canonical reordering of a long run is not linear.
+MAX_COMBINING_RUN = 32
+_LONG_COMBINING_RUN = regex.compile(rf"(\p{{M}}{{{MAX_COMBINING_RUN}}})\p{{M}}+")
+
+
 def count_characters(text: str) -> int:
     """User-perceived length of an answer.
 
@@ -103,6 +127,8 @@ def count_characters(text: str) -> int:
     common_prefix_end = _COMMON_RUN.match(text).end()  # type: ignore[union-attr]  # matches ''
     if common_prefix_end == len(text):  # typical Japanese: one cluster per code point
         return common_prefix_end
+    if len(text) - common_prefix_end > MAX_COMBINING_RUN:
+        text = _LONG_COMBINING_RUN.sub(r"\1", text)
     return _count_clusters(text, True, common_prefix_end)
 
 
@@ -334,3 +360,208 @@ def parse_explicit_char_limit(value: object) -> int | None:
     if isinstance(value, int) and 1 <= value <= MAX_CHAR_LIMIT:
         return value
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# The task
+# ---------------------------------------------------------------------------------------
+
+CHAR_LIMIT_FIELD: Final = "char_limit"
+REFERENCE_ANSWER_FIELD: Final = "reference_answer"
+
+
+class Metric:
+    """Names of this task's metrics_list entries."""
+
+    CHAR_COUNT: Final = "char_count"
+    CHAR_LIMIT: Final = "char_limit"  # 0: no limit is known
+    # Present (1) only on the answers they describe; each scored 0.0.
+    EMPTY: Final = "empty"  # nothing visible: no letter or digit
+    ECHO: Final = "echo"  # the prompt, or most of it, repeated
+    RESTATED_LIMIT: Final = "restated_limit"  # the answer states a character limit itself
+    REFUSAL: Final = "refusal"
+
+
+NO_LIMIT_FLAG: Final = "no_limit"
+# What rftctl's tables show: the limit per prompt, the length per answer ("o 17" as in the seed article).
+PROMPT_METRIC: Final = (Metric.CHAR_LIMIT, "limit")
+ANSWER_METRIC: Final = (Metric.CHAR_COUNT, "length")
+
+OPTIONS: Final = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "minShare": {
+            "type": "number", "minimum": 0, "maximum": 1, "default": 0,
+            "description": "answers shorter than this share of the limit earn count / (share x limit)",
+        },
+        "rejectEcho": {"type": "boolean", "default": True,
+                       "description": "0.0 for an answer that repeats the prompt (echoShare of it or more)"},
+        "echoShare": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.5,
+                      "description": "share of the prompt's letters and digits an echo repeats"},
+        "rejectRestatedLimit": {"type": "boolean", "default": True,
+                                "description": "0.0 for an answer that states a character limit itself"},
+        "rejectRefusals": {"type": "boolean", "default": True,
+                           "description": "0.0 for an answer that starts by refusing or apologising"},
+    },
+}
+
+def restates_limit(answer: str) -> bool:
+    return ("字" in answer or "char" in answer.lower()) and extract_char_limit(answer) is not None
+
+
+class CharLimit:
+    """The configured task: scores a batch (prompt limits cached per GRPO group) and checks records."""
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.min_share = float(options["minShare"])
+        self.reject_echo = bool(options["rejectEcho"])
+        self.echo_share = float(options["echoShare"])
+        self.reject_restated = bool(options["rejectRestatedLimit"])
+        self.reject_refusals = bool(options["rejectRefusals"])
+
+    def score_batch(self, samples: list[ParsedSample], deadline: object = None) -> list[Any]:
+        scores: list[Any] = []
+        append = scores.append
+        # The samples of one GRPO group share their prompt and usually arrive together:
+        # comparing with the previous prompt is cheaper than the cache's hashing.
+        previous_prompt: str | None = None
+        previous_limit: int | None = None
+        for sample in samples:
+            explicit = explicit_limit(sample.top_level, sample.metadata)
+            if explicit is not MISSING:
+                limit = parse_explicit_char_limit(explicit)
+                if limit is None:
+                    append(Malformed(f"invalid char_limit {describe_value(explicit)}: expected an integer >= 1"))
+                    continue
+            elif sample.prompt == previous_prompt:
+                limit = previous_limit
+            else:
+                limit = previous_limit = extract_char_limit(sample.prompt)
+                previous_prompt = sample.prompt
+            append(self.score(sample.answer, sample.prompt, limit))
+        return scores
+
+    def score(self, answer: str, prompt: str, limit: int | None) -> Any:
+        count = count_characters(answer)
+        if limit is None:
+            return _result(0.0, count, 0, flag=NO_LIMIT_FLAG)
+        if count == 0:
+            return _result(0.0, count, limit, reason=Metric.EMPTY)
+        if not has_visible_content(answer):
+            return _result(0.0, count, limit, reason=Metric.EMPTY)
+        if self.reject_restated and restates_limit(answer):
+            return _result(0.0, count, limit, reason=Metric.RESTATED_LIMIT)
+        if self.reject_refusals and is_refusal(answer):
+            return _result(0.0, count, limit, reason=Metric.REFUSAL)
+        if self.reject_echo and is_echo(answer, prompt, self.echo_share):
+            return _result(0.0, count, limit, reason=Metric.ECHO)
+        if count <= limit and self.min_share > 0:
+            least = math.ceil(self.min_share * limit)
+            if count < least:
+                return _result(count / least, count, limit, passed=False)
+        return _result(length_reward(count, limit), count, limit)
+
+    def check_record(self, record: dict[str, Any]) -> list[str]:
+        return check_record(record)
+
+
+def configure(options: Mapping[str, Any]) -> CharLimit:
+    return CharLimit(options)
+
+
+def explicit_limit(top_level: Mapping[str, Any], metadata: Mapping[str, Any] | None) -> Any:
+    """The limit a sample declares: ``char_limit`` (top level, else metadata), else
+    ``reference_answer.char_limit`` read the same way; MISSING when it declares none (null is none)."""
+    value = top_level.get(CHAR_LIMIT_FIELD)
+    if value is None and metadata:
+        value = metadata.get(CHAR_LIMIT_FIELD)
+    if value is not None:
+        return value
+    reference = top_level.get(REFERENCE_ANSWER_FIELD)
+    if reference is None and metadata:
+        reference = metadata.get(REFERENCE_ANSWER_FIELD)
+    if isinstance(reference, dict) and reference.get(CHAR_LIMIT_FIELD) is not None:
+        return reference[CHAR_LIMIT_FIELD]
+    return MISSING
+
+
+@lru_cache(maxsize=65536)
+def _result(reward: float, count: int, limit: int, *, reason: str | None = None, flag: str | None = None,
+            passed: bool | None = None) -> Any:
+    metrics = {Metric.CHAR_COUNT: count, Metric.CHAR_LIMIT: limit}
+    if reason is not None:
+        metrics[reason] = 1
+    return Score(reward, metrics, passed=passed, flag=flag)
+
+
+# ---------------------------------------------------------------------------------------
+# The dataset check
+# ---------------------------------------------------------------------------------------
+
+
+def check_record(record: Mapping[str, Any]) -> list[str]:
+    """Every record must yield a limit: from ``char_limit`` and/or the prompt's wording, agreeing.
+
+    ``char_limit`` must be a whole JSON number (``30`` or ``30.0``; the grader would also take
+    ``"30"``, but training data we write should not need that leniency); ``reference_answer`` is a
+    string or an object, and when it is an object with a ``char_limit``, that must agree too.
+    """
+    problems: list[str] = []
+    declared: list[tuple[str, Any]] = []
+    if CHAR_LIMIT_FIELD in record:
+        declared.append((CHAR_LIMIT_FIELD, record[CHAR_LIMIT_FIELD]))
+    if REFERENCE_ANSWER_FIELD in record:
+        reference = record[REFERENCE_ANSWER_FIELD]
+        if isinstance(reference, dict):
+            if CHAR_LIMIT_FIELD in reference:
+                declared.append((f"{REFERENCE_ANSWER_FIELD}.{CHAR_LIMIT_FIELD}", reference[CHAR_LIMIT_FIELD]))
+        elif reference is not None and not isinstance(reference, str):
+            problems.append(f"reference_answer must be a string or an object, got {describe_value(reference)}")
+    limits: list[tuple[str, int]] = []
+    for name, value in declared:
+        limit = _whole_limit(value)
+        if limit is None:
+            problems.append(f"{name} must be an integer from 1 to {MAX_CHAR_LIMIT}, got {describe_value(value)}")
+            return problems
+        limits.append((name, limit))
+    if len({limit for _, limit in limits}) > 1:
+        problems.append("char_limit is {} but reference_answer.char_limit is {}".format(*(v for _, v in limits)))
+        return problems
+    prompt = _last_user_prompt(record)
+    if prompt is None:
+        return problems  # the generic check reports the messages
+    stated = extract_char_limit(prompt)
+    if not limits:
+        if stated is None:
+            problems.append(
+                "no character limit: add a char_limit field or state the limit in the prompt "
+                f"(e.g. '30文字以内'): {describe_value(prompt)}"
+            )
+    elif stated is not None and stated != limits[0][1]:
+        problems.append(
+            f"{limits[0][0]} is {limits[0][1]} but the prompt asks for at most {stated} characters: "
+            f"{describe_value(prompt)}"
+        )
+    return problems
+
+
+def _last_user_prompt(record: Mapping[str, Any]) -> str | None:
+    messages = record.get("messages")
+    if not isinstance(messages, list):
+        return None
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return message_text(message.get("content"))
+    return None
+
+
+def _whole_limit(value: Any) -> int | None:
+    """A limit given as a JSON number: 30 and 30.0 are 30; anything else (true too) is None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    return value if 1 <= value <= MAX_CHAR_LIMIT else None

@@ -1,0 +1,194 @@
+"""char-limit against reward hacking: answers that are empty to a reader, echoes, restated limits, refusals.
+
+The issue measured 27 of 32 useless answers scoring the full 1.0; every one of them (and more) scores 0
+here, while real short answers, in any script, keep their 1.0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from lambda_reward.runtime.grader import grade_batch
+from lambda_reward.runtime.tasks import load_task
+from lambda_reward.runtime.tasks._text import has_visible_content, is_echo, is_refusal
+from lambda_reward.runtime.tasks.char_limit import restates_limit
+
+PROMPT = "富士山について30文字以内で説明して"
+EN_PROMPT = "Explain photosynthesis within 40 characters."
+
+USELESS = {
+    # Invisible or format characters only.
+    "zero-width space": "\u200b",
+    "zero-width joiners": "\u200d\u200d\u200d",
+    "word joiner and BOM": "\u2060\ufeff",
+    "soft hyphens": "\u00ad\u00ad",
+    "bidi controls": "\u202e\u202d\u2066\u2069",
+    "hangul filler": "\u3164",
+    "halfwidth hangul filler": "\uffa0",
+    "hangul choseong filler": "\u115f\u1160",
+    "braille blank": "\u2800\u2800",
+    "variation selectors": "\ufe0f\ufe0e",
+    "tag characters": "\U000e0041\U000e0042",
+    "control characters": "\x01\x02\x7f",
+    "lone combining marks": "\u0301\u0302\u0303",
+    "combining mark on a space": " \u20dd",
+    "ideographic spaces": "\u3000\u3000",
+    "mongolian vowel separator": "\u180e",
+    # Punctuation or symbols alone.
+    "one full stop": "。",
+    "dots": "……",
+    "punctuation": "!?、。「」",
+    "one emoji": "🗻",
+    "emoji sequence": "👨\u200d👩\u200d👧",
+    "flag": "🇯🇵",
+    "symbols": "★☆→",
+    "math symbols": "+=<>",
+    # Tags hiding nothing.
+    "only reasoning": "<think>富士山は日本一高い山です</think>",
+    "unclosed reasoning": "<think>富士山は",
+    "harmony analysis only": "<|channel|>analysis<|message|>富士山<|end|>",
+    # Words that answer nothing.
+    "refusal ja": "申し訳ありませんが、お答えできません。",
+    "refusal ja sumimasen": "すみません、わかりません。",
+    "refusal en": "I'm sorry, but I can't help with that.",
+    "refusal en cannot": "I cannot answer that.",
+    "as an AI": "As an AI, I have no opinion.",
+    # The prompt or its limit given back.
+    "prompt echoed": PROMPT,
+    "prompt echoed with spaces": " 富士山について 30文字以内で 説明して ",
+    "first half of the prompt": "富士山について30文字",
+    "the limit itself": "30文字以内",
+    "the limit in kanji": "三十文字以内で",
+    "the limit in full width": "３０文字以内",
+}
+
+
+def score(answer: Any, prompt: str = PROMPT, task: Any = None, **fields: Any) -> dict[str, Any]:
+    sample = {
+        "id": 0,
+        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
+        **fields,
+    }
+    (result,) = grade_batch([sample], load_task(task) if task is not None else None)
+    return result
+
+
+def metrics(result: dict[str, Any]) -> dict[str, Any]:
+    return {entry["name"]: entry["value"] for entry in result["metrics_list"]}
+
+
+def test_the_measured_case_count_is_covered() -> None:
+    assert len(USELESS) >= 32
+
+
+@pytest.mark.parametrize("answer", USELESS.values(), ids=list(USELESS))
+def test_useless_answers_score_zero(answer: str) -> None:
+    result = score(answer)
+    assert result["aggregate_reward_score"] == 0.0, metrics(result)
+    assert metrics(result)["passed"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "日本一高い山で、静岡県と山梨県にある。",
+        "標高3776m",  # digits count as content
+        "活火山",
+        "Ａ",  # one full-width letter
+        "Mt. Fuji: 3,776 m 🗻",  # an emoji beside words is fine
+        "富士山は日本一高い山",  # words from the prompt, but an answer
+        "Ēá",
+    ],
+)
+def test_real_answers_keep_their_reward(answer: str) -> None:
+    assert score(answer)["aggregate_reward_score"] == 1.0
+
+
+def test_english_useless_and_real_answers() -> None:
+    assert score("Plants turn light into sugar.", EN_PROMPT)["aggregate_reward_score"] == 1.0
+    assert score("Explain photosynthesis", EN_PROMPT)["aggregate_reward_score"] == 0.0  # most of the prompt
+    assert score("within 40 characters", EN_PROMPT)["aggregate_reward_score"] == 0.0
+    assert score("photosynthesis", EN_PROMPT)["aggregate_reward_score"] == 1.0  # a word of it is no echo
+
+
+def test_each_rejection_is_a_metric_of_the_result() -> None:
+    assert metrics(score("。"))["empty"] == 1
+    assert metrics(score(PROMPT))["restated_limit"] == 1  # the echo states the limit too
+    assert metrics(score("富士山について説明", "富士山について説明して", char_limit=30))["echo"] == 1
+    assert metrics(score("申し訳ありません"))["refusal"] == 1
+    assert metrics(score("30字以内"))["restated_limit"] == 1
+
+
+def test_hidden_text_after_visible_text_counts() -> None:
+    # An answer within the limit, then a tag hiding 100 more characters: they count.
+    result = score("日本一高い山。<think>" + "あ" * 100)
+    assert metrics(result)["char_count"] > 30 and result["aggregate_reward_score"] < 0.5
+    result = score("日本一高い山。<reasoning>" + "あ" * 100 + "</reasoning>")
+    assert metrics(result)["char_count"] > 30
+
+
+def test_reasoning_that_leads_is_removed() -> None:
+    assert score("<think>" + "考" * 200 + "</think>日本一高い山")["aggregate_reward_score"] == 1.0
+    assert score("考" * 200 + "</think>日本一高い山")["aggregate_reward_score"] == 1.0  # Qwen3's template
+    harmony = ("<|channel|>analysis<|message|>" + "考" * 200
+               + "<|end|><|start|>assistant<|channel|>final<|message|>日本一高い山<|return|>")
+    assert score(harmony)["aggregate_reward_score"] == 1.0
+    blocks = [{"type": "reasoning", "text": "考" * 200}, {"type": "text", "text": "日本一高い山"}]
+    assert score(blocks)["aggregate_reward_score"] == 1.0
+
+
+def test_min_share_pays_short_answers_in_proportion() -> None:
+    task = {"name": "char-limit", "minShare": 0.5}  # at least 15 of 30
+    assert score("あ" * 15, task=task)["aggregate_reward_score"] == 1.0
+    short = score("あ" * 5, task=task)
+    assert short["aggregate_reward_score"] == pytest.approx(5 / 15) and metrics(short)["passed"] == 0.0
+    assert score("あ" * 31, task=task)["aggregate_reward_score"] < 0.5
+
+
+def test_each_rejection_can_be_switched_off() -> None:
+    lenient = {"name": "char-limit", "rejectEcho": False, "rejectRestatedLimit": False, "rejectRefusals": False}
+    assert score("申し訳ありません", task=lenient)["aggregate_reward_score"] == 1.0
+    assert score("30文字以内", task=lenient)["aggregate_reward_score"] == 1.0
+    lenient_echo = score("富士山について説明", "富士山について説明して", task=lenient, char_limit=30)
+    assert lenient_echo["aggregate_reward_score"] == 1.0
+    assert score("。", task=lenient)["aggregate_reward_score"] == 0.0  # nothing visible is never an answer
+
+
+def test_echo_share_is_an_option() -> None:
+    strict = {"name": "char-limit", "echoShare": 0.3}
+    assert score("富士山について", task=strict)["aggregate_reward_score"] == 0.0  # 7 of 19 letters
+    assert score("富士山について")["aggregate_reward_score"] == 1.0  # under the default half
+
+
+def test_helpers() -> None:
+    assert not has_visible_content("\u200b\u3164。🗻") and has_visible_content("x") and has_visible_content("１")
+    assert is_echo("富士山について30文字以内で説明して!", PROMPT) and not is_echo("東京", "東京はどこ?")
+    assert is_refusal("  I'm sorry") and not is_refusal("Sorry is a word")
+    assert restates_limit("within 30 characters") and not restates_limit("30 cats")
+
+
+invisible = st.sampled_from(["\u200b", "\u200d", "\u2060", "\ufeff", "\u3164", "\u115f", "\u00ad", "\ufe0f", "\u202e"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(categories=["Mn", "Me", "Cf", "Cc", "Zs", "P", "S"]) | invisible, max_size=40
+    )
+)
+def test_no_letter_or_digit_is_no_answer(answer: str) -> None:
+    assert score(answer)["aggregate_reward_score"] == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_any_answer_scores_in_the_unit_interval_and_passes_only_within_the_limit(answer: str) -> None:
+    result = score(answer)
+    reward, values = result["aggregate_reward_score"], metrics(result)
+    assert 0.0 <= reward <= 1.0
+    assert (values["passed"] == 1.0) == (reward == 1.0)
+    if reward > 0:
+        assert has_visible_content(answer.strip()) or "<" in answer
