@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda_
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda_
 from constructs import Construct
 
 from lambda_reward.runtime.contract import METRICS_NAMESPACE
-from lambda_reward.runtime.tasks import TASK_ENV, Task
+from lambda_reward.runtime.tasks import PROMPT_OPENS_REASONING_ENV, TASK_ENV, Task
 from stacks.config import GraderConfig
 from stacks.python_asset import code_fingerprint, handler_path
 from stacks.python_function import PythonFunction
@@ -17,6 +17,22 @@ RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 HANDLER = handler_path(RUNTIME_DIR, "handler.handler")
 # Files besides the code that tasks read at run time (the llm-judge rubric templates).
 TASK_DATA_FILES = ("tasks/*.md",)
+TASKS_FOLDER = "tasks"
+
+
+def grader_code_fingerprint(runtime_dir: Path, task: Task) -> str:
+    """The grader's code as far as it defines what ``task`` scores: everything but the modules and data
+    files of other tasks (they ship, but adding or editing one must not restart this task's job)."""
+
+    def other_tasks(relative: Path) -> bool:
+        if len(relative.parts) != 2 or relative.parts[0] != TASKS_FOLDER:
+            return False
+        name = relative.name
+        if name.endswith(".py"):
+            return not name.startswith("_") and relative.stem not in task.modules
+        return name not in task.data_files
+
+    return code_fingerprint(runtime_dir, TASK_DATA_FILES, ignore=other_tasks)
 
 
 
@@ -31,11 +47,12 @@ class RewardFunction(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: GraderConfig, task: Task, service_name: str
+        self, scope: Construct, construct_id: str, *, settings: GraderConfig, task: Task, service_name: str,
+        prompt_opens_reasoning: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.task = task
-        self.code_sha256 = code_fingerprint(RUNTIME_DIR, TASK_DATA_FILES)
+        self.code_sha256 = grader_code_fingerprint(RUNTIME_DIR, task)
         self.python = PythonFunction(
             self, "Grader",
             runtime_dir=RUNTIME_DIR,
@@ -54,6 +71,8 @@ class RewardFunction(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 TASK_ENV: task.spec_json(),
+                # Only for a model whose chat template opens <think> in the prompt (stacks/models.py).
+                **({PROMPT_OPENS_REASONING_ENV: "true"} if prompt_opens_reasoning else {}),
             },
             current_version_options=lambda_.VersionOptions(
                 removal_policy=RemovalPolicy.RETAIN,
@@ -80,6 +99,15 @@ class RewardFunction(Construct):
         )
         self.function = self.python.function
         self.version = self.function.current_version
+        for setting, given, needed, unit in (("memoryMb", settings.memory_mb, task.grader_memory_mb, "MB"),
+                                             ("timeoutSeconds", settings.timeout_seconds,
+                                              task.grader_timeout_seconds, "s")):
+            if given is not None and given < needed:
+                Annotations.of(self).add_warning_v2(
+                    f"rft:grader-{setting}",
+                    f"rft:grader.{setting} is {given} {unit}, below the {needed} {unit} the {task.name} task needs: "
+                    "samples may run out of time (they are then flagged, with a neutral score, not scored)",
+                )
         # What the task itself calls (llm-judge: its judge model), and nothing else.
         stack = Stack.of(self)
         for statement in task.iam_statements(region=stack.region, account=stack.account, partition=stack.partition):

@@ -5,15 +5,16 @@ Builds 64 samples (8 problems x a group of 8 answers) with 5 test cases each: co
 (each textually distinct, as sampled answers are, so nothing is deduplicated away), wrong ones,
 crashing ones (an exception, a syntax error, a missing input line) and one infinite loop. Runs them
 through ``lambda_reward.runtime.grader.grade_batch`` with the task loaded as the Lambda loads it, best
-of ``--repeats``, and prints the wall time, samples/s and runs/s, the CPUs and workers used, and what
-the infinite loop cost. ``--identical`` makes each group's correct answers identical instead, to show
-what deduplication saves.
+of ``--repeats``, and prints the wall time, samples/s and runs/s, the CPUs and workers used, whether
+the runs were under the seccomp filter, and what the infinite loop cost. ``--identical`` makes each
+group's correct answers identical instead, to show what deduplication saves.
 
     .venv/bin/python scripts/bench_code_tests.py [--samples 64] [--tests 5] [--workers N]
         [--timeout S] [--repeats R] [--identical] [--check]
 
 With ``--check`` the exit status is 1 when the batch takes more than 10 s (the issue's target: 64
-samples x 5 tests on 2 cores in at most 10 s, an infinite loop costing one sample its time limit).
+samples x 5 tests on 2 cores in at most 10 s, an infinite loop costing one sample its time limit), or
+when a sample is flagged (not truly scored: the sandbox refused to run, or the deadline came first).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lambda_reward.runtime.grader import grade_batch  # noqa: E402
-from lambda_reward.runtime.tasks import load_task  # noqa: E402
+from lambda_reward.runtime.tasks import _sandbox, load_task  # noqa: E402
 
 TARGET_SECONDS = 10.0
 
@@ -147,11 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     grade_batch(without_loop, task)
     loop_free = time.perf_counter() - start
 
+    probe = _sandbox.probe_sandbox(task.scorer.limits, task.scorer.bootstrap, seccomp=True)
+    flagged = sum(any(metric["name"] == "flagged" for metric in result["metrics_list"]) for result in results)
     rewards = [result["aggregate_reward_score"] for result in results]
     loop = results[args.samples // 2]
     loop_metrics = {metric["name"]: metric["value"] for metric in loop["metrics_list"]}
     print(f"code-tests: {args.samples} samples x {args.tests} tests = {runs} distinct runs; "
           f"{cpus} CPUs, {task.scorer.workers} workers, timeoutSeconds {task.options['timeoutSeconds']}")
+    print(f"  sandbox: seccomp filter {'in force' if probe.filtered else 'NOT in force: ' + probe.problem}; "
+          f"flagged samples {flagged}")
     print(f"  wall time: best {best:.2f} s of {', '.join(f'{t:.2f}' for t in timings)}")
     print(f"  throughput: {args.samples / best:.1f} samples/s, {runs / best:.1f} runs/s")
     print(f"  rewards: mean {sum(rewards) / len(rewards):.3f}; full marks {sum(r == 1.0 for r in rewards)}, "
@@ -161,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
           f"the batch with a correct answer in its place: {loop_free:.2f} s")
     if args.check and best > TARGET_SECONDS:
         print(f"FAIL: {best:.2f} s is over the {TARGET_SECONDS} s target")
+        return 1
+    if args.check and flagged:
+        print(f"FAIL: {flagged} samples flagged (not truly scored)")
         return 1
     return 0
 

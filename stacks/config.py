@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambda_reward.runtime.tasks import NAME_KEY, Task, TaskError, load_task
+from lambda_reward.runtime.tasks import NAME_KEY, Task, TaskError, load_task, module_name
 from stacks.models import model_ids, rft_model, variant_region
 from stacks.rft_job.runtime.contract import RESERVED_TAG_KEYS, Variant
 
@@ -351,19 +351,40 @@ def _mantle_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[s
     return clean
 
 
+# The task spec travels in the grader's environment (RFT_TASK), where Lambda allows 4 KB for every
+# variable together; the rest of its variables take about 200 bytes.
+MAX_TASK_SPEC_BYTES = 3072
 _SHARED_KEYS = {"task", "dataset", "grader", "launchJob", "tags", "notificationEmails", "trackerPollMinutes"}
 _DATASET_KEYS = {"directory", "training", "validation"}
 
 
-def _task(raw: Any, where: str, problems: _Problems) -> Task | None:
-    """The configured task, loaded (its module imported, its options checked against its schema)."""
+def _same_task(spec: Any, name: str | None) -> bool:
+    """Whether a task object names the task ``name`` (or no task: then it only sets options)."""
+    if not isinstance(spec, Mapping) or name is None:
+        return False
+    given = spec.get(NAME_KEY)
+    return given is None or (isinstance(given, str) and module_name(given.strip()) == module_name(name))
+
+
+def _task(raw: Any, where: str, problems: _Problems, base: Task | None = None) -> Task | None:
+    """The configured task, loaded (its module imported, its options checked against its schema). A
+    variant's object for the app's task (or without a name) sets options over the app's."""
     value = _decode(raw)
+    if base is not None and _same_task(value, base.name):
+        value = merge_objects(base.spec, value)
     try:
-        return load_task(value)
+        task = load_task(value)
     except TaskError as error:
         for problem in error.problems:
             problems.add(where, problem)
         return None
+    size = len(task.spec_json().encode("utf-8"))
+    if size > MAX_TASK_SPEC_BYTES:
+        problems.add(where, f"the task and its options are {size} bytes as JSON; the grader's environment "
+                            f"holds at most {MAX_TASK_SPEC_BYTES} (Lambda allows 4 KB for all its variables): "
+                            "move large values (a JSON Schema, a rubric) into the records or a rubric file")
+        return None
+    return task
 
 
 def _dataset_settings(raw: Any, where: str, problems: _Problems, base: Mapping[str, Any]) -> dict[str, Any]:
@@ -402,7 +423,12 @@ def _dataset(settings: Mapping[str, Any], task_name: str, problems: _Problems) -
     for label, path in (("training", config.training_path), ("validation", config.validation_path)):
         if path is not None and training and task_name and not path.is_file():
             where = settings[label][1] if label in settings else f"{CONTEXT_PREFIX}dataset"
-            problems.add(f"{where}.{label}", f"file not found: {path} (the {task_name} task's dataset)")
+            file_name = TASK_TRAINING_FILE if label == "training" else TASK_VALIDATION_FILE
+            own = TASK_DATA_DIRECTORY / task_name / file_name
+            hint = (f"; the {task_name} task's own is {own.relative_to(PROJECT_ROOT)} (each task keeps its dataset in "
+                    "training-data/<task>/ since tasks arrived): drop rft:dataset to use it"
+                    if own.is_file() and own != path else f" (the {task_name} task's dataset)")
+            problems.add(f"{where}.{label}", f"file not found: {path}{hint}")
     return config
 
 
@@ -467,7 +493,8 @@ class _Shared:
 def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shared | None) -> _Shared:
     """Settings that are app-wide and can be overridden per variant (or per mantle model)."""
     key = (lambda name: f"{CONTEXT_PREFIX}{name}") if base is None else (lambda name: f"{where}.{name}")
-    task = _task(ctx.get("task"), key("task"), problems) if base is None or "task" in ctx else base.task
+    task = (_task(ctx.get("task"), key("task"), problems, base.task if base else None)
+            if base is None or "task" in ctx else base.task)
     dataset_settings = (
         _dataset_settings(ctx.get("dataset"), key("dataset"), problems, base.dataset_settings if base else {})
         if base is None or "dataset" in ctx
@@ -603,9 +630,7 @@ def resolve_context(
         base = _decode(project.get(full_key))
         if top == "task":
             value, base = _task_object(value), _task_object(base)
-            if isinstance(value, Mapping) and isinstance(base, Mapping) and value.get(NAME_KEY, base.get(NAME_KEY)) != (
-                base.get(NAME_KEY)
-            ):
+            if isinstance(value, Mapping) and isinstance(base, Mapping) and not _same_task(value, base.get(NAME_KEY)):
                 base = None  # another task: it starts from its own defaults
         if top in OBJECT_KEYS and isinstance(value, Mapping) and isinstance(base, Mapping):
             value = merge_objects(base, value)

@@ -21,6 +21,10 @@ class RftModel:
     inference_id: str  # the id on-demand inference takes for the base model
     stack_name: str  # its stack's default name
     title: str
+    # Its chat template opens the reasoning block in the prompt (<think> ends the prompt), so its answers
+    # begin inside the block and a closing </think> with no opening tag before it ends the reasoning.
+    # For every other model such a tag is text: anything before it counts (nothing hides behind it).
+    prompt_opens_reasoning: bool = False
 
     @property
     def api_title(self) -> str:
@@ -39,7 +43,7 @@ RFT_MODELS: tuple[RftModel, ...] = (
              "openai.gpt-oss-20b", "BedrockRft-GptOss20b", "GPT-OSS 20B"),
     # The user guide's id; AWS's Qwen notebooks write qwen.qwen3-32b-v1:0 (unconfirmed which).
     RftModel("qwen.qwen3-32b", Variant.MANTLE, "us-west-2", MANTLE_API,
-             "qwen.qwen3-32b", "BedrockRft-Qwen3-32b", "Qwen3 32B"),
+             "qwen.qwen3-32b", "BedrockRft-Qwen3-32b", "Qwen3 32B", prompt_opens_reasoning=True),
     # AWS's Nemotron RFT notebook (custom-models/bedrock-reinforcement-fine-tuning/models/nemotron).
     RftModel("nvidia.nemotron-nano-3-30b", Variant.MANTLE, "us-west-2", MANTLE_API,
              "nvidia.nemotron-nano-3-30b", "BedrockRft-NemotronNano3-30b", "Nemotron Nano 3 30B"),

@@ -28,6 +28,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import jsii
@@ -87,15 +88,21 @@ def handler_path(runtime_dir: Path, entry_point: str) -> str:
     return ".".join([*package_path(runtime_dir).parts, entry_point])
 
 
-def code_fingerprint(runtime_dir: Path, data: tuple[str, ...] = ()) -> str:
+def code_fingerprint(runtime_dir: Path, data: tuple[str, ...] = (),
+                     ignore: Callable[[Path], bool] | None = None) -> str:
     """SHA-256 of exactly what defines the Lambda's behaviour: runtime files and pinned deps.
+
+    ``ignore`` (a runtime file's path relative to the folder): files that ship but do not define this
+    function's behaviour (the grader: the modules of tasks it is not configured with).
 
     Used as the grader's identity for deciding whether a job must be relaunched; unlike the
     published version ARN it does not change when only memory or timeout change. Paths are
     hashed in POSIX form as they sit in the zip, and contents normalised (stacks.checkout).
     """
     digest = hashlib.sha256()
-    for path in [*runtime_files(runtime_dir, data), runtime_dir / REQUIREMENTS_FILE]:
+    files = [path for path in runtime_files(runtime_dir, data)
+             if ignore is None or not ignore(path.relative_to(runtime_dir))]
+    for path in [*files, runtime_dir / REQUIREMENTS_FILE]:
         digest.update((package_path(runtime_dir) / path.relative_to(runtime_dir)).as_posix().encode() + b"\0")
         digest.update(normalized_text(path.read_bytes()) + b"\0")
     return digest.hexdigest()

@@ -42,7 +42,8 @@ class RftStack(Stack):
 
         self.data = TrainingData(self, "TrainingData", dataset=config.dataset, task=config.task)
         self.grader = RewardFunction(self, "Grader", settings=config.grader, task=config.task,
-                                     service_name=f"{config.name_prefix}-reward")
+                                     service_name=f"{config.name_prefix}-reward",
+                                     prompt_opens_reasoning=bool(model and model.prompt_opens_reasoning))
         self.outputs = PublishedOutputs(self, "Outputs", parameter_prefix=config.parameter_prefix)
 
         self.access = JOB_API_ACCESS[config.variant]

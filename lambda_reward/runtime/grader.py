@@ -110,6 +110,7 @@ def grade_batch(
     *,
     on_malformed: MalformedCallback | None = None,
     deadline: Deadline | None = None,
+    prompt_opens_reasoning: bool = False,
 ) -> list[dict[str, Any]]:
     """One result per sample, in order: ``{"id", "aggregate_reward_score", "metrics_list"}``.
 
@@ -121,7 +122,9 @@ def grade_batch(
     hears about it. So does a sample that hits a bug in the task (reason ``grader error (a bug):
     ...``): lost samples, never a failed training run.
     """
-    return grade_batch_with_summary(samples, task, on_malformed=on_malformed, deadline=deadline)[0]
+    return grade_batch_with_summary(
+        samples, task, on_malformed=on_malformed, deadline=deadline, prompt_opens_reasoning=prompt_opens_reasoning
+    )[0]
 
 
 def grade_batch_with_summary(
@@ -130,8 +133,12 @@ def grade_batch_with_summary(
     *,
     on_malformed: MalformedCallback | None = None,
     deadline: Deadline | None = None,
+    prompt_opens_reasoning: bool = False,
 ) -> tuple[list[dict[str, Any]], BatchSummary]:
-    """``grade_batch`` and, counted on the way, its ``summarize`` (what the handler needs)."""
+    """``grade_batch`` and, counted on the way, its ``summarize`` (what the handler needs).
+
+    ``prompt_opens_reasoning``: the model's chat template opens its reasoning block in the prompt
+    (see ``samples.strip_reasoning``); the grader's environment says so for such a model."""
     task = task or default_task()
     results: list[dict[str, Any] | None] = [None] * len(samples)
     malformed: list[tuple[int, Any, str]] = []
@@ -140,7 +147,7 @@ def grade_batch_with_summary(
         positions: list[int] = []
         for index, raw in enumerate(samples):
             try:
-                parts = read_sample(raw)
+                parts = read_sample(raw, prompt_opens_reasoning)
             except Exception as error:  # a bug in reading costs one sample, never the training run
                 sample_id = raw.get(ResultKey.ID) if isinstance(raw, dict) else None
                 parts = MalformedSample(sample_id, f"grader error (a bug): {type(error).__name__}: {error}")
@@ -225,6 +232,9 @@ def _result(sample_id: Any, score: Any, pass_at: float) -> dict[str, Any]:
 def _entries_of(score: Score, pass_at: float) -> tuple[SharedMetric, ...]:
     entries = []
     for name, value in score.metrics.items():
+        if type(value) is int:  # the usual metric: a count, a flag
+            entries.append(shared_metric(name, value))
+            continue
         if isinstance(value, bool):
             value = int(value)
         if not isinstance(value, (int, float)) or not math.isfinite(value):

@@ -22,7 +22,7 @@ from lambda_reward.runtime.samples import (
     describe_value,
     samples_of_event,
 )
-from lambda_reward.runtime.tasks import TASK_ENV, Deadline, load_task
+from lambda_reward.runtime.tasks import PROMPT_OPENS_REASONING_ENV, TASK_ENV, Deadline, load_task
 
 # The template sets both (POWERTOOLS_*); the defaults serve a local run (rftctl grade, tests).
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "rft-reward"
@@ -52,6 +52,8 @@ def _task_spec(raw: str | None) -> Any:
 
 # Loaded once per container, at cold start: a bad configuration fails the first invocation loudly.
 TASK = load_task(_task_spec(os.environ.get(TASK_ENV)))
+# Set (to "true") for a model whose chat template opens the reasoning block in the prompt.
+PROMPT_OPENS_REASONING = os.environ.get(PROMPT_OPENS_REASONING_ENV, "").lower() == "true"
 
 
 def loggable_id(sample_id: Any) -> Any:
@@ -104,7 +106,9 @@ def handler(event: Any, context: LambdaContext) -> list[dict[str, Any]]:
 
     malformed_warnings = MalformedSampleWarnings()
     deadline = Deadline.from_context(context, reserve_seconds=DEADLINE_RESERVE_SECONDS)
-    results, summary = grade_batch_with_summary(samples, TASK, on_malformed=malformed_warnings, deadline=deadline)
+    results, summary = grade_batch_with_summary(
+        samples, TASK, on_malformed=malformed_warnings, deadline=deadline, prompt_opens_reasoning=PROMPT_OPENS_REASONING
+    )
     malformed_warnings.log_suppressed()
 
     metrics.add_metric(name=BatchMetric.SAMPLES_SCORED, unit=MetricUnit.Count, value=summary.samples)

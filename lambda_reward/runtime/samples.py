@@ -142,14 +142,15 @@ _HARMONY_FINAL_HEADER = "<|channel|>final<|message|>"
 _HARMONY_MESSAGE_END = re.compile(r"<\|(?:end|return|call)\|>")
 
 
-def strip_reasoning(text: str) -> str:
+def strip_reasoning(text: str, prompt_opens_reasoning: bool = False) -> str:
     """The visible answer: the model's reasoning removed only where it leads the answer.
 
     * leading ``<think>``, ``<thinking>`` or ``<reasoning>`` blocks (whitespace around them
       allowed) are removed; a leading block that is never closed makes the whole answer
       reasoning (the generation was cut off while thinking): empty;
-    * a closing tag with no opening tag before it (the chat template opened the block in the
-      prompt, as Qwen3's does) means everything up to it was reasoning;
+    * with ``prompt_opens_reasoning`` (the model's chat template opens the block in the prompt, as the
+      Qwen3 template this app knows does), a closing tag with no opening tag before it means everything
+      up to it was reasoning; for other models such a tag is text;
     * raw GPT-OSS harmony output (starting with ``<|channel|>`` or ``<|start|>``) keeps its first
       ``final`` channel message, and is empty when there is none; text after that message's end
       counts as answer text;
@@ -170,9 +171,10 @@ def strip_reasoning(text: str) -> str:
             stripped = stripped[close + len(opening[1]) + 3 :].lstrip()
             opening = _OPENING_TAG.match(stripped)
         return stripped
-    closing = _CLOSING_TAG.search(text)
-    if closing is not None and _OPENING_TAG.search(text, 0, closing.start()) is None:
-        return text[closing.end() :]
+    if prompt_opens_reasoning:
+        closing = _CLOSING_TAG.search(text)
+        if closing is not None and _OPENING_TAG.search(text, 0, closing.start()) is None:
+            return text[closing.end() :]
     return text
 
 
@@ -232,7 +234,7 @@ def _event_description(event: object) -> str:
 SampleParts = tuple[Any, str, str, dict[str, Any], dict[str, Any] | None]
 
 
-def read_sample(raw: object) -> SampleParts | MalformedSample:
+def read_sample(raw: object, prompt_opens_reasoning: bool = False) -> SampleParts | MalformedSample:
     """Split one raw sample into what the grader needs, or say precisely what is wrong.
 
     The allocation-light form of ``parse_sample`` that the grader calls per sample.
@@ -266,13 +268,13 @@ def read_sample(raw: object) -> SampleParts | MalformedSample:
     if answer_message is None:
         return MalformedSample(sample_id, "no assistant message (role assistant or nova_assistant)")
     content = answer_message.get("content")
-    if content is None and answer_message.get("tool_calls"):
+    if content is None and "tool_calls" in answer_message:
         content = ""  # OpenAI's shape of a message that only calls tools: the task reads its tool_calls
     answer = content if isinstance(content, str) else message_text(content)
     if answer is None:
         return MalformedSample(sample_id, _content_reason(messages, answer_message))
     if "<" in answer:  # every reasoning marker starts with "<"
-        answer = strip_reasoning(answer)
+        answer = strip_reasoning(answer, prompt_opens_reasoning)
     if prompt_message is None:
         return sample_id, answer, "", raw, metadata
     content = prompt_message.get("content")

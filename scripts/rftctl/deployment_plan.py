@@ -20,7 +20,7 @@ from stacks.rft_job.runtime.contract import (
     JobProperty,
     Output,
 )
-from stacks.rft_job.runtime.job_spec import JobSpecError, job_fingerprint
+from stacks.rft_job.runtime.job_spec import JobSpecError, fingerprint_of_document
 
 from .errors import EXIT_CHECK_FAILED, CliError
 
@@ -187,17 +187,7 @@ def _fingerprint_of_template_spec(spec: Any) -> str | None:
         if isinstance(spec, dict) and set(spec) == {"Fn::Join"}:
             separator, parts = spec["Fn::Join"]
             spec = separator.join(part if isinstance(part, str) else "DEPLOY-TIME" for part in parts)
-        data = json.loads(spec)
-        datasets = data["datasetSha256"]
-        return job_fingerprint(
-            variant=data["variant"],
-            base_model=data["baseModel"],
-            training_sha256=datasets["training"],
-            validation_sha256=datasets.get("validation"),
-            grader_code_sha256=data["graderCodeSha256"],
-            hyper_parameters=data.get("hyperParameters") or {},
-            grader_pinned=data.get("graderPinned", True),
-        )
+        return fingerprint_of_document(json.loads(spec))
     except (KeyError, TypeError, ValueError, AttributeError, JobSpecError):
         return None
 

@@ -20,10 +20,10 @@ def metric(result: dict[str, Any], name: str) -> float | None:
 
 
 def passed(result: dict[str, Any]) -> bool:
-    """A sample passes when the grader's ``within_limit`` metric says so.
+    """A sample passes when the grader's ``passed`` metric (the task's verdict) says so.
 
-    The reward itself is graded (an overshoot earns up to 0.5), so "pass" is the grader's
-    own verdict; a grader without that metric passes only a full reward of 1.0.
+    The reward itself is graded (char-limit: an overshoot earns up to 0.5), so "pass" is the
+    grader's own verdict; a grader without that metric passes only a full reward of 1.0.
     """
     verdict = metric(result, PASS_METRIC)
     if verdict is not None:

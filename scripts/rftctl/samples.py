@@ -156,9 +156,9 @@ def load_prompts(
 def add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE, --from-stack, --limit and --task: where preflight and compare take their prompts from, and
     the task they grade with."""
-    from .task_choice import add_task_argument
+    from .task_choice import DEFAULT_DEPLOYED, add_task_argument
 
-    add_task_argument(parser, deployed=True)
+    add_task_argument(parser, default=DEFAULT_DEPLOYED)
     parser.add_argument("prompts", nargs="?", type=Path, metavar="FILE", help="JSONL prompts (training-data format)")
     parser.add_argument(
         "--from-stack", action="store_true", help="use the stack's uploaded validation set (ValidationDataUri)"
@@ -166,12 +166,12 @@ def add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N prompts")
 
 
-def selected_prompts(ctx: CommandContext, args: argparse.Namespace) -> tuple[str, list[PromptRecord]]:
-    """(where they came from, prompts) for the options add_prompt_arguments defines; a local file is
-    checked with --task or cdk.json's task, before any AWS call."""
-    from .task_choice import offline_task
-
+def selected_prompts(
+    ctx: CommandContext, args: argparse.Namespace, task: Task
+) -> tuple[str, list[PromptRecord]]:
+    """(where they came from, prompts) for the options add_prompt_arguments defines, checked with ``task``
+    (the task they will be graded with)."""
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
-    source, records = load_prompts(ctx, args.prompts, args.from_stack, offline_task(args))
+    source, records = load_prompts(ctx, args.prompts, args.from_stack, task)
     return source, records[: args.limit]

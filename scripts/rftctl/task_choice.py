@@ -18,14 +18,18 @@ if TYPE_CHECKING:
 TASK_CONTEXT_KEY = "rft:task"
 
 
-def add_task_argument(parser: argparse.ArgumentParser, *, deployed: bool) -> None:
-    where = "the deployed grader's (GraderTask), else " if deployed else ""
+def add_task_argument(parser: argparse.ArgumentParser, *, default: str) -> None:
     parser.add_argument(
         "--task",
         metavar="TASK",
         help=f"task to grade with: a name (char-limit, math-answer, ...) or its JSON object with options "
-        f"(default: {where}cdk.json's rft:task)",
+        f"(default: {default})",
     )
+
+
+# What --task defaults to, by where the command takes its task from.
+DEFAULT_OFFLINE = "cdk.json's rft:task (the app-wide one; a stack's own rft:nova.task is not read)"
+DEFAULT_DEPLOYED = "the deployed grader's, its stack output GraderTask"
 
 
 def project_task_spec() -> Any:
@@ -62,10 +66,19 @@ def offline_task(args: argparse.Namespace) -> Task:
 
 
 def stack_task(args: argparse.Namespace, stack: DeployedStack) -> Task:
-    """--task, else the task the stack's grader was deployed with, else cdk.json's (a stack from before tasks)."""
+    """--task, else the task the stack's grader was deployed with; a stack from before tasks (no
+    GraderTask output) scored the character limit, so char-limit with its defaults."""
     if getattr(args, "task", None):
         return offline_task(args)
     deployed = stack.optional_output(Output.GRADER_TASK)
     if deployed:
         return load(_decoded(deployed, f"stack output {Output.GRADER_TASK}"), f"stack output {Output.GRADER_TASK}")
-    return offline_task(args)
+    return load(None, "the default task")
+
+
+def opens_reasoning(base_model: str) -> bool:
+    """Whether the model's chat template opens its reasoning block in the prompt (as its grader is told)."""
+    from stacks.models import rft_model
+
+    model = rft_model(base_model)
+    return bool(model and model.prompt_opens_reasoning)

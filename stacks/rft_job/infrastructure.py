@@ -54,7 +54,7 @@ from stacks.rft_job.runtime.contract import (
     TrackerField,
     Variant,
 )
-from stacks.rft_job.runtime.job_spec import SpecKey, job_fingerprint
+from stacks.rft_job.runtime.job_spec import SpecKey, fingerprint_of_document
 from stacks.training_data import LEDGER_PREFIX, TrainingData
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -501,19 +501,11 @@ class JobLauncher(Construct):
             SpecKey.STATE_MACHINE_ARN: tracker.state_machine.state_machine_arn,
             SpecKey.LEDGER_URI: data.ledger_uri,
         }
-        # What the job trains, known at synth: a property of its own so that `cdk diff` and
-        # `rftctl plan` show a new job exactly when one would start (the launcher checks it).
-        self.fingerprint = job_fingerprint(
-            variant=props.variant.value,
-            base_model=props.base_model,
-            training_sha256=data.training.sha256,
-            validation_sha256=validation.sha256 if validation else None,
-            grader_code_sha256=grader.code_sha256,
-            hyper_parameters=props.hyperparameters,
-            grader_pinned=pinned,
-            grader_task=grader.task.spec,
-        )
         spec.update(access.spec_fields(data=data, service_role=service_role, send_metadata=props.send_metadata))
+        # What the job trains, known at synth: a property of its own so that `cdk diff` and
+        # `rftctl plan` show a new job exactly when one would start (the launcher checks it). Read from
+        # the spec itself, as plan and the launcher read it.
+        self.fingerprint = fingerprint_of_document(spec)
         access.grant_launcher(
             self.python,
             base_model=props.base_model,

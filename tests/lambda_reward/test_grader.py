@@ -195,3 +195,26 @@ def test_whatever_a_task_returns_the_reply_keeps_bedrocks_shape(returned: list[A
         reward = result["aggregate_reward_score"]
         assert type(reward) is float and 0.0 <= reward <= 1.0
         json.dumps(result, allow_nan=False)
+
+
+def test_a_one_function_task_stops_at_the_deadline_and_gives_the_rest_a_neutral_score() -> None:
+    now = [0.0]
+
+    def score(answer: str, raw: dict[str, Any]) -> float:
+        now[0] += 1.0  # each sample takes a second
+        return 1.0 if answer == "good" else 0.0
+
+    deadline = Deadline(2.5, clock=lambda: now[0])
+    batch = [sample("good", 0), sample("bad", 1), sample("good", 2), sample("x", 3), sample("y", 4, prompt="other")]
+    results = grade_batch(batch, task_of(score=score), deadline=deadline)
+    assert [r["aggregate_reward_score"] for r in results] == [1.0, 0.0, 1.0, 2 / 3, 0.5]
+    assert [metrics(r).get("deadline") for r in results] == [None, None, None, 1, 1]
+    assert now[0] == 3.0  # nothing was scored past the deadline
+
+
+def test_options_are_compared_with_the_defaults_by_type_too() -> None:
+    from lambda_reward.runtime.tasks import TaskError, load_task
+
+    with pytest.raises(TaskError) as error:
+        load_task({"name": "char-limit", "rejectEcho": 1, "minShare": False})
+    assert len(error.value.problems) == 2

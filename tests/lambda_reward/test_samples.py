@@ -159,7 +159,8 @@ def test_fields_from_metadata_only_and_null_metadata() -> None:
         ("<reasoning>r</reasoning>answer", "answer"),
         # Tags after visible text are text: hiding text behind them pays nothing.
         ("<think>a</think>x<think>b</think>y", "x<think>b</think>y"),
-        ("reasoning only, the template opened the tag</think>答え", "答え"),
+        # A stray closing tag is text unless the model's template opened the block (below).
+        ("the template opened the tag</think>答え", "the template opened the tag</think>答え"),
         ("<think>cut off while thinking", ""),
         ("答え<think>and then more thinking", "答え<think>and then more thinking"),
         ("答え<reasoning>hidden</reasoning>", "答え<reasoning>hidden</reasoning>"),
@@ -203,3 +204,17 @@ def test_describe_value(value: object, description: str) -> None:
 def test_reasoning_is_stripped_from_the_parsed_answer() -> None:
     raw = sample(USER, {"role": "assistant", "content": [{"type": "text", "text": "<think>x</think>答え"}]})
     assert parsed(raw).answer == "答え"
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("reasoning only, the template opened the tag</think>答え", "答え"),
+        ("thinking</think>答え</think>more", "答え</think>more"),
+        ("<think>a</think>答え", "答え"),
+        ("答え", "答え"),
+        ("a<think>b</think>c</think>d", "a<think>b</think>c</think>d"),  # an opening tag first: text
+    ],
+)
+def test_a_template_that_opens_the_block_makes_a_stray_closing_tag_end_it(text: str, answer: str) -> None:
+    assert strip_reasoning(text, prompt_opens_reasoning=True) == answer

@@ -214,3 +214,25 @@ def test_a_stack_name_not_in_the_assembly_is_an_error(rftctl, assembly: Path) ->
     result = rftctl("plan", "--cdk-out", str(assembly), "--stack", "BedrockRft-Typo")
     assert result.code == 1
     assert "has no stack BedrockRft-Typo; it has BedrockRft-GptOss20b, BedrockRft-Nova2Lite" in result.err
+
+
+def declared_fingerprint(template: dict[str, Any]) -> str:
+    (job,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::BedrockRftJob"]
+    return job["Properties"]["JobFingerprint"]
+
+
+@pytest.mark.parametrize("stack", [NOVA_STACK, MANTLE_STACK])
+def test_plan_reads_the_same_fingerprint_as_the_template_declares(assembly: Path, stack: str) -> None:
+    template = synthesized(assembly, stack)
+    assert fingerprint(assembly, stack) == declared_fingerprint(template)
+
+
+def test_a_change_of_the_graders_task_options_alone_is_a_new_job_to_plan(assembly: Path) -> None:
+    template = synthesized(assembly, NOVA_STACK)
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        if resource["Type"] == "Custom::BedrockRftJob":
+            parts = resource["Properties"]["JobSpec"]["Fn::Join"][1]
+            parts[:] = [p.replace('"minShare":0,', '"minShare":0.5,') if isinstance(p, str) else p for p in parts]
+    assert json.dumps(changed) != json.dumps(template)
+    assert job_fingerprint_of(changed)[1] != job_fingerprint_of(template)[1]

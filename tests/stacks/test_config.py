@@ -378,3 +378,33 @@ def test_task_options_merge_over_cdk_json_only_for_the_same_task() -> None:
     project = load_project_context()
     dotted = build_config({**project, "rft:task.minShare": "0.3"}, project_context=project)
     assert (dotted.stacks[0].task.name, dotted.stacks[0].task.options["minShare"]) == ("char-limit", 0.3)
+
+
+def test_a_task_spec_too_large_for_the_graders_environment_stops_synth() -> None:
+    schema = {"type": "object", "properties": {f"field{i}": {"type": "string"} for i in range(200)}}
+    problems = problems_of(task={"name": "json-schema", "schema": schema})
+    assert any("bytes as JSON; the grader's environment holds at most 3072" in p for p in problems), problems
+
+
+def test_a_variants_task_object_for_the_same_task_sets_options_over_the_apps() -> None:
+    config = config_with(task={"name": "char-limit", "minShare": 0.3},
+                         nova={"task": {"name": "char_limit", "rejectEcho": False}})
+    nova, mantle = config.stacks
+    assert (nova.task.options["minShare"], nova.task.options["rejectEcho"]) == (0.3, False)
+    assert (mantle.task.options["minShare"], mantle.task.options["rejectEcho"]) == (0.3, True)
+    other = config_with(task={"name": "char-limit", "minShare": 0.3}, nova={"task": "exact-match"})
+    assert other.stacks[0].task.name == "exact-match"
+
+
+def test_an_override_spelled_with_underscores_keeps_cdk_json_options() -> None:
+    project = {**load_project_context(), "rft:task": {"name": "char-limit", "minShare": 0.4}}
+    config = build_config({**project, "rft:task": '{"name": "char_limit", "rejectEcho": false}'},
+                          project_context=project)
+    assert (config.stacks[0].task.options["minShare"], config.stacks[0].task.options["rejectEcho"]) == (0.4, False)
+
+
+def test_a_dataset_named_as_before_tasks_points_to_its_new_place() -> None:
+    problems = problems_of(dataset={"directory": "training-data", "training": "char-limit-training.jsonl",
+                                    "validation": "char-limit-validation.jsonl"})
+    assert any("file not found" in p and "training-data/char-limit/training.jsonl" in p and "drop rft:dataset" in p
+               for p in problems), problems

@@ -109,3 +109,57 @@ def test_each_task_synthesizes_clean_under_cdk_nag_and_cfn_lint(name: str, tmp_p
         matches = [m for m in lint_all(path.read_text())
                    if m.rule.id[0] in "EW" and m.rule.id not in IGNORED_CFN_LINT_RULES]
         assert not matches, f"{name} {path.name}:\n" + "\n".join(str(m) for m in matches)
+
+
+def test_only_a_model_whose_template_opens_reasoning_tells_its_grader(tmp_path: Path) -> None:
+    from lambda_reward.runtime.tasks import PROMPT_OPENS_REASONING_ENV
+
+    templates = synth(tmp_path, {"rft:mantle": {"models": ["openai.gpt-oss-20b", "qwen.qwen3-32b"]}}, nag=False)
+    found = {}
+    for name, template in templates.items():
+        (grader,) = [r for r in template.find_resources("AWS::Lambda::Function").values()
+                     if TASK_ENV in r["Properties"].get("Environment", {}).get("Variables", {})]
+        found[name] = grader["Properties"]["Environment"]["Variables"].get(PROMPT_OPENS_REASONING_ENV)
+    assert found == {"BedrockRft-Nova2Lite": None, "BedrockRft-GptOss20b": None, "BedrockRft-Qwen3-32b": "true"}
+
+
+def test_the_graders_code_fingerprint_covers_its_task_not_the_others(tmp_path: Path) -> None:
+    """Adding or editing another task's module must never restart this task's paid job."""
+    import shutil
+
+    from lambda_reward.infrastructure import grader_code_fingerprint
+
+    runtime = tmp_path / "lambda_reward" / "runtime"
+    shutil.copytree(PROJECT_ROOT / "lambda_reward" / "runtime", runtime,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "lambda_reward" / "__init__.py").write_text("")
+    char_limit, judge = load_task("char-limit"), load_task("llm-judge")
+    weighted = load_task({"name": "weighted", "tasks": [{"name": "char-limit"}, {"name": "llm-judge"}]})
+    before = {name: grader_code_fingerprint(runtime, task)
+              for name, task in (("char", char_limit), ("judge", judge), ("weighted", weighted))}
+
+    (runtime / "tasks" / "my_team_task.py").write_text("def score(answer, sample):\n    return 1.0\n")
+    with (runtime / "tasks" / "llm_judge_rubric.md").open("a", encoding="utf-8") as rubric:
+        rubric.write("\nBe strict.\n")
+    after = {name: grader_code_fingerprint(runtime, task)
+             for name, task in (("char", char_limit), ("judge", judge), ("weighted", weighted))}
+    assert after["char"] == before["char"]  # a new task and another task's rubric: not char-limit's code
+    assert after["judge"] != before["judge"] and after["weighted"] != before["weighted"]
+
+    with (runtime / "tasks" / "_text.py").open("a", encoding="utf-8") as shared:
+        shared.write("\n# a shared helper changed\n")
+    assert grader_code_fingerprint(runtime, char_limit) != after["char"]  # private helpers count for all
+    with (runtime / "grader.py").open("a", encoding="utf-8") as grader:
+        grader.write("\n# the grader changed\n")
+    assert grader_code_fingerprint(runtime, judge) != after["judge"]
+
+
+def test_a_grader_smaller_than_its_task_needs_is_a_synth_warning(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    from tests.conftest import synth_stacks
+
+    stacks = synth_stacks(tmp_path, {"rft:task": "code-tests", "rft:grader.memoryMb": "512",
+                                     "rft:mantle": {"models": []}}, nag=False)
+    (stack,) = stacks.values()
+    Annotations.from_stack(stack).has_warning("*", Match.string_like_regexp("memoryMb is 512 MB, below the 3538 MB"))

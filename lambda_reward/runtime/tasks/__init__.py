@@ -24,6 +24,10 @@ and ``sample`` the raw sample Bedrock sent (its fields at the top level or under
   role needs for this task (llm-judge: invoking its judge model); ``GRADER_TIMEOUT_SECONDS`` and
   ``GRADER_MEMORY_MB``: the grader's timeout and memory this task needs when ``rft:grader`` does not
   say (default 60 s and 512 MB);
+* ``DATA_FILES``: names of files in this folder the task reads (llm-judge: its rubric), which ship with
+  the grader and, with the task's module, the private ``_*.py`` helpers and the grader's own code,
+  make its code fingerprint (another task's module is not part of it: adding or editing one never
+  restarts a job of this task); ``USES_MODULES``: other task modules it scores with (weighted);
 * ``PROMPT_METRIC`` and ``ANSWER_METRIC``: ``(metric name, label)`` of a metric that describes the
   prompt (char-limit: its limit) and one that describes each answer (its length), which rftctl's
   tables show beside the pass mark.
@@ -51,6 +55,8 @@ from lambda_reward.runtime.samples import ParsedSample, sample_field
 DEFAULT_TASK: Final = "char-limit"
 # The grader Lambda's environment variable naming its task: {"name": ..., <options>} as JSON.
 TASK_ENV: Final = "RFT_TASK"
+# "true" when the model's chat template opens its reasoning block in the prompt (samples.strip_reasoning).
+PROMPT_OPENS_REASONING_ENV: Final = "RFT_PROMPT_OPENS_REASONING"
 NAME_KEY: Final = "name"
 DEFAULT_PASS_AT: Final = 1.0
 # Scoring is microseconds per sample; 60 s leaves room for a cold start and a huge batch, and 512 MB
@@ -133,6 +139,8 @@ class Task:
     scorer: Any  # the object configure() returned, or the module
     grader_timeout_seconds: int  # what this task needs unless rft:grader.timeoutSeconds says otherwise
     grader_memory_mb: int  # likewise for rft:grader.memoryMb
+    modules: frozenset[str]  # the task modules it scores with (its own; weighted's: its parts' too)
+    data_files: frozenset[str]  # files of the tasks folder it reads (llm-judge: its rubric)
     prompt_metric: tuple[str, str] | None  # (metric, label) rftctl shows per prompt
     answer_metric: tuple[str, str] | None  # (metric, label) rftctl shows per answer
     _score_batch: BatchScorer
@@ -216,7 +224,9 @@ def task_from_module(module: ModuleType, name: str, options: Mapping[str, Any]) 
         configured = {**defaults, **options}
         # The defaults are valid by construction (tests/lambda_reward/tasks check each task's), so options
         # that only repeat them (as the grader's environment does) need no jsonschema at cold start.
-        if any(key not in defaults or defaults[key] != value for key, value in options.items()):
+        # Type-strict: 1 is not true, 0 is not 0.0 here (the spec, and so the fingerprint, keeps the type).
+        if any(key not in defaults or type(defaults[key]) is not type(value) or defaults[key] != value
+               for key, value in options.items()):
             problems = option_problems(schema, configured)
             if problems:
                 raise TaskError([f"task {name}: {problem}" for problem in problems])
@@ -232,6 +242,8 @@ def task_from_module(module: ModuleType, name: str, options: Mapping[str, Any]) 
             _attribute(scorer, module, "GRADER_TIMEOUT_SECONDS", DEFAULT_GRADER_TIMEOUT_SECONDS)
         ),
         grader_memory_mb=int(_attribute(scorer, module, "GRADER_MEMORY_MB", DEFAULT_GRADER_MEMORY_MB)),
+        modules=frozenset({module.__name__.rpartition(".")[2], *_attribute(scorer, module, "USES_MODULES", ())}),
+        data_files=frozenset(_attribute(scorer, module, "DATA_FILES", ())),
         prompt_metric=_attribute(scorer, module, "PROMPT_METRIC"),
         answer_metric=_attribute(scorer, module, "ANSWER_METRIC"),
         _score_batch=_batch_scorer(scorer, name),
@@ -266,7 +278,8 @@ def _import_task(name: str) -> ModuleType:
         from difflib import get_close_matches
 
         known = task_names()
-        guess = get_close_matches(task_name(module), known, n=1)
+        wanted = task_name(module)
+        guess = get_close_matches(wanted, known, n=1) or [k for k in known if k.startswith(wanted)]
         hint = f"did you mean {guess[0]}? " if guess else ""
         raise TaskError([f"unknown task {name!r}; {hint}tasks in lambda_reward/runtime/tasks: {', '.join(known)}"])
     loaded = importlib.import_module(f"{__name__}.{module}")
@@ -305,12 +318,37 @@ class _PerSample:
     def __call__(self, samples: list[ParsedSample], deadline: Deadline) -> list[Any]:
         score = self.score
         results: list[Any] = []
-        for sample in samples:
+        for index, sample in enumerate(samples):
+            if deadline.expired:  # a slow task must not take the whole batch past Lambda's timeout
+                return results + neutral_scores(samples[index:], samples[:index], results, DEADLINE_FLAG)
             try:
                 results.append(score(sample.answer, sample.top_level))
             except Exception as error:  # noqa: BLE001 - a task bug costs one sample
                 results.append(TaskFailure(f"{type(error).__name__}: {error}"))
         return results
+
+
+DEADLINE_FLAG: Final = "deadline"
+NEUTRAL_REWARD: Final = 0.5
+
+
+def neutral_scores(
+    unscored: list[ParsedSample], scored: list[ParsedSample], scores: Sequence[Any], flag: str
+) -> list[Score]:
+    """Flagged scores for samples that could not be scored in time: the mean reward of the scored samples
+    of the same prompt (GRPO's advantage is the reward less the group's mean, so such a sample neither
+    helps nor hurts its group), else NEUTRAL_REWARD."""
+    totals: dict[str, list[float]] = {}
+    for sample, result in zip(scored, scores, strict=True):
+        reward = result.reward if isinstance(result, Score) and result.flag is None else result
+        if isinstance(reward, (int, float)) and not isinstance(reward, bool) and math.isfinite(reward):
+            total = totals.setdefault(sample.prompt, [0.0, 0.0])
+            total[0] += min(max(float(reward), 0.0), 1.0)
+            total[1] += 1
+    return [
+        Score(totals[s.prompt][0] / totals[s.prompt][1] if s.prompt in totals else NEUTRAL_REWARD, flag=flag)
+        for s in unscored
+    ]
 
 
 @dataclass(frozen=True, slots=True)

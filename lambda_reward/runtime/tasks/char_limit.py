@@ -28,7 +28,7 @@ import regex
 
 from lambda_reward.runtime.samples import MISSING, ParsedSample, describe_value, message_text
 from lambda_reward.runtime.tasks import Malformed, Score
-from lambda_reward.runtime.tasks._text import has_visible_content, is_echo, is_refusal
+from lambda_reward.runtime.tasks._text import EchoBasis, echo_basis, fold, has_visible_content, is_echo, is_refusal
 
 # A limit above this is not a length instruction anyone can satisfy through a Lambda
 # payload (6 MB), so such a phrase is ignored; the bound also keeps int() away from
@@ -333,9 +333,11 @@ def extract_char_limit(prompt: str) -> int | None:
 
 
 def clear_caches() -> None:
-    """Forget cached prompt limits and segmented windows, as in a fresh Lambda container."""
+    """Forget cached prompt limits, echo bases, results and segmented windows, as in a fresh Lambda container."""
     extract_char_limit.cache_clear()
     _joins_in_window.cache_clear()
+    prompt_echo_basis.cache_clear()
+    _result.cache_clear()
 
 
 def parse_explicit_char_limit(value: object) -> int | None:
@@ -406,8 +408,17 @@ OPTIONS: Final = {
     },
 }
 
-def restates_limit(answer: str) -> bool:
-    return ("字" in answer or "char" in answer.lower()) and extract_char_limit(answer) is not None
+def restates_limit(folded: str) -> bool:
+    """The (folded) answer states a character limit itself: "30文字以内", "within 30 characters"."""
+    # Past the cache: answers would push the prompts' limits out of it.
+    return ("字" in folded or "char" in folded) and extract_char_limit.__wrapped__(folded) is not None
+
+
+@lru_cache(maxsize=4096)
+def prompt_echo_basis(prompt: str) -> EchoBasis:
+    """The prompt as an echo is judged against: without its limit phrases ("30文字以内で"), which an
+    answer repeating the rest of the prompt would otherwise not be charged for."""
+    return echo_basis(_EN_LIMIT.sub(" ", _JA_LIMIT.sub(" ", prompt)), prompt)
 
 
 class CharLimit:
@@ -448,13 +459,16 @@ class CharLimit:
             return _result(0.0, count, 0, flag=NO_LIMIT_FLAG)
         if count == 0:
             return _result(0.0, count, limit, reason=Metric.EMPTY)
+        if count >= 2 * limit:  # 0.0 whatever else is wrong with it: no need to look further
+            return _result(0.0, count, limit)
         if not has_visible_content(answer):
             return _result(0.0, count, limit, reason=Metric.EMPTY)
-        if self.reject_restated and restates_limit(answer):
+        folded = fold(answer)
+        if self.reject_restated and restates_limit(folded):
             return _result(0.0, count, limit, reason=Metric.RESTATED_LIMIT)
-        if self.reject_refusals and is_refusal(answer):
+        if self.reject_refusals and is_refusal(folded):
             return _result(0.0, count, limit, reason=Metric.REFUSAL)
-        if self.reject_echo and is_echo(answer, prompt, self.echo_share):
+        if self.reject_echo and is_echo(folded, prompt_echo_basis(prompt), self.echo_share):
             return _result(0.0, count, limit, reason=Metric.ECHO)
         if count <= limit and self.min_share > 0:
             least = math.ceil(self.min_share * limit)

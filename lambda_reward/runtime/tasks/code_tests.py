@@ -19,16 +19,26 @@ whitespace-separated tokens; ``exact`` compares bytes). Reward: tests passed / t
 
 Runs of the whole batch share one thread pool (``workers``); a program and input seen twice in a
 batch (the identical answers of a GRPO group) run once. No run outlives the invocation: each gets
-at most what is left before the deadline, and tests that could not run count as failed, the
-sample flagged ``deadline``.
+at most what is left before the deadline. A sample some of whose tests did not run (the deadline
+came first: ``deadline``; the grader could not start them or the sandbox is not safe here:
+``sandbox_error``) is not blamed for it: it gets the neutral reward (``neutralScore``), by default
+the mean reward of the fully scored samples of its prompt in the batch (so it carries no advantage
+in its GRPO group), else 0.5, kept between what the tests that did run prove it earned (the others
+failed) and what it could have earned (the others passed). A sample whose own tests all ran is
+scored as usual whatever happened to the others.
+
+Programs run only where the seccomp filter of ``_sandbox`` installs (checked once per process by a
+trivial run); elsewhere every sample with a program is flagged ``sandbox_error``, with a log line
+saying why, unless ``allowWithoutSeccomp``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
@@ -39,10 +49,12 @@ from lambda_reward.runtime.tasks._sandbox import (
     Limits,
     Status,
     bootstrap_source,
-    child_environment,
     harden_parent,
+    probe_sandbox,
     run_python,
 )
+
+_LOG = logging.getLogger(__name__)
 
 DESCRIPTION: Final = "Python from the answer run on the record's stdin/stdout test cases; reward = share passed"
 
@@ -66,7 +78,7 @@ class Metric:
     CRASHED: Final = "tests_crashed"  # exited non-zero: an exception, a syntax error, a limit's signal
     TIMED_OUT: Final = "tests_timed_out"
     OUTPUT_LIMIT: Final = "tests_output_limit"  # printed more than maxOutputBytes
-    NOT_RUN: Final = "tests_not_run"  # the deadline came first, or the sandbox could not start it
+    NOT_RUN: Final = "tests_not_run"  # the deadline came first, or the sandbox could not start it (flagged)
     NO_CODE: Final = "no_code"  # 1 when the answer holds no program (then the counts are 0)
 
 
@@ -82,8 +94,15 @@ GRADER_MEMORY_MB: Final = 3538
 
 
 class Flag:
+    """Why a sample got the neutral reward: some of its tests did not run, through no fault of its own."""
+
     DEADLINE: Final = "deadline"  # some tests did not run (or were cut short) for the invocation's deadline
-    SANDBOX_ERROR: Final = "sandbox_error"  # the grader could not start a run (memory, disk, processes)
+    SANDBOX_ERROR: Final = "sandbox_error"  # the grader could not start a run, or cannot run programs safely here
+
+
+# neutralScore: the mean reward of the fully scored samples of the prompt in the batch, else NEUTRAL_FALLBACK.
+GROUP_MEAN: Final = "group-mean"
+NEUTRAL_FALLBACK: Final = 0.5
 
 
 class Compare:
@@ -124,6 +143,19 @@ OPTIONS: Final = {
         "failedCodeReward": {
             "type": "number", "minimum": 0, "maximum": 0.5, "default": 0.0,
             "description": "reward of a program that passes no test (AWS's Codeforces sample gives 0.1)",
+        },
+        "neutralScore": {
+            "oneOf": [{"const": GROUP_MEAN}, {"type": "number", "minimum": 0, "maximum": 1}],
+            "default": GROUP_MEAN,
+            "description": "reward of a sample some of whose tests did not run (deadline, sandbox_error): group-mean "
+                           "(the mean of the fully scored samples of its prompt in the batch, else 0.5) or a number; "
+                           "kept between what its tests that ran prove and what it could have earned",
+        },
+        "allowWithoutSeccomp": {
+            "type": "boolean", "default": False,
+            "description": "run programs where the seccomp filter cannot be installed (only the Python-level "
+                           "guards then keep them from signalling the grader or opening sockets); false: every "
+                           "sample with a program is flagged sandbox_error there",
         },
     },
 }
@@ -341,6 +373,19 @@ class _Job:
     keys: list[tuple[bytes, bytes]]  # (source, input)
 
 
+@dataclass(frozen=True, slots=True)
+class _Unfinished:
+    """A sample some of whose tests did not run: what it gets once the batch's neutral reward is known."""
+
+    metrics: dict[str, float]
+    flag: str
+    lowest: float  # its reward if every test that did not run had failed
+    highest: float  # its reward if every test that did not run had passed
+
+    def score(self, neutral: float) -> Score:
+        return Score(min(max(neutral, self.lowest), self.highest), self.metrics, passed=False, flag=self.flag)
+
+
 class CodeTests:
     """The configured task: runs each batch's programs in parallel and checks records."""
 
@@ -356,7 +401,12 @@ class CodeTests:
         self.workers = int(options["workers"]) or default_workers(int(options["memoryMb"]))
         self.without_fence = bool(options["codeWithoutFence"])
         self.failed_code_reward = float(options["failedCodeReward"])
+        neutral = options["neutralScore"]
+        self.neutral: float | None = None if neutral == GROUP_MEAN else float(neutral)
+        self.allow_without_seccomp = bool(options["allowWithoutSeccomp"])
         self.bootstrap = bootstrap_source(self.limits)
+        self._unfiltered_bootstrap: str | None = None  # built only when allowWithoutSeccomp has to use it
+        self._warned_unfiltered = False
 
     # -- scoring -----------------------------------------------------------------------
 
@@ -365,7 +415,14 @@ class CodeTests:
         prepared = [self._prepare(sample) for sample in samples]
         jobs = [item for item in prepared if isinstance(item, _Job)]
         runs = self._run_all(jobs, deadline) if jobs else {}
-        return [self._score(item, runs) if isinstance(item, _Job) else item for item in prepared]
+        scored = [self._score(item, runs) if isinstance(item, _Job) else item for item in prepared]
+        unfinished = [item for item in scored if isinstance(item, _Unfinished)]
+        if not unfinished:
+            return [item for item in scored if not isinstance(item, _Unfinished)]
+        neutral = self._neutral_rewards(samples, scored)
+        self._log_unfinished(unfinished)
+        return [item.score(neutral(sample.prompt)) if isinstance(item, _Unfinished) else item
+                for sample, item in zip(samples, scored, strict=True)]
 
     def _prepare(self, sample: ParsedSample) -> _Job | Score | Malformed:
         found = sample_test_cases(sample)
@@ -391,26 +448,56 @@ class CodeTests:
             for job in jobs:
                 if position < len(job.keys):
                     order.setdefault(job.keys[position], None)
-        harden_parent()
         left = deadline.remaining() - KILL_MARGIN_SECONDS
         if left < MIN_RUN_SECONDS:
             return dict.fromkeys(order, _Outcome(Status.DEADLINE))
-        env = child_environment(self.limits, self.bootstrap, wall_seconds=min(CANARY_SECONDS, left))
-        if env is None:  # the interpreter does not start in the sandbox: nothing can be scored, and it says so
-            return dict.fromkeys(order, _Outcome(Status.ERROR, detail="a trivial program does not run in the sandbox"))
+        sandbox = self._sandbox(min(CANARY_SECONDS, left))
+        if isinstance(sandbox, str):  # nothing can run safely here: every sample says so, none is blamed
+            _LOG.error("code-tests: no program can run in the sandbox here, %d samples flagged %s (neutral "
+                       "reward): %s", len(jobs), Flag.SANDBOX_ERROR, sandbox)
+            return dict.fromkeys(order, _Outcome(Status.ERROR, detail=sandbox))
+        bootstrap, env = sandbox
         with ThreadPoolExecutor(max_workers=min(self.workers, len(order)), thread_name_prefix="code-tests") as pool:
             futures: dict[tuple[bytes, bytes], Future[_Outcome]] = {
-                key: pool.submit(self._run, key[0], key[1], env, deadline) for key in order
+                key: pool.submit(self._run, key[0], key[1], bootstrap, env, deadline) for key in order
             }
         return {key: future.result() for key, future in futures.items()}
 
-    def _run(self, source: bytes, stdin: bytes, env: dict[str, str], deadline: Deadline) -> _Outcome:
+    def _sandbox(self, seconds: float) -> tuple[str, dict[str, str]] | str:
+        """(bootstrap, environment) of this batch's runs, or why no program can run safely here. The seccomp
+        bootstrap whenever its filter installs; the one without only when it does not and allowWithoutSeccomp."""
+        try:
+            harden_parent()
+        except OSError as error:
+            return (f"the grader cannot make itself non-dumpable ({error}): a program could read its credentials "
+                    "from /proc")
+        probe = probe_sandbox(self.limits, self.bootstrap, seccomp=True, wall_seconds=seconds)
+        if probe.env is not None:
+            return self.bootstrap, probe.env
+        if not probe.seccomp_failed:
+            return probe.problem
+        if not self.allow_without_seccomp:
+            return (f"{probe.problem}; without the seccomp filter a program could kill the grader or reach the "
+                    "network (allowWithoutSeccomp runs programs anyway, with the Python-level guards only)")
+        if self._unfiltered_bootstrap is None:
+            self._unfiltered_bootstrap = bootstrap_source(self.limits, seccomp=False)
+        fallback = probe_sandbox(self.limits, self._unfiltered_bootstrap, seccomp=False, wall_seconds=seconds)
+        if fallback.env is None:
+            return fallback.problem
+        if not self._warned_unfiltered:
+            self._warned_unfiltered = True
+            _LOG.warning("code-tests: running programs WITHOUT the seccomp filter (allowWithoutSeccomp): %s; only "
+                         "the Python-level guards keep them from signalling the grader or opening sockets",
+                         probe.problem)
+        return self._unfiltered_bootstrap, fallback.env
+
+    def _run(self, source: bytes, stdin: bytes, bootstrap: str, env: dict[str, str], deadline: Deadline) -> _Outcome:
         """One run, reduced to what scoring needs (a digest of the output, never the output itself)."""
         wall = min(self.limits.wall_seconds, deadline.remaining() - KILL_MARGIN_SECONDS)
         if wall < MIN_RUN_SECONDS:
             return _Outcome(Status.DEADLINE)
         try:
-            result = run_python(source, stdin, self.limits, self.bootstrap, env=env, wall_seconds=wall)
+            result = run_python(source, stdin, self.limits, bootstrap, env=env, wall_seconds=wall)
         except Exception as error:  # noqa: BLE001 - a grader failure costs this run, flagged, never the batch
             return _Outcome(Status.ERROR, detail=f"{type(error).__name__}: {error}")
         if result.status == Status.TIMEOUT and wall < self.limits.wall_seconds:
@@ -420,7 +507,7 @@ class CodeTests:
         digest = _digest(result.stdout, self.compare) if result.exit_code == 0 else b""
         return _Outcome(result.status, result.exit_code, digest)
 
-    def _score(self, job: _Job, runs: Mapping[tuple[bytes, bytes], _Outcome]) -> Score:
+    def _score(self, job: _Job, runs: Mapping[tuple[bytes, bytes], _Outcome]) -> Score | _Unfinished:
         counts = _zero_counts()
         flag: str | None = None
         for test, key in zip(job.tests, job.keys, strict=True):
@@ -444,9 +531,38 @@ class CodeTests:
                     flag = Flag.SANDBOX_ERROR
         total = len(job.tests)
         passed = counts[Metric.TESTS_PASSED]
-        reward = passed / total if passed else self.failed_code_reward
-        return Score(reward, {Metric.TESTS_TOTAL: total, **counts, Metric.NO_CODE: 0}, passed=passed == total,
-                     flag=flag)
+        metrics: dict[str, float] = {Metric.TESTS_TOTAL: total, **counts, Metric.NO_CODE: 0}
+        if flag is not None:
+            return _Unfinished(metrics, flag, self._reward(passed, total),
+                               self._reward(passed + counts[Metric.NOT_RUN], total))
+        return Score(self._reward(passed, total), metrics, passed=passed == total)
+
+    def _reward(self, passed: int, total: int) -> float:
+        return passed / total if passed else self.failed_code_reward
+
+    def _neutral_rewards(self, samples: list[ParsedSample],
+                         scored: Sequence[Score | Malformed | _Unfinished]) -> Callable[[str], float]:
+        """The neutral reward of a sample some of whose tests did not run, by its prompt: ``neutralScore``, or
+        the mean reward of the prompt's fully scored samples (a program whose every test ran, or no program)."""
+        if self.neutral is not None:
+            fixed = self.neutral
+            return lambda prompt: fixed
+        totals: dict[str, list[float]] = {}
+        for sample, item in zip(samples, scored, strict=True):
+            if isinstance(item, Score):
+                total = totals.setdefault(sample.prompt, [0.0, 0.0])
+                total[0] += item.reward
+                total[1] += 1
+        return lambda prompt: totals[prompt][0] / totals[prompt][1] if prompt in totals else NEUTRAL_FALLBACK
+
+    @staticmethod
+    def _log_unfinished(unfinished: list[_Unfinished]) -> None:
+        for flag in (Flag.DEADLINE, Flag.SANDBOX_ERROR):
+            flagged = [item for item in unfinished if item.flag == flag]
+            if flagged:
+                _LOG.warning("code-tests: %d samples got the neutral reward (%s): %d of their %d tests did not run",
+                             len(flagged), flag, sum(int(item.metrics[Metric.NOT_RUN]) for item in flagged),
+                             sum(int(item.metrics[Metric.TESTS_TOTAL]) for item in flagged))
 
     # -- the dataset check -------------------------------------------------------------
 

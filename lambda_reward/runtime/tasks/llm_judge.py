@@ -50,7 +50,7 @@ import regex
 
 from lambda_reward.runtime.samples import ParsedSample, describe_value, message_text, strip_reasoning
 from lambda_reward.runtime.tasks import Deadline, Score, TaskError, TaskFailure
-from lambda_reward.runtime.tasks._text import has_visible_content, is_echo
+from lambda_reward.runtime.tasks._text import echoes, has_visible_content
 
 DESCRIPTION: Final = "a Bedrock model scores the answer against a rubric (Converse API)"
 
@@ -62,9 +62,6 @@ DEFAULT_JUDGE_MODEL: Final = "us.amazon.nova-2-lite-v1:0"
 # retries needs minutes, not the 60 s pure scoring does (Bedrock waits for the grader's reply).
 GRADER_TIMEOUT_SECONDS: Final = 300
 DEFAULT_RUBRIC: Final = "llm_judge_rubric.md"
-# The data files of the runtime folder the grader's Lambda must ship for this task (glob patterns
-# relative to lambda_reward/runtime, as stacks.python_asset takes them): every rubric template.
-RUNTIME_DATA: Final = ("tasks/*.md",)
 # In a rubric, this line (alone on its line) ends the system prompt; what follows is the user message.
 USER_MESSAGE_MARKER: Final = "----- user message -----"
 PLACEHOLDERS: Final = ("prompt", "answer", "reference", "scale_min", "scale_max")
@@ -466,6 +463,8 @@ class LlmJudge:
         self.options = dict(options)
         self.judge_model = judge_model_of(options)
         self.rubric = Rubric.load(str(options["rubric"]))
+        # The rubric file is part of what this task scores with (the grader's code fingerprint).
+        self.DATA_FILES = (str(options["rubric"]),)
         scale = options["scale"]
         self.scale_min, self.scale_max = float(scale["min"]), float(scale["max"])
         if not self.scale_max > self.scale_min:
@@ -528,7 +527,7 @@ class LlmJudge:
                 if not has_visible_content(answer):
                     scores[index] = Score(0.0, {Metric.EMPTY: 1})
                     continue
-                if self.reject_echo and sample.prompt and is_echo(answer, sample.prompt):
+                if self.reject_echo and sample.prompt and echoes(answer, sample.prompt):
                     scores[index] = Score(0.0, {Metric.ECHO: 1})
                     continue
                 reference = reference_text(sample.reference_answer)
@@ -550,6 +549,11 @@ class LlmJudge:
                     metrics[Metric.REUSED] = 1
                 if truncated[key]:
                     metrics[Metric.TRUNCATED] = 1
+                if verdict.score is None and verdict.flag == Flag.UNPARSABLE:
+                    # The judge answered, but not with a score: most likely the answer derailed it (an
+                    # injection). That must never pay more than a bad answer: the scale's minimum.
+                    scores[index] = Score(0.0, metrics, flag=verdict.flag)
+                    continue
                 if verdict.score is None:
                     flagged.append((index, verdict, metrics))
                     continue

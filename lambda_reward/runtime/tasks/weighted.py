@@ -15,6 +15,7 @@ sample's flag; a task that finds a sample malformed makes it malformed.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -76,6 +77,8 @@ class Weighted:
         # Its tasks score one after the other within one invocation: the slowest sets the need.
         self.GRADER_TIMEOUT_SECONDS = max(task.grader_timeout_seconds for task, _ in self.parts)
         self.GRADER_MEMORY_MB = max(task.grader_memory_mb for task, _ in self.parts)
+        self.USES_MODULES = frozenset(module for task, _ in self.parts for module in task.modules)
+        self.DATA_FILES = frozenset(name for task, _ in self.parts for name in task.data_files)
         self.DESCRIPTION = ("weighted " + options["combine"] + " of "
                             + ", ".join(f"{task.name} x{weight:g}" for task, weight in self.parts))
 
@@ -127,8 +130,17 @@ class Weighted:
         return Score(combined, metrics, passed=passed, flag=flag)
 
     def iam_statements(self, *, region: str, account: str, partition: str) -> list[dict[str, Any]]:
-        return [statement for task, _ in self.parts
-                for statement in task.iam_statements(region=region, account=account, partition=partition)]
+        """Every part's statements, each once (two judges of one model need one grant), Sids kept unique."""
+        found: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for index, (task, _) in enumerate(self.parts):
+            for statement in task.iam_statements(region=region, account=account, partition=partition):
+                grant = json.dumps({k: v for k, v in statement.items() if k != "Sid"}, sort_keys=True)
+                if grant in seen:
+                    continue
+                seen.add(grant)
+                found.append({**statement, "Sid": f"Part{index}{statement.get('Sid', 'Task')}"})
+        return found
 
     def check_record(self, record: dict[str, Any]) -> list[str]:
         return [f"{task.name}: {problem}" for task, _ in self.parts for problem in task.check_record(record)]

@@ -83,13 +83,15 @@ class Comparison:
         )
 
 
-def _graded(records: Sequence[PromptRecord], answers: Sequence[str], task: Task | None) -> list[GradedAnswer]:
+def _graded(records: Sequence[PromptRecord], answers: Sequence[str], task: Task | None,
+            prompt_opens_reasoning: bool) -> list[GradedAnswer]:
     from lambda_reward.runtime.contract import MetricType
     from lambda_reward.runtime.grader import grade_batch
 
     results = grade_batch(
         [record.answered(answer, index) for index, (record, answer) in enumerate(zip(records, answers, strict=True))],
         task,
+        prompt_opens_reasoning=prompt_opens_reasoning,
     )
     return [
         GradedAnswer(
@@ -107,13 +109,15 @@ def build_comparison(
     base_answers: Sequence[str],
     tuned_answers: Sequence[str],
     task: Task | None = None,
+    *,
+    prompt_opens_reasoning: bool = False,
 ) -> Comparison:
     """Grade both models' answers with the grader's task and pair them per prompt."""
     from lambda_reward.runtime.grader import default_task
 
     task = task or default_task()
-    base = _graded(records, base_answers, task)
-    tuned = _graded(records, tuned_answers, task)
+    base = _graded(records, base_answers, task, prompt_opens_reasoning)
+    tuned = _graded(records, tuned_answers, task, prompt_opens_reasoning)
     return Comparison(
         [ComparisonRow(*row) for row in zip(records, base, tuned, strict=True)], task.prompt_metric, task.answer_metric
     )
@@ -228,7 +232,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     from ..inference import GenerationSettings, Request, chat_model, generate_all
     from ..samples import selected_prompts
-    from ..task_choice import stack_task
+    from ..task_choice import opens_reasoning, stack_task
     from ..trained_model import tuned_model_id
 
     if args.concurrency < 1 or args.max_tokens < 1:
@@ -236,9 +240,10 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     if args.csv is not None and not args.csv.parent.is_dir():
         # Checked now, not after paying for every answer.
         raise CliError(f"--csv {args.csv}: directory {args.csv.parent} does not exist")
-    source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
+    # The prompts are checked with the task they are graded with: the deployed grader's unless --task.
     stack = ctx.stack()
     task = stack_task(args, stack)
+    source, records = selected_prompts(ctx, args, task)
     base_id = args.base_model_id or inference_model_id(stack.base_model)
     tuned_id = args.tuned_model_id or tuned_model_id(ctx, stack, args.job)
     base_model = chat_model(ctx, stack, base_id)
@@ -250,7 +255,8 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     requests = [Request(base_model, r.messages) for r in records] + [Request(tuned_model, r.messages) for r in records]
     settings = GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens)
     answers = generate_all(ctx, requests, settings, concurrency=args.concurrency, label="asking")
-    comparison = build_comparison(records, answers[: len(records)], answers[len(records) :], task)
+    comparison = build_comparison(records, answers[: len(records)], answers[len(records) :], task,
+                                  prompt_opens_reasoning=opens_reasoning(stack.base_model))
     ctx.print(comparison_table(comparison))
     if args.csv:
         try:

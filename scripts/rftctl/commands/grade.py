@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 from ..grading import reply_problems, results_table, summarize
-from ..task_choice import add_task_argument, offline_task, stack_task
+from ..task_choice import DEFAULT_DEPLOYED, DEFAULT_OFFLINE, add_task_argument, offline_task, stack_task
 
 HELP = "score a JSONL of answers with the grader (locally, or --remote via the deployed Lambda)"
 # Lambda's synchronous (RequestResponse) payload limit.
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--remote", action="store_true", help="invoke the deployed grader Lambda instead of the local code"
     )
-    add_task_argument(parser, deployed=True)
+    add_task_argument(parser, default=f"{DEFAULT_OFFLINE}; with --remote, the local comparison uses {DEFAULT_DEPLOYED}")
     parser.set_defaults(run=run)
 
 
@@ -123,7 +123,9 @@ def _compare_with_local(
     """Warn when the deployed grader scores differently from this checkout (a stale deployment)."""
     from lambda_reward.runtime.grader import grade_batch
 
-    local = grade_batch(samples, task)
+    from ..task_choice import opens_reasoning
+
+    local = grade_batch(samples, task, prompt_opens_reasoning=opens_reasoning(ctx.stack().base_model))
     differing = [
         remote["id"]
         for remote, mine in zip(reply, local, strict=True)

@@ -83,7 +83,8 @@ def verdict(pass_rate: float, *, unnecessary_at: float, sft_first_at: float) -> 
 
 
 def build_report(
-    records: Sequence[PromptRecord], answers: Sequence[str], samples_per_prompt: int, task: Task | None = None
+    records: Sequence[PromptRecord], answers: Sequence[str], samples_per_prompt: int, task: Task | None = None,
+    *, prompt_opens_reasoning: bool = False,
 ) -> PreflightReport:
     """Grade ``answers`` (``samples_per_prompt`` consecutive answers per record) with grade_batch."""
     from lambda_reward.runtime.grader import default_task, grade_batch
@@ -94,7 +95,7 @@ def build_report(
         for index, record in enumerate(records)
         for k in range(samples_per_prompt)
     ]
-    results = grade_batch(samples, task)
+    results = grade_batch(samples, task, prompt_opens_reasoning=prompt_opens_reasoning)
     outcomes = []
     for index, record in enumerate(records):
         group = results[index * samples_per_prompt : (index + 1) * samples_per_prompt]
@@ -157,15 +158,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     from ..inference import GenerationSettings, Request, chat_model, generate_all
     from ..samples import selected_prompts
-    from ..task_choice import stack_task
+    from ..task_choice import opens_reasoning, stack_task
 
     if args.samples < 1 or args.concurrency < 1 or args.max_tokens < 1:
         raise CliError("--samples, --concurrency and --max-tokens must be at least 1")
     if not 0.0 <= args.sft_below < args.unnecessary_above <= 1.0:
         raise CliError("need 0 <= --sft-below < --unnecessary-above <= 1")
-    source, records = selected_prompts(ctx, args)  # a local file is checked before any AWS call
+    # The prompts are checked with the task they are graded with: the deployed grader's unless --task.
     stack = ctx.stack()
     task = stack_task(args, stack)
+    source, records = selected_prompts(ctx, args, task)
     model_id = args.model_id or inference_model_id(stack.base_model)
     model = chat_model(ctx, stack, model_id)
     ctx.note(f"{stack.describe()}: sampling {model_id} {args.samples}x on {len(records)} prompts from {source}, "
@@ -174,7 +176,8 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     requests = [Request(model, record.messages) for record in records for _ in range(args.samples)]
     settings = GenerationSettings(temperature=args.temperature, max_tokens=args.max_tokens)
     answers = generate_all(ctx, requests, settings, concurrency=args.concurrency, label="sampling")
-    report = build_report(records, answers, args.samples, task)
+    report = build_report(records, answers, args.samples, task,
+                          prompt_opens_reasoning=opens_reasoning(stack.base_model))
     _print_report(ctx, report, model_id, args)
     return EXIT_OK
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
-from ..task_choice import add_task_argument, offline_task
+from ..task_choice import DEFAULT_OFFLINE, add_task_argument, offline_task
 
 HELP = "check JSONL training data (and the train/validation split) as cdk synth does"
 
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-records", type=int, default=MAX_RECORDS, help=f"one-file mode: maximum records (default {MAX_RECORDS})"
     )
-    add_task_argument(parser, deployed=False)
+    add_task_argument(parser, default=DEFAULT_OFFLINE)
     parser.set_defaults(run=run)
 
 
@@ -75,7 +75,8 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
         for problem in error.problems:
             ctx.print(str(problem))
         count = len(error.problems)
-        ctx.note(f"{count} problem{'s' if count != 1 else ''} found")
+        ctx.note(f"{count} problem{'s' if count != 1 else ''} found, checking for the {task.name} task "
+                 "(--task chooses another)")
         return EXIT_CHECK_FAILED
     for summary in summaries:
         ctx.print(_describe(summary))

@@ -225,6 +225,31 @@ def fingerprint(spec: JobSpec) -> str:
     )
 
 
+def fingerprint_of_document(data: Mapping[str, Any]) -> str:
+    """The fingerprint of a JobSpec document as written (the construct's dict, a template's JSON), without
+    validating the fields that do not define the job (they may be deploy-time references).
+
+    The one reading of a document's job-defining fields: the construct, ``rftctl plan`` and (through
+    ``parse_job_spec``) the launcher agree by construction. Raises KeyError, TypeError or ValueError
+    when a job-defining field is missing or of the wrong shape.
+    """
+    datasets = data[SpecKey.DATASET_SHA256]
+    grader_code = data[SpecKey.GRADER_CODE_SHA256]
+    task = data.get(SpecKey.GRADER_TASK)
+    if task is not None and not isinstance(task, Mapping):
+        raise TypeError(f"graderTask is {type(task).__name__}, expected an object")
+    return job_fingerprint(
+        variant=data[SpecKey.VARIANT],
+        base_model=data[SpecKey.BASE_MODEL],
+        training_sha256=datasets["training"],
+        validation_sha256=datasets.get("validation"),
+        grader_code_sha256=grader_code.lower() if _HEX64.match(grader_code) else grader_code,
+        hyper_parameters=data.get(SpecKey.HYPER_PARAMETERS) or {},
+        grader_pinned=data.get(SpecKey.GRADER_PINNED, True),
+        grader_task=task,
+    )
+
+
 def job_fingerprint(
     *,
     variant: str | Variant,

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from lambda_reward.runtime.grader import grade_batch
 from lambda_reward.runtime.tasks import load_task
-from lambda_reward.runtime.tasks._text import has_visible_content, is_echo, is_refusal
+from lambda_reward.runtime.tasks._text import echoes, fold, has_visible_content, is_refusal
 from lambda_reward.runtime.tasks.char_limit import restates_limit
 
 PROMPT = "富士山について30文字以内で説明して"
@@ -63,7 +63,28 @@ USELESS = {
     "the limit itself": "30文字以内",
     "the limit in kanji": "三十文字以内で",
     "the limit in full width": "３０文字以内",
+    # Found by review: refusals in other phrasings, or behind quotes, markdown or invisible characters.
+    "refusal unfortunately": "Unfortunately, I can't help with that.",
+    "refusal apologize": "I apologize, but I cannot.",
+    "refusal sorry but": "Sorry but no.",
+    "refusal dont know": "I don't know.",
+    "refusal afraid": "I'm afraid I can't.",
+    "refusal hikaeru": "回答を控えさせていただきます",
+    "refusal itashikanemasu": "お答えいたしかねます",
+    "refusal in markdown": "**I'm sorry**",
+    "refusal in quotes": "「申し訳ありません」",
+    "refusal behind a zero-width space": "\u200bI'm sorry, I can't.",
 }
+
+# Echoes of a prompt whose limit phrase the answer leaves out, edits or reorders (found by review).
+ECHOES = [
+    ("大航海時代とはどんな時代か、95文字以内で説明して。", "大航海時代とはどんな時代か説明して。"),
+    ("Describe the Great Wall of China in 85 characters or less.", "Describe the Great Wall of Chína in 85"),
+    ("Describe the Great Wall of China in 85 characters or less.", "the Great Wall of China, describe it"),
+    ("Describe the Great Wall of China in 85 characters or less.",
+     "OK: Ｄｅｓｃｒｉｂｅ the Great Wall of China in ８５ ｃｈａｒａｃｔｅｒｓ ｏｒ ｌｅｓｓ．"),
+    ("自転車に安全に乗るための注意点を80文字以下で説明して", "自転車に安全に乗るための注意点を説明"),
+]
 
 
 def score(answer: Any, prompt: str = PROMPT, task: Any = None, **fields: Any) -> dict[str, Any]:
@@ -107,6 +128,25 @@ def test_real_answers_keep_their_reward(answer: str) -> None:
     assert score(answer)["aggregate_reward_score"] == 1.0
 
 
+@pytest.mark.parametrize(("prompt", "answer"), ECHOES)
+def test_echoes_without_the_limit_phrase_or_edited_score_zero(prompt: str, answer: str) -> None:
+    assert score(answer, prompt)["aggregate_reward_score"] == 0.0
+
+
+def test_no_shipped_prompt_can_be_echoed_without_its_limit_phrase() -> None:
+    """The reviewer found 95 of the 125 training prompts echoable once their limit phrase was dropped."""
+    import json
+    from pathlib import Path
+
+    from lambda_reward.runtime.tasks.char_limit import _EN_LIMIT, _JA_LIMIT
+
+    path = Path(__file__).resolve().parents[3] / "training-data" / "char-limit" / "training.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        prompt = json.loads(line)["messages"][-1]["content"]
+        echo = _EN_LIMIT.sub("", _JA_LIMIT.sub("", prompt))
+        assert score(echo, prompt)["aggregate_reward_score"] == 0.0, (prompt, echo)
+
+
 def test_english_useless_and_real_answers() -> None:
     assert score("Plants turn light into sugar.", EN_PROMPT)["aggregate_reward_score"] == 1.0
     assert score("Explain photosynthesis", EN_PROMPT)["aggregate_reward_score"] == 0.0  # most of the prompt
@@ -132,7 +172,11 @@ def test_hidden_text_after_visible_text_counts() -> None:
 
 def test_reasoning_that_leads_is_removed() -> None:
     assert score("<think>" + "考" * 200 + "</think>日本一高い山")["aggregate_reward_score"] == 1.0
-    assert score("考" * 200 + "</think>日本一高い山")["aggregate_reward_score"] == 1.0  # Qwen3's template
+    hidden = "考" * 200 + "</think>日本一高い山"
+    assert score(hidden)["aggregate_reward_score"] == 0.0  # a stray closing tag hides nothing by default
+    qwen = {"id": 0, "messages": [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": hidden}]}
+    (result,) = grade_batch([qwen], prompt_opens_reasoning=True)  # Qwen3's template opens <think>
+    assert result["aggregate_reward_score"] == 1.0
     harmony = ("<|channel|>analysis<|message|>" + "考" * 200
                + "<|end|><|start|>assistant<|channel|>final<|message|>日本一高い山<|return|>")
     assert score(harmony)["aggregate_reward_score"] == 1.0
@@ -158,16 +202,18 @@ def test_each_rejection_can_be_switched_off() -> None:
 
 
 def test_echo_share_is_an_option() -> None:
-    strict = {"name": "char-limit", "echoShare": 0.3}
-    assert score("富士山について", task=strict)["aggregate_reward_score"] == 0.0  # 7 of 19 letters
-    assert score("富士山について")["aggregate_reward_score"] == 1.0  # under the default half
+    # "富士山について" is more than half of the prompt once its limit phrase is left out: an echo.
+    assert score("富士山について")["aggregate_reward_score"] == 0.0
+    assert score("富士山について", task={"name": "char-limit", "echoShare": 0.9})["aggregate_reward_score"] == 1.0
+    assert score("富士山", task={"name": "char-limit", "echoShare": 0.1})["aggregate_reward_score"] == 1.0  # < 4
 
 
 def test_helpers() -> None:
     assert not has_visible_content("\u200b\u3164。🗻") and has_visible_content("x") and has_visible_content("１")
-    assert is_echo("富士山について30文字以内で説明して!", PROMPT) and not is_echo("東京", "東京はどこ?")
-    assert is_refusal("  I'm sorry") and not is_refusal("Sorry is a word")
-    assert restates_limit("within 30 characters") and not restates_limit("30 cats")
+    assert echoes("富士山について30文字以内で説明して!", PROMPT) and not echoes("東京", "東京はどこ?")
+    assert is_refusal(fold("  I'm sorry")) and is_refusal(fold("**Sorry**")) and not is_refusal(fold("Sore throats"))
+    assert restates_limit(fold("within 30 characters")) and not restates_limit(fold("30 cats"))
+    assert restates_limit(fold("８５ ｃｈａｒａｃｔｅｒｓ ｏｒ ｌｅｓｓ"))
 
 
 invisible = st.sampled_from(["\u200b", "\u200d", "\u2060", "\ufeff", "\u3164", "\u115f", "\u00ad", "\ufe0f", "\u202e"])

@@ -1,17 +1,20 @@
 """The code-tests task: finding the program, reading test cases, the sandbox, scoring a batch.
 
 Runs use small limits (a 1 s wall clock) and are batched into few grade_batch calls, so the file
-stays quick. The secrets test runs a grader in a subprocess (as ``nobody`` when the tests run as
-root, because root may read any process's /proc entries and ignores RLIMIT_NPROC, as Lambda's user
-does not).
+stays quick. The secrets and attack tests run a grader in a subprocess (as ``nobody`` when the tests
+run as root, because root may read any process's /proc entries and ignores RLIMIT_NPROC, as Lambda's
+user does not; and so that an attack that got through would kill that grader, not pytest).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import platform
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
@@ -34,6 +37,19 @@ from lambda_reward.runtime.tasks import (
     defaults_of,
     load_task,
     task_names,
+)
+from lambda_reward.runtime.tasks._sandbox import (
+    AARCH64_SYSCALLS,
+    AUDIT_ARCH_AARCH64,
+    AUDIT_ARCH_X86_64,
+    DENIED_FCNTL_COMMANDS,
+    DENIED_SYSCALLS,
+    DENY,
+    SECCOMP_RET_ALLOW,
+    X32_SYSCALL_BIT,
+    X86_64_SYSCALLS,
+    SeccompFilter,
+    Status,
 )
 from lambda_reward.runtime.tasks.code_tests import (
     OPTIONS,
@@ -208,7 +224,8 @@ def test_loads_by_name_with_valid_defaults() -> None:
     ("options", "named"),
     [({"timeoutSeconds": 0}, "timeoutSeconds"), ({"compare": "fuzzy"}, "compare"),
      ({"memoryMb": 8}, "memoryMb"), ({"workers": -1}, "workers"), ({"failedCodeReward": 0.9}, "failedCodeReward"),
-     ({"sandbox": False}, "sandbox")],
+     ({"neutralScore": "median"}, "neutralScore"), ({"neutralScore": 1.5}, "neutralScore"),
+     ({"allowWithoutSeccomp": "yes"}, "allowWithoutSeccomp"), ({"sandbox": False}, "sandbox")],
 )
 def test_invalid_options_name_the_option(options: dict[str, Any], named: str) -> None:
     with pytest.raises(TaskError, match=named):
@@ -413,7 +430,7 @@ def test_the_program_sees_no_credentials_and_an_empty_directory(task: Any, monke
     monkeypatch.setenv("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLETOKEN")
     # Python's own C.UTF-8 locale coercion (PEP 538) is all it sees; LD_LIBRARY_PATH too only where the
     # interpreter cannot start without it (not on a usual build).
-    env = _sandbox.child_environment(task.scorer.limits, task.scorer.bootstrap)
+    env = _sandbox.probe_sandbox(task.scorer.limits, task.scorer.bootstrap, seccomp=True).env
     assert env is not None
     seen = str(sorted({"LC_CTYPE", *env}))
     program = "import os\nprint(sorted(os.environ))\nprint(os.listdir('.'))\nprint(os.getcwd())"
@@ -428,15 +445,23 @@ def test_the_program_sees_no_credentials_and_an_empty_directory(task: Any, monke
     assert not Path(workdir).exists()
 
 
-def test_a_sandbox_that_cannot_start_programs_flags_every_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Checked once per process by a trivial run: a broken interpreter never passes for a batch of wrong answers."""
-    monkeypatch.setattr(_sandbox, "_environments", {})
+def test_a_sandbox_that_cannot_start_programs_flags_every_sample(monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """Checked once per process by a trivial run: a broken interpreter never passes for a batch of wrong answers,
+    and never costs a sample its reward either (the neutral one: its prompt's mean, else 0.5)."""
+    monkeypatch.setattr(_sandbox, "_probes", {})
     monkeypatch.setattr(_sandbox.sys, "executable", "/bin/false")
     task = load_task({"name": "code-tests", "timeoutSeconds": 1.0})
-    results = grade_batch([raw_sample(0, fenced(CORRECT)), raw_sample(1, "no code")], task)
+    other_prompt = raw_sample(2, fenced(CORRECT))
+    other_prompt["messages"][0]["content"] = "Another problem."
+    with caplog.at_level(logging.ERROR, logger=code_tests.__name__):
+        results = grade_batch([raw_sample(0, fenced(CORRECT)), raw_sample(1, "no code"), other_prompt], task)
     assert metrics_of(results[0])[Flag.SANDBOX_ERROR] == 1 and metrics_of(results[0])["flagged"] == 1
     assert metrics_of(results[0])[Metric.NOT_RUN] == len(SUM_TESTS)
     assert "flagged" not in metrics_of(results[1])  # nothing to run: a genuine 0
+    assert results[0]["aggregate_reward_score"] == 0.0  # the mean of its prompt's scored samples (the no-code one)
+    assert results[2]["aggregate_reward_score"] == 0.5  # no scored sample of its prompt
+    assert "a trivial program does not run in the sandbox (exit status 1)" in caplog.text
 
 
 def test_the_loader_path_is_passed_only_when_the_interpreter_needs_it(monkeypatch: pytest.MonkeyPatch,
@@ -446,7 +471,7 @@ def test_the_loader_path_is_passed_only_when_the_interpreter_needs_it(monkeypatc
     wrapper = tmp_path / "python"
     wrapper.write_text(f'#!/bin/sh\n[ -n "$LD_LIBRARY_PATH" ] || exit 127\nexec {sys.executable} "$@"\n')
     wrapper.chmod(0o755)
-    monkeypatch.setattr(_sandbox, "_environments", {})
+    monkeypatch.setattr(_sandbox, "_probes", {})
     monkeypatch.setattr(_sandbox.sys, "executable", str(wrapper))
     monkeypatch.setenv("LD_LIBRARY_PATH", "/var/lang/lib")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
@@ -468,11 +493,12 @@ def test_identical_programs_run_once_per_input(task: Any, tmp_path: Path) -> Non
 
 
 def test_the_deadline_is_never_overrun(tmp_path: Path) -> None:
-    task = load_task({"name": "code-tests", "timeoutSeconds": 10.0})
+    task = load_task({"name": "code-tests", "timeoutSeconds": 10.0, "workers": 6})  # every run at once
     marker = tmp_path / "ran"
     scores = task.score_batch([parsed(fenced(f"open({str(marker)!r}, 'w')\n{CORRECT}"))], Deadline(0.0))
     assert isinstance(scores[0], Score) and scores[0].flag == Flag.DEADLINE
-    assert scores[0].reward == 0.0 and scores[0].metrics[Metric.NOT_RUN] == len(SUM_TESTS)
+    assert scores[0].reward == 0.5 and scores[0].metrics[Metric.NOT_RUN] == len(SUM_TESTS)  # neutral, not 0.0
+    assert scores[0].passed is False
     assert not marker.exists()  # nothing was started
 
     start = time.monotonic()
@@ -480,7 +506,10 @@ def test_the_deadline_is_never_overrun(tmp_path: Path) -> None:
     elapsed = time.monotonic() - start
     loop, correct = scores
     assert isinstance(loop, Score) and loop.flag == Flag.DEADLINE and loop.metrics[Metric.TIMED_OUT] == 0
-    assert isinstance(correct, Score) and correct.reward == 1.0 and correct.flag is None
+    assert isinstance(correct, Score) and correct.reward == 1.0 and correct.flag is None  # all its tests ran
+    # Every test of the loop was cut by the deadline, none failed on its own time: the prompt's mean (no
+    # advantage in the group) rather than a 0 the clock caused.
+    assert loop.reward == 1.0 and loop.passed is False
     assert elapsed < 1.0 + 1.0  # ten seconds of timeout, cut to what the invocation had left
 
 
@@ -540,7 +569,8 @@ _INNER = textwrap.dedent("""\
                    "except RuntimeError:\\n    print('blocked')", "blocked"),
         "subprocess": ("import subprocess\\ntry:\\n    subprocess.run(['/bin/true'])\\n    print('ran')\\n"
                        "except OSError:\\n    print('blocked')", "blocked"),
-        "dumpable": ("import ctypes\\nprint(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))", "0"),
+        # Non-dumpable: the kernel gives the process's /proc entries to root.
+        "dumpable": ("import os\\nprint(os.stat(f'/proc/{os.getpid()}/environ').st_uid)", "0"),
         "parent_fds": ("import os\\ntry:\\n    print(os.listdir(f'/proc/{os.getppid()}/fd'))\\n"
                        "except OSError:\\n    print('denied')", "denied"),
     }
@@ -555,9 +585,11 @@ _INNER = textwrap.dedent("""\
 """)
 
 
-def test_a_program_cannot_reach_credentials_processes_or_other_programs() -> None:
+def run_as_lambda_user(script: str, **extra_env: str) -> dict[str, Any]:
+    """Run ``script`` (a grader that prints a JSON report) as a non-root user, as Lambda's is (nobody when the
+    tests run as root); its report."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE"}
+           "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", **extra_env}
     kwargs: dict[str, Any] = {}
     python = sys.executable
     if os.geteuid() == 0:
@@ -570,13 +602,438 @@ def test_a_program_cannot_reach_credentials_processes_or_other_programs() -> Non
         if probe is None or probe.stdout.strip() != "True":
             pytest.skip("running as root and no Python 3.11+ that user nobody can execute")
         kwargs = {"user": 65534, "group": 65534, "extra_groups": []}
-    completed = subprocess.run([python, "-c", _INNER], capture_output=True, text=True, env=env, cwd="/",
-                               timeout=60, check=False, **kwargs)
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
-    assert report["uid"] != 0
+    try:
+        completed = subprocess.run([python, "-c", script], capture_output=True, text=True, env=env, cwd="/",
+                                   timeout=60, check=False, **kwargs)
+    except subprocess.TimeoutExpired as error:  # a grader stopped (SIGSTOP) or frozen by a program
+        raise AssertionError(f"the grader did not finish: {error.stderr!r}") from error
+    assert completed.returncode == 0, f"the grader died ({completed.returncode}): {completed.stderr}"
+    report: dict[str, Any] = json.loads(completed.stdout)
+    assert report.pop("uid") != 0
+    return report
+
+
+def test_a_program_cannot_reach_credentials_processes_or_other_programs() -> None:
+    report = run_as_lambda_user(_INNER)
     assert report["control"] == "leak"  # the threat is real here: an unhardened grader's environ is readable
-    assert {name: passed for name, passed in report.items() if name not in ("control", "uid")} == {
+    assert {name: passed for name, passed in report.items() if name != "control"} == {
         "proc_environ": True, "fork": True, "thread": True, "subprocess": True, "dumpable": True,
         "parent_fds": True,
     }
+
+
+# ---------------------------------------------------------------------------------------
+# The seccomp filter
+# ---------------------------------------------------------------------------------------
+
+
+def _seccomp_available() -> bool:
+    try:
+        with open("/proc/self/status") as status:
+            return any(line.startswith("Seccomp:") for line in status)
+    except OSError:
+        return False
+
+
+needs_seccomp = pytest.mark.skipif(not sys.platform.startswith("linux") or not _seccomp_available(),
+                                   reason="needs Linux with seccomp (a Seccomp field in /proc/self/status)")
+on_x86_64 = pytest.mark.skipif(platform.machine() != "x86_64", reason="x86_64 system calls")
+
+# The kernel's uapi headers, generated from syscall_64.tbl (x86_64) and asm-generic/unistd.h (aarch64's numbers).
+_HEADERS = {
+    "x86_64": ["/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "/usr/include/asm/unistd_64.h"],
+    "aarch64": ["/usr/include/asm-generic/unistd.h"],
+}
+
+
+@pytest.mark.parametrize(("architecture", "table"), [("x86_64", X86_64_SYSCALLS), ("aarch64", AARCH64_SYSCALLS)])
+def test_syscall_tables_match_the_kernel_headers(architecture: str, table: dict[str, int]) -> None:
+    header = next((Path(path) for path in _HEADERS[architecture] if Path(path).exists()), None)
+    if header is None:
+        pytest.skip(f"no {architecture} kernel header installed")
+    numbers = {name: int(number) for name, number in
+               re.findall(r"^#define __NR(?:3264)?_(\w+)\s+(\d+)\s*$", header.read_text(), flags=re.MULTILINE)}
+    assert {name: numbers.get(name) for name in table} == dict(table)
+
+
+def test_both_tables_name_the_same_calls() -> None:
+    assert X86_64_SYSCALLS.keys() == AARCH64_SYSCALLS.keys()
+    assert len(set(X86_64_SYSCALLS.values())) == len(X86_64_SYSCALLS)
+    assert len(set(AARCH64_SYSCALLS.values())) == len(AARCH64_SYSCALLS)
+
+
+def run_filter(program: bytes, arch: int, nr: int, args: tuple[int, ...]) -> int:
+    """Run a classic BPF seccomp program (the opcodes the filter uses) on one seccomp_data; its return value."""
+    data = struct.pack("=iIQ6Q", nr, arch, 0, *args)
+    count = len(program) // 8
+    accumulator = position = 0
+    for _ in range(count):
+        code, true, false, k = struct.unpack_from("=HBBI", program, 8 * position)
+        if code == 0x20:  # BPF_LD | BPF_W | BPF_ABS
+            accumulator = struct.unpack_from("=I", data, k)[0]
+            position += 1
+        elif code == 0x15:  # BPF_JMP | BPF_JEQ | BPF_K
+            position += 1 + (true if accumulator == k else false)
+        elif code == 0x35:  # BPF_JMP | BPF_JGE | BPF_K
+            position += 1 + (true if accumulator >= k else false)
+        elif code == 0x06:  # BPF_RET | BPF_K
+            return int(k)
+        else:
+            raise AssertionError(f"opcode {code:#x} at {position}")
+        assert position < count, "jumped out of the program"
+    raise AssertionError("no return")
+
+
+def expected_verdict(arch: int, nr: int, args: tuple[int, ...], pid: int) -> int:
+    table = {AUDIT_ARCH_X86_64: X86_64_SYSCALLS, AUDIT_ARCH_AARCH64: AARCH64_SYSCALLS}.get(arch)
+    if table is None:
+        return DENY
+    number = nr & 0xFFFFFFFF
+    if arch == AUDIT_ARCH_X86_64 and number >= X32_SYSCALL_BIT:
+        return DENY
+    if number == table["fcntl"]:
+        return DENY if args[1] & 0xFFFFFFFF in DENIED_FCNTL_COMMANDS else SECCOMP_RET_ALLOW
+    if number == table["prlimit64"]:
+        return SECCOMP_RET_ALLOW if args[0] >> 32 == 0 and args[0] & 0xFFFFFFFF in (0, pid) else DENY
+    return DENY if number in {table[name] for name in DENIED_SYSCALLS} else SECCOMP_RET_ALLOW
+
+
+PID = 4242
+FILTER = _sandbox.seccomp_filter().with_pid(PID)
+_ARCHES = st.sampled_from([AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64, 0x40000003, 0x4000003E, 0xC0000028, 0])
+_NUMBERS = st.one_of(st.sampled_from(sorted({*X86_64_SYSCALLS.values(), *AARCH64_SYSCALLS.values()})),
+                     st.integers(-2**31, 2**31 - 1), st.integers(0, 500),
+                     st.integers(0, 500).map(lambda n: n | X32_SYSCALL_BIT))
+_ARGUMENT = st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([0, PID, PID + 1, 1, 2**32, 2**32 + PID,
+                                                                  *DENIED_FCNTL_COMMANDS, 3, 4, 2**32 + 8]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_ARCHES, _NUMBERS, st.tuples(*[_ARGUMENT] * 6))
+def test_the_filter_denies_exactly_the_tables(arch: int, nr: int, args: tuple[int, ...]) -> None:
+    assert run_filter(FILTER, arch, nr, args) == expected_verdict(arch, nr, args, PID)
+
+
+@pytest.mark.parametrize(
+    ("arch", "nr", "args", "verdict"),
+    [
+        (AUDIT_ARCH_X86_64, 62, (), DENY),  # kill
+        (AUDIT_ARCH_AARCH64, 129, (), DENY),  # kill
+        (AUDIT_ARCH_AARCH64, 62, (), SECCOMP_RET_ALLOW),  # lseek on aarch64
+        (AUDIT_ARCH_X86_64, 0, (), SECCOMP_RET_ALLOW),  # read
+        (AUDIT_ARCH_AARCH64, 63, (), SECCOMP_RET_ALLOW),  # read
+        (AUDIT_ARCH_X86_64, 41, (), DENY),  # socket
+        (AUDIT_ARCH_AARCH64, 198, (), DENY),  # socket
+        (AUDIT_ARCH_X86_64, 198, (), SECCOMP_RET_ALLOW),  # lremovexattr on x86_64
+        (AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 41, (), DENY),  # x32 socket
+        (AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 0, (), DENY),  # x32 read: no x32 at all
+        (0x40000003, 20, (), DENY),  # i386 getpid (int 0x80)
+        (AUDIT_ARCH_X86_64, 72, (1, 3), SECCOMP_RET_ALLOW),  # fcntl(1, F_GETFL)
+        (AUDIT_ARCH_X86_64, 72, (1, 8, 1), DENY),  # fcntl(1, F_SETOWN, 1)
+        (AUDIT_ARCH_AARCH64, 25, (1, 10, 9), DENY),  # fcntl(1, F_SETSIG, SIGKILL)
+        (AUDIT_ARCH_X86_64, 302, (0, 7), SECCOMP_RET_ALLOW),  # prlimit64(0, RLIMIT_NOFILE): itself
+        (AUDIT_ARCH_AARCH64, 261, (PID, 7), SECCOMP_RET_ALLOW),  # its own pid
+        (AUDIT_ARCH_X86_64, 302, (PID + 1, 0), DENY),  # another process (the grader)
+        (AUDIT_ARCH_X86_64, 302, (2**32, 0), DENY),
+    ],
+)
+def test_filter_examples(arch: int, nr: int, args: tuple[int, ...], verdict: int) -> None:
+    assert run_filter(FILTER, arch, nr, (*args, *[0] * (6 - len(args)))) == verdict
+
+
+CTYPES = textwrap.dedent("""\
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    def check(result):
+        if result == -1 and ctypes.get_errno() == 1:
+            raise PermissionError(1, "refused")
+        return result
+""")
+# i386 getpid through int 0x80 from a 64-bit process: mov eax, 20; int 0x80; ret.
+INT80 = CTYPES + textwrap.dedent("""\
+    import mmap
+    page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    page.write(bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3]))
+    result = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))()
+    if result == -1:
+        raise PermissionError(1, "refused")
+""")
+
+
+def attack_programs(port: str, unix_path: str, *, everyone: bool) -> dict[str, str]:
+    """Programs that would kill, stop or starve the grader, or reach the network; each prints denied when
+    refused (PermissionError, or a module the guards keep out), else what happened."""
+    attacks = {
+        "kill_parent": "os.kill(os.getppid(), signal.SIGKILL)",
+        "stop_parent": "os.kill(os.getppid(), signal.SIGSTOP)",
+        "killpg_parent": "os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)",
+        "pidfd_kill_parent": "signal.pidfd_send_signal(os.pidfd_open(os.getppid()), signal.SIGKILL)",
+        "tcp_to_the_grader": f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)",
+        "runtime_api": "import socket\nsocket.create_connection(('127.0.0.1', 9001), timeout=1)",
+        "unix_socket": f"import socket\nsocket.socket(socket.AF_UNIX).connect('{unix_path}')",
+        "socketpair": "import socket\nsocket.socketpair()",
+        "ptrace_parent": CTYPES + "check(libc.ptrace(16, os.getppid(), 0, 0))",  # PTRACE_ATTACH
+        "prlimit_parent": "import resource\nresource.prlimit(os.getppid(), resource.RLIMIT_CPU, (1, 1))",
+        "setown_parent": "import fcntl\nfcntl.fcntl(1, fcntl.F_SETOWN, os.getppid())",
+        "renice_parent": "os.setpriority(os.PRIO_PROCESS, os.getppid(), 19)",
+        "unshare_user": CTYPES + "check(libc.unshare(0x10000000))",  # CLONE_NEWUSER
+        "io_uring": CTYPES + "check(libc.syscall(425, 8, ctypes.create_string_buffer(120)))",  # same nr on both
+        # exec keeps the filter: the shell's kill is refused as well.
+        "exec_shell_kill": "os.execv('/bin/sh', ['sh', '-c', "
+                           "'kill -KILL $PPID 2>/dev/null && echo done || echo denied'])",
+    }
+    if everyone:  # only as a user of its own (nobody): kill(-1) reaches every process of the user
+        attacks["kill_everyone"] = "os.kill(-1, signal.SIGKILL)"
+    if platform.machine() == "x86_64":
+        attacks["x32_socket"] = CTYPES + "check(libc.syscall(0x40000000 | 41, 2, 1, 0))"
+        attacks["i386_int80"] = INT80
+    return {name: "import os, signal, sys\ntry:\n" + textwrap.indent(code, "    ") + "\n    print('done')\n"
+            "except (PermissionError, ImportError):\n    print('denied')\n"
+            "except OSError as error:\n    print('errno', error.errno)\n" for name, code in attacks.items()}
+
+
+_ATTACKS = textwrap.dedent("""\
+    import json, os, socket, sys, tempfile
+    from lambda_reward.runtime.samples import ParsedSample
+    from lambda_reward.runtime.tasks import _sandbox, defaults_of
+    from lambda_reward.runtime.tasks.code_tests import OPTIONS, configure
+
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen(16)
+    tcp.setblocking(False)
+    unix_path = os.path.join(tempfile.mkdtemp(), "grader.sock")
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(unix_path)
+    unix.listen(16)
+    unix.setblocking(False)
+
+    def untouched(listener):
+        try:
+            listener.accept()[0].close()
+            return False
+        except BlockingIOError:
+            return True
+
+    programs = json.loads(os.environ["PROGRAMS"])
+    attacks = {name: code.replace("__PORT__", str(tcp.getsockname()[1])).replace("__UNIX__", unix_path)
+               for name, code in programs["attacks"].items()}
+    samples = [ParsedSample(name, "```python\\n" + code + "\\n```", "attack",
+                            {"test_cases": [{"input": "", "output": "denied"}]}, {})
+               for name, code in attacks.items()]
+    samples += [ParsedSample(name, "```python\\n" + code + "\\n```", "normal",
+                             {"test_cases": [{"input": given, "output": wanted}]}, {})
+                for name, (code, given, wanted) in programs["normal"].items()]
+    report = {"uid": os.getuid()}
+    for layers, bootstrap in (("both", None), ("seccomp_only", dict(guards=False))):
+        scorer = configure({**defaults_of(OPTIONS), "timeoutSeconds": 2.0})
+        if bootstrap is not None:
+            scorer.bootstrap = _sandbox.bootstrap_source(scorer.limits, **bootstrap)
+        scores = scorer.score_batch(samples)
+        report[layers] = {sample.sample_id: score.metrics["tests_passed"] == 1 and score.flag is None
+                          for sample, score in zip(samples, scores)}
+        report[layers + "_untouched"] = untouched(tcp) and untouched(unix)
+    # Control, neither layer (harmless probes): the grader is reachable by signal and socket without them.
+    bare = _sandbox.bootstrap_source(scorer.limits, seccomp=False, guards=False)
+    probes = {"signal": "import os\\nos.kill(os.getppid(), 0)\\nprint('reachable')",
+              "tcp": f"import socket\\nsocket.create_connection(('127.0.0.1', {tcp.getsockname()[1]}))\\n"
+                     "print('reachable')",
+              "prlimit": "import os, resource\\nresource.prlimit(os.getppid(), resource.RLIMIT_NOFILE)\\n"
+                         "print('reachable')"}
+    report["control"] = {name: _sandbox.run_python(code.encode(), b"", scorer.limits, bare).stdout.decode()
+                         for name, code in probes.items()}
+    report["control_connected"] = not untouched(tcp)
+    print(json.dumps(report))
+""")
+
+# Ordinary programs: each must pass under the filter and the guards (the library's usual system calls).
+NORMAL_PROGRAMS: dict[str, tuple[str, str, str]] = {
+    "sum": (CORRECT, "2 3\n", "5"),
+    "read_all": ("import sys\ndata = sys.stdin.read().split()\nprint(len(data), sum(map(int, data)))",
+                 "1 2\n3\n4 5 6\n", "6 21"),
+    "recursion": ("import sys\nsys.setrecursionlimit(20000)\ndef depth(n):\n"
+                  "    return 0 if n == 0 else 1 + depth(n - 1)\nprint(depth(int(input())))", "5000\n", "5000"),
+    "big_sort": ("import random\nrandom.seed(1)\nxs = [random.randrange(10**9) for _ in range(200000)]\n"
+                 "xs.sort()\nprint(all(a <= b for a, b in zip(xs, xs[1:])), len(xs))", "", "True 200000"),
+    "imports": ("import json, collections, itertools, heapq, bisect, re, functools, math, fractions, decimal\n"
+                "import statistics, string, typing, dataclasses, array, copy, datetime, time, operator, enum, io\n"
+                "h = [5, 1, 3]\nheapq.heapify(h)\n"
+                "print(json.dumps(collections.Counter('aab')), list(itertools.accumulate([1, 2])), heapq.heappop(h),\n"
+                "      bisect.bisect([1, 3], 2), re.sub('a', 'b', 'aa'), functools.reduce(max, [1, 4, 2]),\n"
+                "      math.comb(10, 3), fractions.Fraction(1, 3) * 3, decimal.Decimal('1.10') + 1)",
+                "", '{"a": 2, "b": 1} [1, 3] 1 1 bb 4 120 1 2.10'),
+    "own_limits": ("import os, resource\n"
+                   "resource.setrlimit(resource.RLIMIT_STACK, resource.getrlimit(resource.RLIMIT_STACK))\n"
+                   "print(resource.prlimit(0, resource.RLIMIT_NOFILE) == resource.prlimit(os.getpid(), "
+                   "resource.RLIMIT_NOFILE))", "", "True"),
+    "files_and_time": ("import os, time\nopen('scratch', 'w').write('x')\nprint(open('scratch').read(), "
+                       "time.monotonic() > 0, os.getpid() > 0, len(os.urandom(4)))", "", "x True True 4"),
+}
+
+
+@needs_seccomp
+def test_programs_cannot_kill_stop_or_starve_the_grader_nor_reach_the_network() -> None:
+    """Each attack is refused, by the filter alone as well as with the guards, as Lambda's non-root user; the
+    grader survives to score the batch's other programs, and nothing reaches its sockets."""
+    # kill(-1) reaches every process of the user: tried only where the grader runs as a user of its own (nobody).
+    attacks = attack_programs("__PORT__", "__UNIX__", everyone=os.geteuid() == 0)
+    report = run_as_lambda_user(_ATTACKS, PROGRAMS=json.dumps({"attacks": attacks, "normal": NORMAL_PROGRAMS}))
+    names = set(attacks) | set(NORMAL_PROGRAMS)
+    for layers in ("both", "seccomp_only"):
+        assert report[layers] == dict.fromkeys(names, True), layers
+        assert report[layers + "_untouched"], layers
+    # The threat is real without them: the same user may signal the grader and connect to it.
+    assert report["control"] == {"signal": "reachable\n", "tcp": "reachable\n", "prlimit": "reachable\n"}
+    assert report["control_connected"]
+
+
+@needs_seccomp
+def test_ordinary_programs_run_under_the_filter(task: Any) -> None:
+    probe = _sandbox.probe_sandbox(task.scorer.limits, task.scorer.bootstrap, seccomp=True)
+    assert probe.env is not None and probe.filtered
+    samples = [raw_sample(name, fenced(code), tests=[{"input": given, "output": wanted}])
+               for name, (code, given, wanted) in NORMAL_PROGRAMS.items()]
+    results = grade_batch(samples, task)
+    assert {result["id"]: result["aggregate_reward_score"] for result in results} == dict.fromkeys(NORMAL_PROGRAMS,
+                                                                                                  1.0)
+    status = grade_batch([raw_sample("mode", fenced(
+        "print(open('/proc/self/status').read().split('Seccomp:')[1].split()[0])"), tests=[
+        {"input": "", "output": "2"}])], task)
+    assert status[0]["aggregate_reward_score"] == 1.0  # the program itself runs filtered
+
+
+@needs_seccomp
+def test_no_seccomp_flags_every_sample_unless_allowed(monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Where the filter cannot be installed (here: an empty program, which the kernel refuses with EINVAL, as
+    a kernel without seccomp refuses any), no program runs unprotected: each is flagged sandbox_error with the
+    neutral reward and the log says why; allowWithoutSeccomp runs them with the guards alone, and says so."""
+    monkeypatch.setattr(_sandbox, "_probes", {})
+    monkeypatch.setattr(_sandbox, "seccomp_filter", lambda: SeccompFilter(b"", ()))
+    task = load_task({"name": "code-tests", "timeoutSeconds": 1.0})
+    batch = [raw_sample(0, fenced(CORRECT)), raw_sample(1, fenced("print(5)"))]
+    with caplog.at_level(logging.WARNING, logger=code_tests.__name__):
+        results = grade_batch(batch, task)
+    assert [metrics_of(result).get(Flag.SANDBOX_ERROR) for result in results] == [1, 1]
+    assert [result["aggregate_reward_score"] for result in results] == [0.5, 0.5]
+    assert "prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER): Invalid argument (EINVAL)" in caplog.text
+    assert "allowWithoutSeccomp" in caplog.text
+
+    caplog.clear()
+    allowed = load_task({"name": "code-tests", "timeoutSeconds": 1.0, "allowWithoutSeccomp": True})
+    with caplog.at_level(logging.WARNING, logger=code_tests.__name__):
+        results = grade_batch(batch, allowed)
+    assert [result["aggregate_reward_score"] for result in results] == [1.0, pytest.approx(1 / 3)]
+    assert "WITHOUT the seccomp filter" in caplog.text and "EINVAL" in caplog.text
+    guarded = grade_batch([raw_sample(2, fenced("import os\ntry:\n    os.kill(os.getppid(), 0)\nexcept "
+                                                "PermissionError:\n    print('denied')"),
+                                      tests=[{"input": "", "output": "denied"}])], allowed)
+    assert guarded[0]["aggregate_reward_score"] == 1.0  # the guards still stand
+
+
+def test_a_grader_that_cannot_harden_itself_runs_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    def refuse() -> bool:
+        raise OSError(1, "prctl(PR_SET_DUMPABLE, 0) failed")
+
+    monkeypatch.setattr(code_tests, "harden_parent", refuse)
+    task = load_task({"name": "code-tests", "timeoutSeconds": 1.0, "allowWithoutSeccomp": True})
+    with caplog.at_level(logging.ERROR, logger=code_tests.__name__):
+        results = grade_batch([raw_sample(0, fenced(CORRECT))], task)
+    assert metrics_of(results[0])[Flag.SANDBOX_ERROR] == 1
+    assert "non-dumpable" in caplog.text
+
+
+# ---------------------------------------------------------------------------------------
+# The neutral reward of samples whose tests did not all run
+# ---------------------------------------------------------------------------------------
+
+_EXPECTED = {code_tests.encode_text(case["input"]): code_tests.encode_text(case["output"]) for case in SUM_TESTS}
+_INPUTS = list(_EXPECTED)
+
+
+def scripted_runs(monkeypatch: pytest.MonkeyPatch, scorer: Any) -> None:
+    """Replace the scorer's runs: a program ``# a b c`` passes (p), fails (w), is cut by the deadline (d) or
+    cannot be started (e) on the first, second and third test."""
+    def run(source: bytes, stdin: bytes, bootstrap: str, env: dict[str, str], deadline: Deadline) -> Any:
+        kind = source.decode().split()[1 + _INPUTS.index(stdin)]
+        if kind == "p":
+            return code_tests._Outcome(Status.EXITED, 0, code_tests._digest(_EXPECTED[stdin], scorer.compare))
+        if kind == "w":
+            return code_tests._Outcome(Status.EXITED, 0, code_tests._digest(b"wrong", scorer.compare))
+        return code_tests._Outcome(Status.DEADLINE if kind == "d" else Status.ERROR, detail="scripted")
+
+    monkeypatch.setattr(scorer, "_run", run)
+
+
+def scripted(name: str, runs: str, prompt: str = "P1") -> ParsedSample:
+    answer = fenced(f"# {runs}") if runs else "no code"
+    return ParsedSample(name, answer, prompt, {"test_cases": SUM_TESTS}, {})
+
+
+def test_samples_whose_tests_did_not_run_get_the_neutral_reward(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    scorer = load_task({"name": "code-tests", "timeoutSeconds": 1.0}).scorer
+    scripted_runs(monkeypatch, scorer)
+    samples = [
+        scripted("all_ran", "p p p"), scripted("one_passed", "p w w"), scripted("no_code", ""),
+        scripted("never_ran", "d d d"), scripted("two_passed_then_cut", "p p d"),
+        scripted("wrong_then_cut", "w d d"), scripted("two_wrong_then_cut", "w w d"),
+        scripted("sandbox", "e e e"), scripted("alone", "d d d", prompt="P2"),
+        ParsedSample("malformed", fenced("# p p p"), "P1", {"test_cases": "none"}, {}),
+    ]
+    with caplog.at_level(logging.WARNING, logger=code_tests.__name__):
+        scores = dict(zip([sample.sample_id for sample in samples], scorer.score_batch(samples), strict=True))
+    mean = (1.0 + 1 / 3 + 0.0) / 3  # the fully scored samples of P1: all_ran, one_passed, no_code
+    rewards = {name: score.reward for name, score in scores.items() if isinstance(score, Score)}
+    assert rewards == {
+        # Every test ran: scored as usual, whatever happened to the others.
+        "all_ran": 1.0, "one_passed": pytest.approx(1 / 3), "no_code": 0.0,
+        "never_ran": pytest.approx(mean),
+        "two_passed_then_cut": pytest.approx(2 / 3),  # at least what its tests that ran prove
+        "wrong_then_cut": pytest.approx(mean),  # within [0, 2/3]
+        "two_wrong_then_cut": pytest.approx(1 / 3),  # at most what it could have earned
+        "sandbox": pytest.approx(mean),
+        "alone": 0.5,  # no fully scored sample of its prompt
+    }
+    assert isinstance(scores["malformed"], Malformed)
+    flags = {name: score.flag for name, score in scores.items() if isinstance(score, Score)}
+    assert flags == {"all_ran": None, "one_passed": None, "no_code": None, "never_ran": Flag.DEADLINE,
+                     "two_passed_then_cut": Flag.DEADLINE, "wrong_then_cut": Flag.DEADLINE,
+                     "two_wrong_then_cut": Flag.DEADLINE, "sandbox": Flag.SANDBOX_ERROR, "alone": Flag.DEADLINE}
+    never_ran = scores["never_ran"]
+    assert isinstance(never_ran, Score) and never_ran.passed is False
+    assert never_ran.metrics[Metric.NOT_RUN] == 3 and never_ran.metrics[Metric.TESTS_PASSED] == 0
+    assert "5 samples got the neutral reward (deadline): 10 of their 15 tests did not run" in caplog.text
+    assert "1 samples got the neutral reward (sandbox_error)" in caplog.text
+
+
+def test_a_fixed_neutral_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    task = load_task({"name": "code-tests", "timeoutSeconds": 1.0, "neutralScore": 0.9})
+    scripted_runs(monkeypatch, task.scorer)
+    scores = task.score_batch([scripted("all_ran", "p p p"), scripted("never_ran", "d d d"),
+                               scripted("two_wrong_then_cut", "w w d"), scripted("sandbox", "e e e")])
+    assert [score.reward for score in scores] == [1.0, 0.9, pytest.approx(1 / 3), 0.9]
+    # Through the grader: flagged, not passed.
+    results = grade_batch([raw_sample(0, fenced("# d d d"))], task)
+    assert metrics_of(results[0])[Flag.DEADLINE] == 1 and metrics_of(results[0])["flagged"] == 1
+    assert metrics_of(results[0])["passed"] == 0.0 and results[0]["aggregate_reward_score"] == 0.9
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="pwde", min_size=3, max_size=3).map(" ".join), min_size=1, max_size=8),
+       st.sampled_from([0.0, 0.1]))
+def test_the_neutral_reward_stays_within_what_the_runs_prove(runs: list[str], failed_code_reward: float) -> None:
+    scorer = code_tests.configure({**defaults_of(OPTIONS), "failedCodeReward": failed_code_reward})
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        scripted_runs(monkeypatch, scorer)
+        scores = scorer.score_batch([scripted(str(index), run) for index, run in enumerate(runs)])
+    for run, score in zip(runs, scores, strict=True):
+        assert isinstance(score, Score)
+        passed, unrun = run.split().count("p"), sum(run.split().count(kind) for kind in "de")
+        low = passed / 3 if passed else failed_code_reward
+        high = (passed + unrun) / 3 if passed + unrun else failed_code_reward
+        assert low - 1e-9 <= score.reward <= high + 1e-9
+        assert (score.flag is None) == (unrun == 0)
+        if unrun == 0:
+            assert score.reward == pytest.approx(low)

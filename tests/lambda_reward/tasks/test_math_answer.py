@@ -19,6 +19,7 @@ from lambda_reward.runtime.tasks import TaskError, defaults_of, load_task, math_
 from lambda_reward.runtime.tasks.math_answer import (
     MAX_DIGITS,
     MAX_MARKERS,
+    SPAN_CHARS,
     Extraction,
     Metric,
     Number,
@@ -195,7 +196,9 @@ def test_numbers_match_within_tolerances() -> None:
         (REASONING + "#### 1,234.50 dollars.", "hash", Fraction(246900, 200), True),
         (REASONING + "#### -\\frac{1}{2}", "hash", Fraction(-1, 2), True),
         (REASONING + "#### $\\boxed{72}$", "hash", Fraction(72), True),
-        (REASONING + "#### 72 (8 x 9)", "hash", Fraction(72), True),
+        (REASONING + "#### 72 dollars", "hash", Fraction(72), True),
+        (REASONING + "#### 72 (72 clips)", "hash", Fraction(72), True),  # the same number again
+        (REASONING + "#### 48 + 24 = 72", "hash", Fraction(72), True),  # an equation: its result
         (REASONING + "#### x = 72", "hash", Fraction(72), True),
         (REASONING + "#### *72*", "hash", Fraction(72), True),
         (REASONING.replace("\n", "\r\n") + "#### 72\r\n", "hash", Fraction(72), True),  # CRLF
@@ -229,8 +232,23 @@ def test_numbers_match_within_tolerances() -> None:
         ("1" * 500 + " and then 72", "last-number", Fraction(72), True),
         ("a " * 50 + "3 / 4", "last-number", Fraction(3, 4), True),
         (" ".join(map(str, range(300))), "last-number", Fraction(299), True),
-        ("#### 72\n\\boxed{73}", "auto", Fraction(72), True),  # the first kind present is the one read
-        ("\\boxed{73}\nANSWER: 72", "marker", Fraction(73), True),
+        # Markers of every kind present must agree; then any of them is the answer.
+        ("#### 72\n\\boxed{72}", "auto", Fraction(72), True),
+        ("The answer is $\\boxed{72}$.\n#### 72", "hash", Fraction(72), True),
+        ("The answer is 48 + 24 = 72.\n#### 72", "auto", Fraction(72), True),
+        ("\\boxed{72}\nANSWER: 72.0", "marker", Fraction(72), True),
+        # Other numbers outside the answer span are the working, not candidates.
+        ("The answer is 72. Check: 48 + 24 = 72.", "answer", Fraction(72), True),
+        ("#### 72\nThanks! 48 + 24 = 72.", "hash", Fraction(72), True),
+        ("\\boxed{72}. Check: 48 + 24 = 72.", "boxed", Fraction(72), True),
+        ("| month | clips |\n| May | 24 |\n#### 72\n| total | 72 |", "hash", Fraction(72), True),  # tables
+        ("ANSWER: 72\nOr, put another way, 72.", "answer", Fraction(72), True),
+        # auto without a marker: the last number, when the sentence holding it gives no other.
+        (REASONING, "auto", Fraction(72), False),  # "48 + 24 = 72 clips.": the result of its equation
+        ("She sold 72 clips. It is made of CO2", "auto", Fraction(72), False),
+        ("or 72", "auto", Fraction(72), False),
+        ("合計で７２個です", "auto", Fraction(72), False),
+        ("72 " + "a" * 1000, "auto", Fraction(72), False),
     ],
 )
 def test_extract_answer(text: str, mode: str, expected: Fraction, well_formed: bool) -> None:
@@ -268,25 +286,96 @@ def test_extract_answer(text: str, mode: str, expected: Fraction, well_formed: b
         ("#### 72\n" * (MAX_MARKERS + 1), "hash", Metric.AMBIGUOUS),  # more markers than anyone needs
         ("\\boxed{72}" * (MAX_MARKERS + 1), "boxed", Metric.AMBIGUOUS),
         ("answer: 72\n" * (MAX_MARKERS + 1), "answer", Metric.AMBIGUOUS),
+        # A marker's answer span holds one number: the rest of a #### line, of an ANSWER: or a box's sentence.
+        ("#### 72 (8 x 9)", "hash", Metric.AMBIGUOUS),
+        ("#### 72 apples in 2 bags", "hash", Metric.AMBIGUOUS),
+        ("#### 72. Check: 48 + 24 = 72.", "hash", Metric.AMBIGUOUS),  # #### reads the whole line
+        ("The answer is 72, since 48 + 24 = 72.", "answer", Metric.AMBIGUOUS),
+        ("#### 70 + 2 or 73 = 72", "hash", Metric.AMBIGUOUS),  # a candidate before the equation's result
+        ("#### 72" + " " * SPAN_CHARS + "or 73", "hash", Metric.NO_ANSWER),  # runs on past what is read
+        ("The answer is 72" + " clips" * 70, "answer", Metric.NO_ANSWER),
+        ("\\boxed{72}" + " clips" * 70, "boxed", Metric.NO_ANSWER),
+        ("\\boxed{7**2}", "boxed", Metric.AMBIGUOUS),  # a power, not a bold 72
+        # Every marker present, of every kind, must agree, whichever kind is read.
+        ("#### 72\n\\boxed{73}", "auto", Metric.AMBIGUOUS),
+        ("\\boxed{73}\nANSWER: 72", "marker", Metric.AMBIGUOUS),
+        ("\\boxed{73}\n#### 72", "hash", Metric.AMBIGUOUS),
+        ("#### 72\nANSWER: 73", "hash", Metric.AMBIGUOUS),
+        ("#### 72\nThe answer is 2^10.", "hash", Metric.AMBIGUOUS),  # a marker that gives no number
+        ("Let \\boxed{x} be the total.\n#### 72", "auto", Metric.AMBIGUOUS),
+        # auto without a marker: the sentence holding the last number must give no other.
+        ("It is 72 or 73.", "auto", Metric.AMBIGUOUS),
+        ("She sold 48 clips, then 72.", "auto", Metric.AMBIGUOUS),
+        ("She sold 72\nor 73", "auto", Metric.AMBIGUOUS),  # a sentence opening with "or" joins the one before
+        ("It is 72. | 73", "auto", Metric.AMBIGUOUS),
+        ("it is 73 or 48 + 24 = 72.", "auto", Metric.AMBIGUOUS),
+        ("a" * (SPAN_CHARS + 10) + " 72", "auto", Metric.NO_ANSWER),  # a sentence longer than what is read
+        ("#### 72 or 73", "marker", Metric.AMBIGUOUS),  # no fallback to the last number once a marker is there
     ],
 )
 def test_extract_answer_finds_none(text: str, mode: str, reason: str) -> None:
     assert extract_answer(text, mode) == Extraction(None, False, reason)
 
 
+# Ways of offering several candidates, the right one (72) first or alone in its marker; each scores 0.0.
+HEDGES = [
+    "#### 70\n#### 71\n#### 72\n#### 73",
+    "\\boxed{70, 71, 72}",
+    "\\boxed{70} \\boxed{71} \\boxed{72}",
+    "ANSWER: 71\nANSWER: 72",
+    "#### 71 or 72",
+    # What the review found paid 1.0 (reference 72):
+    "#### 72 or 73",
+    "#### 72, 73, 74",
+    "#### 72 (or 73)",
+    "#### 72|73",
+    "The answer is 72 or 73",
+    "\\boxed{72} or 73",
+    "\\boxed{73}\n#### 72",
+    "#### 72\nANSWER: 73",
+    # And their neighbours:
+    "#### 72 | 73",
+    "#### 72 and 73",
+    "#### $72$ or $73$",
+    "#### 72 \\text{ or } 73",
+    "#### 72\nor 73",
+    "#### 72\n(or 73)",
+    "73 or\n#### 72",
+    "73 or \\boxed{72}",
+    "73 or the answer is 72",
+    "$\\boxed{72}$ or $\\boxed{73}$",
+    "\\boxed{72}, \\boxed{73}",
+    "The answer is 72. Or 73.",
+    "The answer is 72. | 73",
+    "Final answer: 72 or maybe 73",
+    "答えは72個または73個です。",
+    "It is 72 or 73.",
+    "She sold 72\nor 73",
+    "#### 72\n\\boxed{x}",
+]
+
+
 def test_listing_candidates_never_pays() -> None:
     """Every way of offering several answers scores 0.0 even when one of them is right."""
-    hedges = [
-        "#### 70\n#### 71\n#### 72\n#### 73",
-        "\\boxed{70, 71, 72}",
-        "\\boxed{70} \\boxed{71} \\boxed{72}",
-        "ANSWER: 71\nANSWER: 72",
-        "#### 71 or 72",  # the first number after the marker is the answer: 71
-    ]
-    assert [result["aggregate_reward_score"] for result in grade(hedges)] == [0.0] * len(hedges)
-    # Under last-number only the last one counts: a list is right only by being right at its end.
-    results = grade(["70 71 72 73", "70 71 73 72"], task={"name": "math-answer", "extract": "last-number"})
-    assert [result["aggregate_reward_score"] for result in results] == [0.0, 1.0]
+    assert [result["aggregate_reward_score"] for result in grade(HEDGES)] == [0.0] * len(HEDGES)
+    for mode in ("marker", "hash", "boxed", "answer"):
+        rewards = [result["aggregate_reward_score"] for result in grade(HEDGES, task={"name": "math-answer",
+                                                                                     "extract": mode})]
+        assert rewards == [0.0] * len(HEDGES), mode
+
+
+def test_the_reviewed_hedges_are_ambiguous() -> None:
+    for hedge in HEDGES[5:13]:
+        assert extract_answer(hedge) == Extraction(None, False, Metric.AMBIGUOUS), hedge
+
+
+def test_last_number_reads_only_the_last_number() -> None:
+    """The documented risk of last-number: a list is right only by being right at its end, and a hedge
+    whose last candidate is right pays (auto refuses it)."""
+    task = {"name": "math-answer", "extract": "last-number"}
+    results = grade(["70 71 72 73", "70 71 73 72", "It is 71 or 72.", "#### 72 or 71"], task=task)
+    assert [result["aggregate_reward_score"] for result in results] == [0.0, 1.0, 1.0, 0.0]
+    assert [result["aggregate_reward_score"] for result in grade(["It is 71 or 72."])] == [0.0]
 
 
 def test_huge_and_repetitive_answers_are_read_in_bounded_work() -> None:
@@ -317,6 +406,8 @@ ANSWER_TOKENS = st.sampled_from([
     "#", "####", "#####", "\\boxed", "{", "}", "\\frac", "\\dfrac", "\\text{", "ANSWER:", "answer is", "答え：",
     "答えは", "$", "\\$", "%", "percent", "-", "−", "+", "/", ",", ".", "e", "E", "^", "*", "**", " ", "\n", "\t",
     "0", "7", "72", "1,234", "９", "，", "．", "x = ", "\\", "{,}", "\\,", "\u00a0", "\u200b", "<think>",
+    " or ", "Or ", "|", "(or ", "=", ". ", "。", "! ", "The ", "the final answer is ", "または", "\u3000", "\r\n",
+    " " * 90,
 ])
 ADVERSARIAL_TEXT = st.lists(ANSWER_TOKENS | st.text(max_size=3), max_size=40).map("".join) | st.text(max_size=200)
 
@@ -373,6 +464,36 @@ def test_the_last_number_is_the_whole_texts_last_number(tail: str, filler: str) 
     assert reading == (Metric.NO_ANSWER if matches and expected is None else expected)
 
 
+@settings(max_examples=800, deadline=None)
+@given(st.lists(PLAIN_TOKENS | st.sampled_from([". ", "\n", "。", " or ", "Or ", " = ", "\\frac{1}{2}", "CO2", "|"]),
+                max_size=60).map("".join), st.text(alphabet="ab .\n", max_size=300))
+def test_auto_reads_the_last_number_or_nothing(tail: str, filler: str) -> None:
+    """Without a marker, auto's answer (read from the final sentence) is always the text's last number,
+    or none at all: it refuses some answers last-number pays, never pays another number."""
+    text = ma.fold(filler + tail)
+    reading = ma._read_final_sentence(text)
+    if isinstance(reading, Number):
+        assert reading == ma._read_last_number(text), text
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["a", " ", "\t", "\r", "\n", ".", "!", "?", "。", "！", "？", "7", "1.5", "x."]),
+                min_size=1, max_size=40).map("".join), st.data())
+def test_sentence_starts_are_found_as_the_pattern_finds_them(text: str, data: st.DataObject) -> None:
+    """_sentence_start reads backwards with str.rfind what _SENTENCE_STOP reads forwards (from a digit
+    or a sentence stop, where the grader starts it)."""
+    ends = [index for index, char in enumerate(text) if char in "0123456789\n.!?。！？"]
+    if not ends:
+        return
+    end = data.draw(st.sampled_from(ends))
+    floor = data.draw(st.integers(min_value=0, max_value=end))
+    newline = text.rfind("\n", floor, end)
+    expected = newline + 1 if newline >= 0 else -1
+    for stop in ma._SENTENCE_STOP.finditer(text, newline + 1 if newline >= 0 else floor, end):
+        expected = stop.end()
+    assert ma._sentence_start(text, floor, end) == expected
+
+
 # How people write one number: each style must read back as the number.
 def _grouped(number: int) -> str:
     return f"{number:,}"
@@ -400,6 +521,88 @@ def test_an_integer_in_any_style_reads_back(number: int, style: Any, marker: str
     extraction = extract_answer(REASONING + marker.format(written))
     assert (value(extraction.value), extraction.well_formed) == (number, True)
     assert value(extract_answer(f"So the result is {written}", "last-number").value) == number
+
+
+# Ways of offering one more candidate after a final answer (the brief's " or N", and its neighbours).
+OFFERS = [" or {}", " or maybe {}", " (or {})", ", or {}", ", {}", " and {}", " | {}", "|{}", "\nor {}", " Or {}.",
+          " \\text{{ or }} {}", " or $\\boxed{{{}}}$"]
+# What may follow the marker line: nothing, the end of the line, more text without numbers.
+ENDINGS = ["", "\n", ".", "\nHope this helps!", "\r\n"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(number=st.integers(min_value=-(10**15), max_value=10**15), other=st.integers(min_value=-(10**15),
+       max_value=10**15), style=st.sampled_from(INTEGER_STYLES), other_style=st.sampled_from(INTEGER_STYLES[:6]),
+       marker=st.sampled_from(MARKERS), offer=st.sampled_from(OFFERS), ending=st.sampled_from(ENDINGS),
+       mode=st.sampled_from(["auto", "marker", "hash", "boxed", "answer"]))
+def test_offering_another_number_after_a_right_answer_never_pays(
+    number: int, other: int, style: Any, other_style: Any, marker: str, offer: str, ending: str, mode: str
+) -> None:
+    """A correct marker line with " or N" (N not the reference) appended never keeps its 1.0."""
+    if other == number:
+        other += 1
+    text = REASONING + marker.format(style(number)) + offer.format(other_style(other)) + ending
+    scorer = load_task({"name": "math-answer", "extract": mode}).scorer
+    assert scorer.score(ma.fold(text), Number(number, 1)).reward == 0.0, text
+    assert extract_answer(text, mode).value is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(number=st.integers(min_value=0, max_value=10**6), other=st.integers(min_value=0, max_value=10**6),
+       first=st.sampled_from(MARKERS), second=st.sampled_from(MARKERS), between=st.sampled_from(["\n", "\n\n", " "]),
+       mode=st.sampled_from(["auto", "marker", "hash", "boxed", "answer"]))
+def test_markers_that_disagree_are_ambiguous_whichever_kind_is_read(
+    number: int, other: int, first: str, second: str, between: str, mode: str
+) -> None:
+    if other == number:
+        other += 1
+    text = REASONING + first.format(number) + between + second.format(other)
+    assert extract_answer(text, mode).value is None, text
+    agreeing = REASONING + first.format(number) + between + second.format(number)
+    reading = extract_answer(agreeing, mode)
+    if reading.value is not None:
+        assert value(reading.value) == number
+
+
+@settings(max_examples=400, deadline=None)
+@given(number=st.integers(min_value=0, max_value=10**6), other=st.integers(min_value=0, max_value=10**6),
+       sentence=st.sampled_from(["It is {} or {}.", "So {}, or maybe {}", "She sold {} clips\nor {}", "{} | {}",
+                                 "Maybe {}. Or {}.", "Either {} or {} clips.", "It is {}. | {}"]),
+       lead=st.sampled_from(["", REASONING, "Let me think.\n"]))
+def test_a_final_sentence_with_two_numbers_never_pays_under_auto(number: int, other: int, sentence: str,
+                                                                 lead: str) -> None:
+    if other == number:
+        other += 1
+    text = lead + sentence.format(number, other)
+    scorer = load_task("math-answer").scorer
+    for reference in (number, other):
+        assert scorer.score(text, Number(reference, 1)).reward == 0.0, text
+    assert extract_answer(text).reason == Metric.AMBIGUOUS
+
+
+CONTEXT_TOKENS = st.sampled_from(["7", "72", " ", "\n", "\t", "\u3000", "\f", "or", "Or", "OR", "for", "/", "|",
+                                  "*", "$", "(", "[", ">", "_", "-", "the", "The", "final", "Final", "answer", ".",
+                                  "または", "もしくは", "あるいは", "x", "\r", "$$", "~", "\\text{ or }", "\\text{",
+                                  "}", "{,}", "\\,", "\\"])
+CONTEXT = st.lists(CONTEXT_TOKENS, max_size=20).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(before=CONTEXT, after=CONTEXT, terminator=st.sampled_from(["\n", ". ", "。", "! ", ".\n"]))
+def test_the_quick_tests_never_change_what_the_patterns_decide(before: str, after: str, terminator: str) -> None:
+    """_committed tests the text around a marker with str methods before running a regular expression:
+    it decides exactly what the regular expressions alone decide."""
+    text = before + "#### 72" + terminator + after
+    marker, follow, answer = len(before), len(before) + len("#### 72") + len(terminator), Number(72, 1)
+    hedged_before = bool(marker) and ma._OR_BEFORE.search(text, max(marker - ma._HEDGE_REACH, 0), marker) is not None
+    rest = text[follow:]
+    skipped = rest[: len(rest) - len(rest.lstrip(ma._OPENING_STRIPPED))]
+    bounds = ma._span_end(text, follow + len(skipped), sentence=True)
+    sentence = ma.unlatex(text[follow + len(skipped) : bounds[0] if bounds else None])
+    same_line = text[follow - 1] != "\n" and "\n" not in skipped
+    offered_after = ma._opens_with_or(sentence, same_line) and ma._only(answer, sentence) != answer
+    expected = Metric.AMBIGUOUS if hedged_before or offered_after else answer
+    assert ma._committed(text, marker, answer, follow) == expected
 
 
 @settings(max_examples=300, deadline=None)

@@ -92,5 +92,11 @@ def test_the_default_is_char_limit_times_the_judge_with_the_judges_needs() -> No
     assert task.description == "weighted product of char-limit x1, llm-judge x1"
     assert task.grader_timeout_seconds == load_task("llm-judge").grader_timeout_seconds
     statements = task.iam_statements(region="us-east-1", account="123456789012", partition="aws")
-    assert statements == load_task("llm-judge").iam_statements(region="us-east-1", account="123456789012",
-                                                                partition="aws")
+    judges = load_task("llm-judge").iam_statements(region="us-east-1", account="123456789012", partition="aws")
+    assert statements == [{**statement, "Sid": "Part1" + statement["Sid"]} for statement in judges]
+
+
+def test_two_judges_of_one_model_need_one_grant_and_sids_stay_unique() -> None:
+    task = load_task({"name": "weighted", "tasks": [{"name": "llm-judge"}, {"name": "llm-judge", "maxTokens": 64}]})
+    statements = task.iam_statements(region="us-east-1", account="123456789012", partition="aws")
+    assert len(statements) == 2 and len({s["Sid"] for s in statements}) == 2
