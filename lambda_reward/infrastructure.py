@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import hashlib
 from pathlib import Path
 
 from aws_cdk import Annotations, Duration, RemovalPolicy, Stack, aws_iam as iam, aws_lambda as lambda_
@@ -24,15 +26,45 @@ def grader_code_fingerprint(runtime_dir: Path, task: Task) -> str:
     """The grader's code as far as it defines what ``task`` scores: everything but the modules and data
     files of other tasks (they ship, but adding or editing one must not restart this task's job)."""
 
+    modules = task_modules(runtime_dir / TASKS_FOLDER, task.modules)
+
     def other_tasks(relative: Path) -> bool:
         if len(relative.parts) != 2 or relative.parts[0] != TASKS_FOLDER:
             return False
         name = relative.name
         if name.endswith(".py"):
-            return not name.startswith("_") and relative.stem not in task.modules
+            return not name.startswith("_") and relative.stem not in modules
         return name not in task.data_files
 
     return code_fingerprint(runtime_dir, TASK_DATA_FILES, ignore=other_tasks)
+
+
+def task_modules(tasks_dir: Path, roots: frozenset[str]) -> set[str]:
+    """``roots`` and every task module they import, directly or through each other (read from the
+    source, not by importing it: a task that reuses another's code depends on that code)."""
+    package = "lambda_reward.runtime.tasks"
+    found, pending = set(roots), list(roots)
+    while pending:
+        path = tasks_dir / f"{pending.pop()}.py"
+        if not path.is_file():
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name.removeprefix(package + ".") for alias in node.names
+                         if alias.name.startswith(package + ".")]
+            elif isinstance(node, ast.ImportFrom):
+                if node.module == package or (node.level == 1 and node.module is None):
+                    names = [alias.name for alias in node.names]  # `from ...tasks import x`: x may be a module
+                elif node.module and node.module.startswith(package + "."):
+                    names = [node.module.removeprefix(package + ".")]
+                elif node.level == 1 and node.module:
+                    names = [node.module]
+            for name in (name.split(".")[0] for name in names):
+                if name not in found and (tasks_dir / f"{name}.py").is_file():
+                    found.add(name)
+                    pending.append(name)
+    return found
 
 
 
@@ -53,6 +85,8 @@ class RewardFunction(Construct):
         super().__init__(scope, construct_id)
         self.task = task
         self.code_sha256 = grader_code_fingerprint(RUNTIME_DIR, task)
+        if prompt_opens_reasoning:  # it changes what the grader scores: part of its identity (Qwen3 only)
+            self.code_sha256 = hashlib.sha256(f"{self.code_sha256}:prompt-opens-reasoning".encode()).hexdigest()
         self.python = PythonFunction(
             self, "Grader",
             runtime_dir=RUNTIME_DIR,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lambda_reward.runtime.tasks import TASK_ENV, load_task, task_names
+from rftctl.deployment_plan import job_fingerprint_of
 from stacks.config import PROJECT_ROOT, TASK_DATA_DIRECTORY, build_config
 from stacks.dataset import validate_training_set
 from stacks.rft_job.runtime.contract import Output
@@ -106,6 +107,11 @@ def test_each_task_synthesizes_clean_under_cdk_nag_and_cfn_lint(name: str, tmp_p
 
     synth(tmp_path, {"rft:task": name}, nag=True)  # an unacknowledged cdk-nag finding fails the synth
     for path in sorted(tmp_path.glob("*.template.json")):
+        # The fingerprint the stack declares is the one rftctl plan and the launcher read from the spec
+        # as the template holds it (json-schema's null option once made the launcher refuse every job).
+        template = json.loads(path.read_text())
+        (job,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::BedrockRftJob"]
+        assert job_fingerprint_of(template)[1] == job["Properties"]["JobFingerprint"], (name, path.name)
         matches = [m for m in lint_all(path.read_text())
                    if m.rule.id[0] in "EW" and m.rule.id not in IGNORED_CFN_LINT_RULES]
         assert not matches, f"{name} {path.name}:\n" + "\n".join(str(m) for m in matches)
@@ -152,6 +158,23 @@ def test_the_graders_code_fingerprint_covers_its_task_not_the_others(tmp_path: P
     with (runtime / "grader.py").open("a", encoding="utf-8") as grader:
         grader.write("\n# the grader changed\n")
     assert grader_code_fingerprint(runtime, judge) != after["judge"]
+
+    # A team's task that reuses another task's code depends on it.
+    import types
+
+    from lambda_reward.runtime.tasks import task_from_module
+
+    (runtime / "tasks" / "reuses.py").write_text(
+        "from lambda_reward.runtime.tasks.char_limit import count_characters\n\n"
+        "def score(answer, sample):\n    return float(count_characters(answer) < 10)\n")
+    module = types.ModuleType("lambda_reward.runtime.tasks.reuses")
+    module.score = lambda answer, sample: 1.0  # type: ignore[attr-defined]
+    reuses = task_from_module(module, "reuses", {})
+    first, judge_first = grader_code_fingerprint(runtime, reuses), grader_code_fingerprint(runtime, judge)
+    with (runtime / "tasks" / "char_limit.py").open("a", encoding="utf-8") as imported:
+        imported.write("\n# char-limit changed\n")
+    assert grader_code_fingerprint(runtime, reuses) != first
+    assert grader_code_fingerprint(runtime, judge) == judge_first  # llm-judge does not use char-limit
 
 
 def test_a_grader_smaller_than_its_task_needs_is_a_synth_warning(tmp_path: Path) -> None:

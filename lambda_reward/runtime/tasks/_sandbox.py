@@ -15,15 +15,19 @@ What a run gets and what it does not (docs/tasks/code-tests.md says the same for
   the program then reads exactly the test's input from ``sys.stdin``.
 * Limits, set in the child before any of the program runs (they are inherited and cannot be raised
   again): ``RLIMIT_AS`` (address space), ``RLIMIT_CPU`` (a backstop past the wall clock),
-  ``RLIMIT_FSIZE`` (largest file it may write), ``RLIMIT_NOFILE``, ``RLIMIT_CORE`` 0 and
-  ``RLIMIT_NPROC`` 0: no ``fork``, no thread, no ``subprocess`` (the limit counts every process of the
-  user, so 0 is the only value that means the same whatever else runs; it binds the child only, never
-  the grader). Limits are set by the bootstrap rather than in ``preexec_fn``, which the subprocess
+  ``RLIMIT_FSIZE`` (largest file it may write), ``RLIMIT_NOFILE``, ``RLIMIT_CORE`` 0; and, only
+  without the seccomp filter (``allowWithoutSeccomp``), ``RLIMIT_NPROC`` 0: no ``fork``, no thread, no
+  ``subprocess`` (the limit counts every process of the user, so 0 is the only value that means the same
+  whatever else runs; it binds the child only, never the grader). Under the filter its ``clone`` rule
+  refuses new processes instead and allows threads (bounded by ``RLIMIT_AS``: each needs a stack).
+  Limits are set by the bootstrap rather than in ``preexec_fn``, which the subprocess
   documentation warns is unsafe in a process with threads (the task runs programs from a thread pool).
 * A seccomp filter (``seccomp_filter``), installed by the bootstrap right before the program's first
   line, after ``PR_SET_NO_NEW_PRIVS``: signals to other processes, ptrace and cross-process memory
   access, every socket call (so no network, not even Lambda's runtime API on 127.0.0.1:9001), io_uring,
-  namespaces and mounts, changing another process's limits, priority or scheduling, ``fcntl``'s
+  namespaces and mounts, new processes (``fork``, ``vfork``, ``clone`` without ``CLONE_THREAD``; ``clone3``
+  fails with ``ENOSYS``, so glibc falls back to ``clone``), changing another process's limits, priority or
+  scheduling, ``fcntl``'s
   ``F_SETOWN``/``F_SETSIG`` (a signal sent on I/O), the keyring, bpf, perf and userfaultfd all fail
   with ``EPERM``; a system call of another ABI (x32, i386's ``int 0x80``) too. The filter outlives
   ``exec`` (``/bin/sh -c 'kill ...'`` is refused as well). Where it cannot be installed the bootstrap
@@ -149,8 +153,9 @@ X86_64_SYSCALLS: Final[Mapping[str, int]] = {
     "sched_setattr": 314, "ioprio_set": 251,
     # Kernel attack surface no program here needs.
     "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
-    # Checked by argument (CHECKED_SYSCALLS): fcntl's commands that send signals, prlimit64 of another process.
-    "fcntl": 72, "prlimit64": 302,
+    # Checked by argument (CHECKED_SYSCALLS): fcntl's commands that send signals, prlimit64 of another process,
+    # clone of anything but a thread; clone3 fails with ENOSYS (its flags are in memory, out of the filter's reach).
+    "fcntl": 72, "prlimit64": 302, "clone": 56, "clone3": 435,
 }
 AARCH64_SYSCALLS: Final[Mapping[str, int]] = {
     "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240,
@@ -166,32 +171,52 @@ AARCH64_SYSCALLS: Final[Mapping[str, int]] = {
     "setpriority": 140, "sched_setaffinity": 122, "sched_setscheduler": 119, "sched_setparam": 118,
     "sched_setattr": 274, "ioprio_set": 30,
     "keyctl": 219, "add_key": 217, "request_key": 218, "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
-    "fcntl": 25, "prlimit64": 261,
+    "fcntl": 25, "prlimit64": 261, "clone": 220, "clone3": 435,
 }
+# Calls one architecture has and the other does not, refused outright: new processes (aarch64 has neither: its
+# libc forks through clone).
+X86_64_ONLY_SYSCALLS: Final[Mapping[str, int]] = {"fork": 57, "vfork": 58}
+AARCH64_ONLY_SYSCALLS: Final[Mapping[str, int]] = {}
 ARCHITECTURES: Final[Mapping[int, Mapping[str, int]]] = {
     AUDIT_ARCH_X86_64: X86_64_SYSCALLS,
     AUDIT_ARCH_AARCH64: AARCH64_SYSCALLS,
+}
+ARCHITECTURE_ONLY: Final[Mapping[int, Mapping[str, int]]] = {
+    AUDIT_ARCH_X86_64: X86_64_ONLY_SYSCALLS,
+    AUDIT_ARCH_AARCH64: AARCH64_ONLY_SYSCALLS,
 }
 # Allowed unless their arguments say otherwise: fcntl with these commands (F_SETOWN, F_SETSIG, F_SETOWN_EX:
 # the kernel then signals the chosen owner, which may be the grader, on I/O; F_SETLEASE: a lease makes others'
 # open() of the file wait) and prlimit64 of a process other than the program itself (0 or its own pid):
 # lowering the grader's RLIMIT_CPU or RLIMIT_AS would kill it. glibc's setrlimit/getrlimit pass 0.
-CHECKED_SYSCALLS: Final = ("fcntl", "prlimit64")
+# clone only for a thread: CLONE_THREAD in its flags (args[0] on both architectures; the kernel reads their low 32
+# bits only), and no namespace flag (no unprivileged thread may have one; refused here all the same). A thread
+# shares the program's memory, limits and filter and dies with it; a new process (fork, vfork, posix_spawn,
+# subprocess: clone without CLONE_THREAD) is refused with EPERM. clone3 passes its flags in a struct the filter
+# cannot read: it fails with ENOSYS, on which glibc's pthread_create, fork and posix_spawn fall back to clone.
+CHECKED_SYSCALLS: Final = ("fcntl", "prlimit64", "clone", "clone3")
 DENIED_FCNTL_COMMANDS: Final = (8, 10, 15, 1024)  # F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE
+CLONE_THREAD: Final = 0x00010000
+# CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET (CLONE_NEWTIME,
+# 0x80, is clone3's and unshare's only: in clone's flags that bit belongs to the exit signal).
+CLONE_NAMESPACE_FLAGS: Final = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 DENIED_SYSCALLS: Final = tuple(name for name in X86_64_SYSCALLS if name not in CHECKED_SYSCALLS)
 # Not filtered, on purpose: personality (it changes nothing the kernel checks for another process; READ_IMPLIES_EXEC
-# and ADDR_NO_RANDOMIZE concern the program's own memory), execve (the filter and no_new_privs survive it), clone
-# and clone3 (RLIMIT_NPROC 0 refuses every new process and thread; the filter is inherited anyway), prctl (on the
-# program itself only), seccomp (a further filter can only refuse more).
+# and ADDR_NO_RANDOMIZE concern the program's own memory), execve (the filter and no_new_privs survive it; it
+# replaces the program, it adds no process), prctl (on the program itself only), seccomp (a further filter can only
+# refuse more).
 
 SECCOMP_RET_ALLOW: Final = 0x7FFF0000
 SECCOMP_RET_ERRNO: Final = 0x00050000
 EPERM: Final = 1
+ENOSYS: Final = 38
 DENY: Final = SECCOMP_RET_ERRNO | EPERM
+NO_SUCH_CALL: Final = SECCOMP_RET_ERRNO | ENOSYS
 # Classic BPF opcodes the filter uses.
 BPF_LD_W_ABS: Final = 0x20
 BPF_JEQ_K: Final = 0x15
 BPF_JGE_K: Final = 0x35
+BPF_JSET_K: Final = 0x45
 BPF_RET_K: Final = 0x06
 # Offsets in struct seccomp_data: int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6].
 SECCOMP_DATA_NR: Final = 0
@@ -228,15 +253,20 @@ def _argument_offset(index: int, high: bool) -> int:
     return SECCOMP_DATA_ARGS + 8 * index + (4 if high == low_first else 0)
 
 
-def _architecture_section(label: str, table: Mapping[str, int], *, x32: bool) -> list[_Instruction | str]:
-    """The filter's part for one architecture: deny its numbers, check fcntl and prlimit64, allow the rest."""
+def _architecture_section(label: str, table: Mapping[str, int], only: Mapping[str, int], *,
+                           x32: bool) -> list[_Instruction | str]:
+    """The filter's part for one architecture: deny its numbers (``only``: those of this architecture alone),
+    check fcntl, prlimit64 and clone, refuse clone3 with ENOSYS, allow the rest."""
     deny, allow = f"{label}.deny", f"{label}.allow"
     section: list[_Instruction | str] = [label, (BPF_LD_W_ABS, SECCOMP_DATA_NR, None, None)]
     if x32:
         section.append((BPF_JGE_K, X32_SYSCALL_BIT, deny, None))
     section.append((BPF_JEQ_K, table["fcntl"], f"{label}.fcntl", None))
     section.append((BPF_JEQ_K, table["prlimit64"], f"{label}.prlimit64", None))
+    section.append((BPF_JEQ_K, table["clone"], f"{label}.clone", None))
+    section.append((BPF_JEQ_K, table["clone3"], f"{label}.nosys", None))
     section.extend((BPF_JEQ_K, table[name], deny, None) for name in DENIED_SYSCALLS)
+    section.extend((BPF_JEQ_K, number, deny, None) for number in only.values())
     section.append((BPF_RET_K, SECCOMP_RET_ALLOW, None, None))
     section.extend([f"{label}.fcntl", (BPF_LD_W_ABS, _argument_offset(1, high=False), None, None)])
     section.extend((BPF_JEQ_K, command, deny, None) for command in DENIED_FCNTL_COMMANDS)
@@ -248,6 +278,14 @@ def _architecture_section(label: str, table: Mapping[str, int], *, x32: bool) ->
         (BPF_LD_W_ABS, _argument_offset(0, high=False), None, None),
         (BPF_JEQ_K, 0, allow, None),
         (BPF_JEQ_K, OWN_PID, allow, deny),
+    ])
+    section.extend([
+        f"{label}.clone",
+        (BPF_LD_W_ABS, _argument_offset(0, high=False), None, None),
+        (BPF_JSET_K, CLONE_NAMESPACE_FLAGS, deny, None),
+        (BPF_JSET_K, CLONE_THREAD, allow, deny),
+        f"{label}.nosys",
+        (BPF_RET_K, NO_SUCH_CALL, None, None),
     ])
     section.extend([deny, (BPF_RET_K, DENY, None, None), allow, (BPF_RET_K, SECCOMP_RET_ALLOW, None, None)])
     return section
@@ -261,8 +299,8 @@ def seccomp_filter() -> SeccompFilter:
         (BPF_JEQ_K, AUDIT_ARCH_X86_64, "x86_64", None),
         (BPF_JEQ_K, AUDIT_ARCH_AARCH64, "aarch64", None),
         (BPF_RET_K, DENY, None, None),
-        *_architecture_section("x86_64", X86_64_SYSCALLS, x32=True),
-        *_architecture_section("aarch64", AARCH64_SYSCALLS, x32=False),
+        *_architecture_section("x86_64", X86_64_SYSCALLS, X86_64_ONLY_SYSCALLS, x32=True),
+        *_architecture_section("aarch64", AARCH64_SYSCALLS, AARCH64_ONLY_SYSCALLS, x32=False),
     ]
     return _assemble(items)
 
@@ -415,14 +453,15 @@ def bootstrap_source(limits: Limits, *, seccomp: bool = True, guards: bool = Tru
     install the filter, or exit ``SECCOMP_FAILED`` without running the program; ``guards``: the Python-level
     guards (only the tests turn them off, to show what the filter does alone)."""
     cpu = max(1, math.ceil(limits.wall_seconds)) + 1
-    rlimits = (
+    rlimits: list[tuple[int, int, int]] = [
         (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
         (resource.RLIMIT_CPU, cpu, cpu + 1),
         (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
         (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
         (resource.RLIMIT_CORE, 0, 0),
-        (resource.RLIMIT_NPROC, 0, 0),
-    )
+    ]
+    if not seccomp:  # without the filter only RLIMIT_NPROC 0 keeps processes (and threads) from starting
+        rlimits.append((resource.RLIMIT_NPROC, 0, 0))
     compiled = seccomp_filter() if seccomp else SeccompFilter(b"", ())
     return _BOOTSTRAP.format(
         limits=rlimits, pr_set_dumpable=PR_SET_DUMPABLE, sandbox_failed=SANDBOX_FAILED,

@@ -19,22 +19,35 @@ _ASCII_VISIBLE = re.compile(r"[A-Za-z0-9]")
 # What an echo is compared on: letters only (digits are the limit's, or facts an answer may repeat).
 _NOT_LETTER = regex.compile(r"[^\p{L}]+|\p{Default_Ignorable_Code_Point}+", regex.V1)
 _NOT_LETTER_OR_DIGIT = regex.compile(r"[^\p{L}\p{N}]+|\p{Default_Ignorable_Code_Point}+", regex.V1)
-_LEADING_NON_LETTERS = regex.compile(r"(?:[^\p{L}\p{N}]|\p{Default_Ignorable_Code_Point})+", regex.V1)
+# Quotes, markdown, list numbers ("1. "), invisible characters: what may precede a refusal.
+_LEADING_NON_LETTERS = regex.compile(r"(?:[^\p{L}\p{N}]|\p{Default_Ignorable_Code_Point}|\d+[.)](?=\s))+", regex.V1)
 # An answer of fewer letters than this is never called an echo ("東京" in a prompt naming it).
 MIN_ECHO_CHARS = 4
-# An echo is made of the prompt: at least this share of its letter trigrams are the prompt's.
-ECHO_INSIDE_SHARE = 0.8
-# Matched on the folded answer after its leading non-letters (quotes, markdown, invisible characters).
-_REFUSAL = regex.compile(
-    r"(?:i['’]?m\s+(?:sorry|afraid|unable|not\s+able)|i\s+am\s+(?:sorry|afraid|unable|not\s+able)|sorry\b|"
-    r"i\s+apologi[sz]e|(?:my\s+)?apologies|unfortunately\b|"
-    r"i\s+(?:can(?:no|['’])t|cannot|won['’]t|will\s+not|must\s+decline|decline|do\s+not\s+know|don['’]t\s+know)\b|"
-    r"as\s+an\s+(?:ai|language\s+model)\b|no\s+comment\b|"
-    r"申し訳|すみません|済みません|ごめんなさい|恐れ入り|残念ながら|"
-    r"(?:お答え|回答|お手伝い|対応|説明)(?:すること|いたすこと)?(?:は|が)?(?:できません|いたしかねます|しかねます)|"
-    r"(?:お答え|回答|ご回答|説明)を(?:控え|差し控え|お控え)|"
-    r"(?:わか|分か|判)りません|存じません|知りません)",
+# An edited echo brings at most this many letters of its own (a prefix "OK", a typo, a changed particle),
+# judged on runs of GRAM letters (shorter runs match by chance: "pla" of "explain" in "plan").
+ECHO_NEW_LETTERS = 2
+GRAM = 4
+# A refusal, matched on the folded answer after its leading non-letters (quotes, markdown, list numbers,
+# invisible characters). Openers are refusals only with what makes them one ("Unfortunately, I can't",
+# "すみませんが"); a factual answer may start "Unfortunately, the Titanic sank" or "「すみません」は".
+_CANNOT = r"(?:can(?:no|['’]|\s+no)t|cannot|won['’]t|will\s+not|must\s+decline|am\s+not\s+going\s+to)"
+_HELP = r"(?:help|answer|assist|provide|comply|respond|share|discuss|do\s+that|say)"
+_REFUSAL_START = regex.compile(
+    rf"(?:i['’]?m\s+sorry|i\s+am\s+sorry|sorry(?:[^\p{{L}}\s]|\s+but\b|$)|i\s+apologi[sz]e|(?:my\s+)?apologies[,.!]|"
+    rf"unfortunately,?\s+i\s+(?:{_CANNOT}|am\s+(?:unable|not\s+able))|"
+    rf"i['’]?m\s+(?:afraid|unable|not\s+able|not\s+going\s+to)|i\s+am\s+(?:afraid|unable|not\s+able)|"
+    rf"i\s+{_CANNOT}\s+{_HELP}|as\s+an\s+(?:ai|language\s+model)\b|"
+    r"i\s+(?:do\s+not|don['’]t)\s+know(?:[,.!]|$)|"
+    r"申し訳(?:ありません|ございません|ない)|(?:すみません|済みません)(?:が|、|。|$)|ごめんなさい|"
+    r"(?:(?:わか|分か|判)りません|存じません)(?:。|、|が|$)|残念ながら.{0,20}(?:でき(?:ません|かねます)|お答え|わかりません|分かりません))",
 )
+# Searched in the first sentence: a refusal whatever comes before it ("それについてはお答えできません").
+_REFUSAL_FIRST_SENTENCE = regex.compile(
+    rf"(?:(?:お答え|回答|ご回答|お手伝い|ご説明|説明)(?:すること|いたすこと)?(?:は|が)?(?:でき(?:ません|かねます)|いたしかねます|しかねます)|"
+    rf"(?:お答え|回答|ご回答|説明)(?:を|は)(?:控え|差し控え|お控え)|"
+    rf"\bi\s+{_CANNOT}\s+{_HELP}|\bunable\s+to\s+{_HELP})"
+)
+_FIRST_SENTENCE = regex.compile(r"[^。！？.!?\n]{0,80}")
 
 
 def has_visible_content(answer: str) -> bool:
@@ -65,20 +78,22 @@ EchoBasis = tuple[str, frozenset[str], str, str]
 
 @lru_cache(maxsize=4096)
 def echo_basis(prompt: str, whole_prompt: str | None = None) -> EchoBasis:
-    """What an answer is compared with to call it an echo: the prompt's folded letters, their trigrams, and
+    """What an answer is compared with to call it an echo: the prompt's folded letters, their GRAM-letter runs, and
     the letters (and the letters and digits) of ``whole_prompt`` (default: the prompt; char-limit passes
     its prompt without the limit phrase as ``prompt``, and the prompt as it was as ``whole_prompt``)."""
     letters = _NOT_LETTER.sub("", fold(prompt))
     whole = fold(prompt if whole_prompt is None else whole_prompt)
-    return (letters, frozenset(letters[i : i + 3] for i in range(len(letters) - 2)),
+    return (letters, frozenset(letters[i : i + GRAM] for i in range(len(letters) - GRAM + 1)),
             _NOT_LETTER.sub("", whole), _NOT_LETTER_OR_DIGIT.sub("", whole))
 
 
-def is_echo(folded: str, basis: EchoBasis, share: float = 0.5) -> bool:
-    """The folded answer repeats the prompt: it holds all of the prompt's letters; or it is made of the
-    prompt (at least ECHO_INSIDE_SHARE of its letter trigrams, by position, are the prompt's: in any
-    order, edited or not) and repeats at least ``share`` of the prompt's distinct trigrams; or its letters
-    and digits are a piece of the whole prompt's, at least ``share`` of it long ("富士山について30文字")."""
+def is_echo(folded: str, basis: EchoBasis, share: float = 0.5, *, edited: bool = True) -> bool:
+    """The folded answer repeats the prompt: it holds all of the prompt's letters; or its letters and
+    digits are a piece of the whole prompt's, at least ``share`` of it long ("富士山について30文字"); or,
+    with ``edited``, it is the prompt's letters reordered or lightly edited: at most ECHO_NEW_LETTERS of
+    its letters lie outside every run of GRAM letters it shares with the prompt, and it repeats at least
+    ``share`` of the prompt's distinct runs. (A one-word answer beside words of the prompt, "A renewable energy
+    source: wind.", brings more new letters than that.)"""
     asked, asked_grams, whole_letters, whole = basis
     if len(asked) < MIN_ECHO_CHARS:
         return False
@@ -91,27 +106,42 @@ def is_echo(folded: str, basis: EchoBasis, share: float = 0.5) -> bool:
         said_whole = _NOT_LETTER_OR_DIGIT.sub("", folded)
         if len(said_whole) >= share * len(whole) and said_whole in whole:
             return True
-    positions = len(said) - 2
-    budget = (1 - ECHO_INSIDE_SHARE) * positions
-    outside = 0
-    for index in range(positions):  # most answers leave the prompt within their first few trigrams
-        if said[index : index + 3] not in asked_grams:
-            outside += 1
-            if outside > budget:
+    if not edited:
+        return False
+    # Letter i is the prompt's when a GRAM-letter run holding it is (one starting at most GRAM-1 before
+    # it); most answers bring new letters within their first few, so the scan stops early.
+    covered_up_to = -1
+    new = 0
+    shared: set[str] = set()
+    last_start = len(said) - GRAM
+    for index in range(len(said)):
+        if index <= last_start:
+            run = said[index : index + GRAM]
+            if run in asked_grams:
+                covered_up_to = index + GRAM - 1
+                shared.add(run)
+        if index > covered_up_to:
+            new += 1
+            if new > ECHO_NEW_LETTERS:
                 return False
-    common = len({said[i : i + 3] for i in range(positions)} & asked_grams)
-    return common >= share * len(asked_grams)
+    return len(shared) >= share * len(asked_grams)
 
 
-def echoes(answer: str, prompt: str, share: float = 0.5) -> bool:
+def echoes(answer: str, prompt: str, share: float = 0.5, *, edited: bool = True) -> bool:
     """``is_echo`` of a raw answer and prompt (for tasks that do not fold the answer themselves)."""
-    return is_echo(fold(answer), echo_basis(prompt), share)
+    return is_echo(fold(answer), echo_basis(prompt), share, edited=edited)
 
 
 def is_refusal(folded: str) -> bool:
-    """The folded answer starts (after quotes, markdown and invisible characters) by refusing or apologising."""
+    """The folded answer refuses or apologises instead of answering: at its start (after quotes, markdown
+    and invisible characters), or with a strong refusal ("お答えできません", "I can't help") in its first
+    sentence."""
     start = _LEADING_NON_LETTERS.match(folded)
-    return _REFUSAL.match(folded, start.end() if start else 0) is not None
+    position = start.end() if start else 0
+    if _REFUSAL_START.match(folded, position) is not None:
+        return True
+    sentence = _FIRST_SENTENCE.match(folded, position)
+    return sentence is not None and _REFUSAL_FIRST_SENTENCE.search(sentence[0]) is not None
 
 
 def clear_caches() -> None:

@@ -527,7 +527,8 @@ class LlmJudge:
                 if not has_visible_content(answer):
                     scores[index] = Score(0.0, {Metric.EMPTY: 1})
                     continue
-                if self.reject_echo and sample.prompt and echoes(answer, sample.prompt):
+                # Exact repeats only: correcting, rewriting or re-casing the prompt can be the task.
+                if self.reject_echo and sample.prompt and echoes(answer, sample.prompt, edited=False):
                     scores[index] = Score(0.0, {Metric.ECHO: 1})
                     continue
                 reference = reference_text(sample.reference_answer)

@@ -287,12 +287,22 @@ def job_fingerprint(
         },
     }
     if grader_task is not None:
-        job_defining["graderTask"] = _whole_numbers_as_int_deep(dict(grader_task))
+        # Nulls are left out: the template's JSON drops them (CDK serialises None as absent), so a
+        # task option whose default is null must fingerprint the same on both sides.
+        job_defining["graderTask"] = _whole_numbers_as_int_deep(_without_nulls(dict(grader_task)))
     return hashlib.sha256(canonical_json(job_defining).encode("utf-8")).hexdigest()
 
 
 def _whole_numbers_as_int(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _whole_numbers_as_int_deep(value: Any) -> Any:

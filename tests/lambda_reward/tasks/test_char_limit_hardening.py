@@ -202,9 +202,9 @@ def test_each_rejection_can_be_switched_off() -> None:
 
 
 def test_echo_share_is_an_option() -> None:
-    # "富士山について" is more than half of the prompt once its limit phrase is left out: an echo.
-    assert score("富士山について")["aggregate_reward_score"] == 0.0
-    assert score("富士山について", task={"name": "char-limit", "echoShare": 0.9})["aggregate_reward_score"] == 1.0
+    # "富士山について" repeats 4 of the 9 four-letter runs of the prompt without its limit phrase: under half.
+    assert score("富士山について")["aggregate_reward_score"] == 1.0
+    assert score("富士山について", task={"name": "char-limit", "echoShare": 0.4})["aggregate_reward_score"] == 0.0
     assert score("富士山", task={"name": "char-limit", "echoShare": 0.1})["aggregate_reward_score"] == 1.0  # < 4
 
 
@@ -238,3 +238,38 @@ def test_any_answer_scores_in_the_unit_interval_and_passes_only_within_the_limit
     assert (values["passed"] == 1.0) == (reward == 1.0)
     if reward > 0:
         assert has_visible_content(answer.strip()) or "<" in answer
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Unfortunately, the Titanic sank in 1912.",
+        "残念ながら、冥王星は準惑星です。",
+        "「すみません」は謝罪の言葉です。",
+        "Sorry is a word people use to apologize.",
+        "知りませんでした、は過去の不知を表す。",
+        "I cannot stress it enough: wash hands.",
+        "I won't lie: it is hard.",
+    ],
+)
+def test_factual_answers_that_start_like_a_refusal_are_not_one(answer: str) -> None:
+    prompt = "Explain this within 60 characters."
+    assert score(answer, prompt)["aggregate_reward_score"] == 1.0, answer
+
+
+@pytest.mark.parametrize(
+    ("prompt", "answer"),
+    [
+        ("What is a renewable energy source? Answer within 40 characters.", "A renewable energy source: wind."),
+        ("What is a household budget? Explain within 50 characters.", "A household budget is a household's plan."),
+        ("富士山について30文字以内で説明して", "富士山は日本一高い山"),
+    ],
+)
+def test_a_short_answer_built_on_the_prompts_words_is_no_echo(prompt: str, answer: str) -> None:
+    assert score(answer, prompt)["aggregate_reward_score"] == 1.0
+
+
+def test_an_exact_echo_check_lets_corrections_of_the_prompt_through() -> None:
+    prompt = "Fix the typos: Teh quick brown fox jumsp over the lazy dog."
+    assert echoes("Fix the typos: Teh quick brown fox", prompt, edited=False)
+    assert not echoes("The quick brown fox jumps over the lazy dog.", prompt, edited=False)

@@ -39,14 +39,17 @@ from lambda_reward.runtime.tasks import (
     task_names,
 )
 from lambda_reward.runtime.tasks._sandbox import (
+    AARCH64_ONLY_SYSCALLS,
     AARCH64_SYSCALLS,
     AUDIT_ARCH_AARCH64,
     AUDIT_ARCH_X86_64,
     DENIED_FCNTL_COMMANDS,
     DENIED_SYSCALLS,
     DENY,
+    NO_SUCH_CALL,
     SECCOMP_RET_ALLOW,
     X32_SYSCALL_BIT,
+    X86_64_ONLY_SYSCALLS,
     X86_64_SYSCALLS,
     SeccompFilter,
     Status,
@@ -514,8 +517,8 @@ def test_the_deadline_is_never_overrun(tmp_path: Path) -> None:
 
 
 def test_the_process_group_is_killed(task: Any, tmp_path: Path) -> None:
-    """A descendant left behind (possible only where RLIMIT_NPROC does not bind, e.g. as root) dies with
-    the group when the program exits."""
+    """A descendant left behind (possible only without the filter where RLIMIT_NPROC does not bind, e.g. as
+    root) dies with the group when the program exits."""
     marker = tmp_path / "survived"
     program = textwrap.dedent(f"""\
         import os, time
@@ -565,8 +568,9 @@ _INNER = textwrap.dedent("""\
         "proc_environ": (SNOOP, "clean"),
         "fork": ("import os\\ntry:\\n    os.fork()\\n    print('forked')\\nexcept OSError:\\n    print('blocked')",
                  "blocked"),
-        "thread": ("import threading\\ntry:\\n    threading.Thread(target=print).start()\\n    print('started')\\n"
-                   "except RuntimeError:\\n    print('blocked')", "blocked"),
+        # Threads run (the filter allows clone with CLONE_THREAD only; RLIMIT_NPROC is not 0 under it).
+        "thread": ("import threading\\ntry:\\n    t = threading.Thread(target=int)\\n    t.start()\\n"
+                   "    t.join()\\n    print('started')\\nexcept RuntimeError:\\n    print('blocked')", "started"),
         "subprocess": ("import subprocess\\ntry:\\n    subprocess.run(['/bin/true'])\\n    print('ran')\\n"
                        "except OSError:\\n    print('blocked')", "blocked"),
         # Non-dumpable: the kernel gives the process's /proc entries to root.
@@ -646,7 +650,10 @@ _HEADERS = {
 }
 
 
-@pytest.mark.parametrize(("architecture", "table"), [("x86_64", X86_64_SYSCALLS), ("aarch64", AARCH64_SYSCALLS)])
+@pytest.mark.parametrize(("architecture", "table"), [
+    ("x86_64", X86_64_SYSCALLS), ("aarch64", AARCH64_SYSCALLS),
+    ("x86_64", X86_64_ONLY_SYSCALLS), ("aarch64", {**AARCH64_ONLY_SYSCALLS, "clone": 220}),
+])
 def test_syscall_tables_match_the_kernel_headers(architecture: str, table: dict[str, int]) -> None:
     header = next((Path(path) for path in _HEADERS[architecture] if Path(path).exists()), None)
     if header is None:
@@ -658,6 +665,8 @@ def test_syscall_tables_match_the_kernel_headers(architecture: str, table: dict[
 
 def test_both_tables_name_the_same_calls() -> None:
     assert X86_64_SYSCALLS.keys() == AARCH64_SYSCALLS.keys()
+    assert not (X86_64_ONLY_SYSCALLS.keys() | AARCH64_ONLY_SYSCALLS.keys()) & X86_64_SYSCALLS.keys()
+    assert not set(X86_64_ONLY_SYSCALLS.values()) & set(X86_64_SYSCALLS.values())
     assert len(set(X86_64_SYSCALLS.values())) == len(X86_64_SYSCALLS)
     assert len(set(AARCH64_SYSCALLS.values())) == len(AARCH64_SYSCALLS)
 
@@ -676,6 +685,8 @@ def run_filter(program: bytes, arch: int, nr: int, args: tuple[int, ...]) -> int
             position += 1 + (true if accumulator == k else false)
         elif code == 0x35:  # BPF_JMP | BPF_JGE | BPF_K
             position += 1 + (true if accumulator >= k else false)
+        elif code == 0x45:  # BPF_JMP | BPF_JSET | BPF_K
+            position += 1 + (true if accumulator & k else false)
         elif code == 0x06:  # BPF_RET | BPF_K
             return int(k)
         else:
@@ -684,10 +695,15 @@ def run_filter(program: bytes, arch: int, nr: int, args: tuple[int, ...]) -> int
     raise AssertionError("no return")
 
 
+CLONE_THREAD = 0x00010000
+CLONE_NAMESPACES = 0x7E020000  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+
+
 def expected_verdict(arch: int, nr: int, args: tuple[int, ...], pid: int) -> int:
     table = {AUDIT_ARCH_X86_64: X86_64_SYSCALLS, AUDIT_ARCH_AARCH64: AARCH64_SYSCALLS}.get(arch)
     if table is None:
         return DENY
+    only = {AUDIT_ARCH_X86_64: X86_64_ONLY_SYSCALLS, AUDIT_ARCH_AARCH64: AARCH64_ONLY_SYSCALLS}[arch]
     number = nr & 0xFFFFFFFF
     if arch == AUDIT_ARCH_X86_64 and number >= X32_SYSCALL_BIT:
         return DENY
@@ -695,17 +711,27 @@ def expected_verdict(arch: int, nr: int, args: tuple[int, ...], pid: int) -> int
         return DENY if args[1] & 0xFFFFFFFF in DENIED_FCNTL_COMMANDS else SECCOMP_RET_ALLOW
     if number == table["prlimit64"]:
         return SECCOMP_RET_ALLOW if args[0] >> 32 == 0 and args[0] & 0xFFFFFFFF in (0, pid) else DENY
-    return DENY if number in {table[name] for name in DENIED_SYSCALLS} else SECCOMP_RET_ALLOW
+    if number == table["clone"]:  # a thread only: the kernel reads the low 32 bits of the flags
+        flags = args[0] & 0xFFFFFFFF
+        return SECCOMP_RET_ALLOW if flags & CLONE_THREAD and not flags & CLONE_NAMESPACES else DENY
+    if number == table["clone3"]:
+        return NO_SUCH_CALL
+    return DENY if number in {*(table[name] for name in DENIED_SYSCALLS), *only.values()} else SECCOMP_RET_ALLOW
 
 
 PID = 4242
 FILTER = _sandbox.seccomp_filter().with_pid(PID)
 _ARCHES = st.sampled_from([AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64, 0x40000003, 0x4000003E, 0xC0000028, 0])
-_NUMBERS = st.one_of(st.sampled_from(sorted({*X86_64_SYSCALLS.values(), *AARCH64_SYSCALLS.values()})),
+_NUMBERS = st.one_of(st.sampled_from(sorted({*X86_64_SYSCALLS.values(), *AARCH64_SYSCALLS.values(),
+                                              *X86_64_ONLY_SYSCALLS.values(), *AARCH64_ONLY_SYSCALLS.values()})),
                      st.integers(-2**31, 2**31 - 1), st.integers(0, 500),
                      st.integers(0, 500).map(lambda n: n | X32_SYSCALL_BIT))
 _ARGUMENT = st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([0, PID, PID + 1, 1, 2**32, 2**32 + PID,
-                                                                  *DENIED_FCNTL_COMMANDS, 3, 4, 2**32 + 8]))
+                                                                  *DENIED_FCNTL_COMMANDS, 3, 4, 2**32 + 8,
+                                                                  # clone flags: glibc's thread, fork, vfork
+                                                                  0x3D0F00, 0x1200011, 0x4111, CLONE_THREAD,
+                                                                  2**32 | CLONE_THREAD, 2**32 | 0x11,
+                                                                  0x3D0F00 | 0x40000000, 0x3D0F00 | 0x20000]))
 
 
 @settings(max_examples=2000, deadline=None)
@@ -735,6 +761,20 @@ def test_the_filter_denies_exactly_the_tables(arch: int, nr: int, args: tuple[in
         (AUDIT_ARCH_AARCH64, 261, (PID, 7), SECCOMP_RET_ALLOW),  # its own pid
         (AUDIT_ARCH_X86_64, 302, (PID + 1, 0), DENY),  # another process (the grader)
         (AUDIT_ARCH_X86_64, 302, (2**32, 0), DENY),
+        # glibc's pthread_create: CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
+        (AUDIT_ARCH_X86_64, 56, (0x3D0F00,), SECCOMP_RET_ALLOW),
+        (AUDIT_ARCH_AARCH64, 220, (0x3D0F00,), SECCOMP_RET_ALLOW),
+        (AUDIT_ARCH_X86_64, 56, (0x1200011,), DENY),  # glibc's fork: CHILD_SETTID|CHILD_CLEARTID|SIGCHLD
+        (AUDIT_ARCH_AARCH64, 220, (0x1200011,), DENY),
+        (AUDIT_ARCH_AARCH64, 220, (0x4111,), DENY),  # vfork, posix_spawn: CLONE_VM|CLONE_VFORK|SIGCHLD
+        (AUDIT_ARCH_X86_64, 56, (2**32 | 0x11,), DENY),  # CLONE_THREAD's bit in the high half: not a thread
+        (AUDIT_ARCH_X86_64, 56, (0x3D0F00 | 0x40000000,), DENY),  # a thread in a new network namespace
+        (AUDIT_ARCH_X86_64, 435, (), NO_SUCH_CALL),  # clone3: glibc falls back to clone
+        (AUDIT_ARCH_AARCH64, 435, (), NO_SUCH_CALL),
+        (AUDIT_ARCH_X86_64, 57, (), DENY),  # fork
+        (AUDIT_ARCH_X86_64, 58, (), DENY),  # vfork
+        (AUDIT_ARCH_AARCH64, 57, (), SECCOMP_RET_ALLOW),  # close on aarch64
+        (AUDIT_ARCH_AARCH64, 56, (), SECCOMP_RET_ALLOW),  # openat on aarch64
     ],
 )
 def test_filter_examples(arch: int, nr: int, args: tuple[int, ...], verdict: int) -> None:
@@ -781,6 +821,13 @@ def attack_programs(port: str, unix_path: str, *, everyone: bool) -> dict[str, s
         # exec keeps the filter: the shell's kill is refused as well.
         "exec_shell_kill": "os.execv('/bin/sh', ['sh', '-c', "
                            "'kill -KILL $PPID 2>/dev/null && echo done || echo denied'])",
+        # Threads are allowed, new processes are not (the filter's clone rule; RLIMIT_NPROC is not 0 under it).
+        "fork": "if os.fork() == 0:\n    os._exit(0)",
+        "subprocess": "import subprocess\nsubprocess.run(['true'])",
+        "posix_spawn": "os.posix_spawn('/bin/true', ['true'], {})",
+        "multiprocessing": "import multiprocessing\nprocess = multiprocessing.Process(target=print)\n"
+                           "process.start()\nprocess.join()",
+        "raw_fork_clone": CTYPES + "check(libc.syscall(56 if os.uname().machine == 'x86_64' else 220, 17, 0, 0, 0, 0))",
     }
     if everyone:  # only as a user of its own (nobody): kill(-1) reaches every process of the user
         attacks["kill_everyone"] = "os.kill(-1, signal.SIGKILL)"
@@ -866,6 +913,14 @@ NORMAL_PROGRAMS: dict[str, tuple[str, str, str]] = {
                    "resource.setrlimit(resource.RLIMIT_STACK, resource.getrlimit(resource.RLIMIT_STACK))\n"
                    "print(resource.prlimit(0, resource.RLIMIT_NOFILE) == resource.prlimit(os.getpid(), "
                    "resource.RLIMIT_NOFILE))", "", "True"),
+    # The competitive-programming idiom for deep recursion: a thread with a big stack.
+    "deep_recursion_thread": ("import sys, threading\nthreading.stack_size(1 << 27)\nsys.setrecursionlimit(10**6)\n"
+                              "def main():\n    def depth(n):\n        return 0 if n == 0 else 1 + depth(n - 1)\n"
+                              "    print(depth(int(input())))\n"
+                              "thread = threading.Thread(target=main)\nthread.start()\nthread.join()",
+                              "100000\n", "100000"),
+    "thread_pool": ("from concurrent.futures import ThreadPoolExecutor\nwith ThreadPoolExecutor(4) as pool:\n"
+                    "    print(sum(pool.map(lambda x: x * x, range(1000))))", "", "332833500"),
     "files_and_time": ("import os, time\nopen('scratch', 'w').write('x')\nprint(open('scratch').read(), "
                        "time.monotonic() > 0, os.getpid() > 0, len(os.urandom(4)))", "", "x True True 4"),
 }
