@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -34,6 +33,7 @@ import regex
 
 from lambda_reward.runtime.samples import MISSING, ParsedSample, describe_value
 from lambda_reward.runtime.tasks import Deadline, Malformed, Score, TaskError, TaskFailure, field_of
+from lambda_reward.runtime.tasks._json import StrictJsonError, loads_strict as _loads_json, raw_decode_strict
 
 # Used loosely (jsonschema ships no types; types-jsonschema, when present, types validator_for's default
 # too narrowly for the None this module passes to tell an unknown $schema).
@@ -130,43 +130,14 @@ OPTIONS: Final = {
 # ---------------------------------------------------------------------------------------
 
 
-class _Rejected(ValueError):
-    """JSON text that parses, but not as this task accepts it; ``reason`` is the metric."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _Rejected(Metric.DUPLICATE_KEY)
-    return result
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses as inf
-        raise _Rejected(Metric.NON_FINITE)
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise _Rejected(Metric.NON_FINITE)  # NaN, Infinity, -Infinity: not JSON
-
-
-_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_unique_keys, parse_float=_finite_float, parse_constant=_no_constant
-)
+# The task's own reasons ride on the shared strict decoder's error, whose reasons are this task's
+# metric names (duplicate_key, non_finite, too_deep).
+_Rejected = StrictJsonError
 
 
 def loads_strict(text: str, max_depth: int) -> Any:
     """``text`` as strict JSON: raises ``_Rejected`` (with its reason) or ValueError when it is not."""
-    try:
-        value = _DECODER.decode(text)
-    except RecursionError:
-        raise _Rejected(Metric.TOO_DEEP) from None
+    value = _loads_json(text)
     if nesting_exceeds(value, max_depth):
         raise _Rejected(Metric.TOO_DEEP)
     return value
@@ -227,9 +198,7 @@ def _embedded(text: str, max_depth: int) -> Any:
     failure: Exception = ValueError("no { or [")
     for start in starts:
         try:
-            value, _ = _DECODER.raw_decode(text, start)
-        except RecursionError:
-            raise _Rejected(Metric.TOO_DEEP) from None
+            value, _ = raw_decode_strict(text, start)
         except _Rejected:
             raise
         except ValueError as error:

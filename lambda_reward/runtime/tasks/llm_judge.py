@@ -50,6 +50,7 @@ import regex
 
 from lambda_reward.runtime.samples import ParsedSample, describe_value, message_text, strip_reasoning
 from lambda_reward.runtime.tasks import Deadline, Score, TaskError, TaskFailure
+from lambda_reward.runtime.tasks._json import loads_strict
 from lambda_reward.runtime.tasks._text import echoes, has_visible_content
 
 DESCRIPTION: Final = "a Bedrock model scores the answer against a rubric (Converse API)"
@@ -157,30 +158,13 @@ CONNECT_TIMEOUT_SECONDS: Final = 5.0
 # ---------------------------------------------------------------------------------------
 
 
-class _Unparsable(ValueError):
-    pass
-
-
-def _no_constants(name: str) -> Any:
-    raise _Unparsable(f"non-finite number {name}")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Unparsable(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _json_object(text: str) -> dict[str, Any] | None:
     """``text`` as one JSON object (duplicate keys and NaN/Infinity refused), else None."""
     if not text.startswith("{"):
         return None
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
+        value = loads_strict(text)
+    except ValueError:  # StrictJsonError too
         return None
     return value if isinstance(value, dict) else None
 

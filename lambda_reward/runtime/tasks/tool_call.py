@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from lambda_reward.runtime.samples import ASSISTANT_ROLES, ParsedSample, describe_value
 from lambda_reward.runtime.tasks import Malformed, Score, TaskFailure
+from lambda_reward.runtime.tasks._json import loads_strict
 
 DESCRIPTION: Final = "function calls compared with the ground truth at the AST level, partial credit per call"
 
@@ -271,15 +272,11 @@ def _calls_of_python(source: str) -> list[Call] | None:
     return calls
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _loads(text: str) -> Any:
-    """JSON, or NOT_LITERAL (also for NaN, Infinity and nesting too deep to decode)."""
+    """JSON, or NOT_LITERAL (also for duplicate keys, NaN, Infinity, 1e999 and nesting too deep to decode)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError, MemoryError):
+        return loads_strict(text)
+    except (ValueError, MemoryError):  # StrictJsonError too
         return NOT_LITERAL
 
 
