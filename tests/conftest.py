@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,6 +28,22 @@ from app import build_app  # noqa: E402
 from stacks.rft_stack import RftStack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script of scripts/ as a module (they are run, not installed): the benchmarks, make_datasets."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve a module's annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def dataset_generator(task: str) -> ModuleType:
+    """The generator of a task's example dataset, found and loaded as scripts/make_datasets.py does."""
+    make_datasets = load_script(PROJECT_ROOT / "scripts" / "make_datasets.py", "rft_make_datasets")
+    return make_datasets.load_generator(make_datasets.generators()[task])
 CDK_CONTEXT: dict[str, Any] = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
 
 

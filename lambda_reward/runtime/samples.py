@@ -8,6 +8,7 @@ either the sample's parts or a ``MalformedSample`` carrying a precise reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -293,7 +294,7 @@ def parse_sample(raw: object) -> ParsedSample | MalformedSample:
     return ParsedSample(sample_id, answer, prompt, top_level, metadata or {})
 
 
-def sample_field(top_level: dict[str, Any], metadata: dict[str, Any] | None, name: str) -> Any:
+def sample_field(top_level: Mapping[str, Any], metadata: Mapping[str, Any] | None, name: str) -> Any:
     """An extra field: the sample's top-level value wins over ``metadata``'s.
 
     Top level wins because it is the record's own field; the docs pass extra fields

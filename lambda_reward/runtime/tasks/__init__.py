@@ -121,7 +121,7 @@ class Deadline:
 def field_of(sample: Mapping[str, Any], name: str) -> Any:
     """A field of a raw sample: its top-level value, else its ``metadata``'s (None when absent)."""
     metadata = sample.get("metadata")
-    return sample_field(dict(sample), metadata if isinstance(metadata, dict) else None, name)
+    return sample_field(sample, metadata if isinstance(metadata, Mapping) else None, name)
 
 
 # Scores a batch: one result per sample, in order.
@@ -330,25 +330,35 @@ class _PerSample:
 
 DEADLINE_FLAG: Final = "deadline"
 NEUTRAL_REWARD: Final = 0.5
+# The neutralScore option's value for group_mean_rewards (llm-judge, code-tests).
+GROUP_MEAN: Final = "group-mean"
 
 
-def neutral_scores(
-    unscored: list[ParsedSample], scored: list[ParsedSample], scores: Sequence[Any], flag: str
-) -> list[Score]:
-    """Flagged scores for samples that could not be scored in time: the mean reward of the scored samples
-    of the same prompt (GRPO's advantage is the reward less the group's mean, so such a sample neither
-    helps nor hurts its group), else NEUTRAL_REWARD."""
+def group_mean_rewards(
+    samples: Sequence[ParsedSample], scores: Sequence[Any], fixed: float | None = None
+) -> Callable[[str], float]:
+    """The neutral reward of a sample that could not be scored, by its prompt: ``fixed`` when given, else
+    the mean reward of the truly scored samples of the same prompt (plain rewards and unflagged Scores;
+    GRPO's advantage is the reward less the group's mean, so such a sample neither helps nor hurts its
+    group), else NEUTRAL_REWARD."""
+    if fixed is not None:
+        return lambda prompt: fixed
     totals: dict[str, list[float]] = {}
-    for sample, result in zip(scored, scores, strict=True):
+    for sample, result in zip(samples, scores, strict=True):
         reward = result.reward if isinstance(result, Score) and result.flag is None else result
         if isinstance(reward, (int, float)) and not isinstance(reward, bool) and math.isfinite(reward):
             total = totals.setdefault(sample.prompt, [0.0, 0.0])
             total[0] += min(max(float(reward), 0.0), 1.0)
             total[1] += 1
-    return [
-        Score(totals[s.prompt][0] / totals[s.prompt][1] if s.prompt in totals else NEUTRAL_REWARD, flag=flag)
-        for s in unscored
-    ]
+    return lambda prompt: totals[prompt][0] / totals[prompt][1] if prompt in totals else NEUTRAL_REWARD
+
+
+def neutral_scores(
+    unscored: list[ParsedSample], scored: list[ParsedSample], scores: Sequence[Any], flag: str
+) -> list[Score]:
+    """Flagged scores, at their group's mean (``group_mean_rewards``), for samples not scored in time."""
+    neutral = group_mean_rewards(scored, scores)
+    return [Score(neutral(sample.prompt), flag=flag) for sample in unscored]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import regex
 
-from lambda_reward.runtime.samples import MISSING, ParsedSample, describe_value, message_text
+from lambda_reward.runtime.samples import MISSING, ParsedSample, describe_value, message_text, sample_field
 from lambda_reward.runtime.tasks import Malformed, Score
 from lambda_reward.runtime.tasks._text import EchoBasis, echo_basis, fold, has_visible_content, is_echo, is_refusal
 
@@ -485,16 +485,12 @@ def configure(options: Mapping[str, Any]) -> CharLimit:
 
 
 def explicit_limit(top_level: Mapping[str, Any], metadata: Mapping[str, Any] | None) -> Any:
-    """The limit a sample declares: ``char_limit`` (top level, else metadata), else
+    """The limit a sample declares: ``char_limit`` (read as every extra field is, ``sample_field``), else
     ``reference_answer.char_limit`` read the same way; MISSING when it declares none (null is none)."""
-    value = top_level.get(CHAR_LIMIT_FIELD)
-    if value is None and metadata:
-        value = metadata.get(CHAR_LIMIT_FIELD)
+    value = sample_field(top_level, metadata, CHAR_LIMIT_FIELD)
     if value is not None:
         return value
-    reference = top_level.get(REFERENCE_ANSWER_FIELD)
-    if reference is None and metadata:
-        reference = metadata.get(REFERENCE_ANSWER_FIELD)
+    reference = sample_field(top_level, metadata, REFERENCE_ANSWER_FIELD)
     if isinstance(reference, dict) and reference.get(CHAR_LIMIT_FIELD) is not None:
         return reference[CHAR_LIMIT_FIELD]
     return MISSING

@@ -38,13 +38,13 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
 from lambda_reward.runtime.samples import ParsedSample, describe_value
-from lambda_reward.runtime.tasks import Deadline, Malformed, Score
+from lambda_reward.runtime.tasks import GROUP_MEAN, Deadline, Malformed, Score, group_mean_rewards
 from lambda_reward.runtime.tasks._sandbox import (
     Limits,
     Status,
@@ -100,9 +100,6 @@ class Flag:
     SANDBOX_ERROR: Final = "sandbox_error"  # the grader could not start a run, or cannot run programs safely here
 
 
-# neutralScore: the mean reward of the fully scored samples of the prompt in the batch, else NEUTRAL_FALLBACK.
-GROUP_MEAN: Final = "group-mean"
-NEUTRAL_FALLBACK: Final = 0.5
 
 
 class Compare:
@@ -419,7 +416,8 @@ class CodeTests:
         unfinished = [item for item in scored if isinstance(item, _Unfinished)]
         if not unfinished:
             return [item for item in scored if not isinstance(item, _Unfinished)]
-        neutral = self._neutral_rewards(samples, scored)
+        # The mean reward of the prompt's fully scored samples (a program whose every test ran, or no program).
+        neutral = group_mean_rewards(samples, scored, self.neutral)
         self._log_unfinished(unfinished)
         return [item.score(neutral(sample.prompt)) if isinstance(item, _Unfinished) else item
                 for sample, item in zip(samples, scored, strict=True)]
@@ -539,21 +537,6 @@ class CodeTests:
 
     def _reward(self, passed: int, total: int) -> float:
         return passed / total if passed else self.failed_code_reward
-
-    def _neutral_rewards(self, samples: list[ParsedSample],
-                         scored: Sequence[Score | Malformed | _Unfinished]) -> Callable[[str], float]:
-        """The neutral reward of a sample some of whose tests did not run, by its prompt: ``neutralScore``, or
-        the mean reward of the prompt's fully scored samples (a program whose every test ran, or no program)."""
-        if self.neutral is not None:
-            fixed = self.neutral
-            return lambda prompt: fixed
-        totals: dict[str, list[float]] = {}
-        for sample, item in zip(samples, scored, strict=True):
-            if isinstance(item, Score):
-                total = totals.setdefault(sample.prompt, [0.0, 0.0])
-                total[0] += item.reward
-                total[1] += 1
-        return lambda prompt: totals[prompt][0] / totals[prompt][1] if prompt in totals else NEUTRAL_FALLBACK
 
     @staticmethod
     def _log_unfinished(unfinished: list[_Unfinished]) -> None:

@@ -40,7 +40,7 @@ import random
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ from typing import Any, Final
 import regex
 
 from lambda_reward.runtime.samples import ParsedSample, describe_value, message_text, strip_reasoning
-from lambda_reward.runtime.tasks import Deadline, Score, TaskError, TaskFailure
+from lambda_reward.runtime.tasks import GROUP_MEAN, Deadline, Score, TaskError, TaskFailure, group_mean_rewards
 from lambda_reward.runtime.tasks._json import loads_strict
 from lambda_reward.runtime.tasks._text import echoes, has_visible_content
 
@@ -89,7 +89,6 @@ class Metric:
     ECHO: Final = "echo"  # 1: the answer repeats the prompt (0.0, no call)
 
 
-GROUP_MEAN: Final = "group-mean"
 # Geography prefixes of inference profiles the grader cannot call: its stacks run in US regions.
 _OTHER_GEOGRAPHIES: Final = ("eu", "apac", "ap", "jp", "au", "ca", "us-gov", "sa", "me", "af", "mx", "in")
 _MODEL_ID_PATTERN: Final = r"^(?:(?:us|global)\.)?[a-z][a-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._:-]{0,200}$"
@@ -550,25 +549,11 @@ class LlmJudge:
                 scores[index] = Score(reward, metrics)
 
         if flagged:
-            neutral = self._neutral_rewards(samples, scores)
+            neutral = group_mean_rewards(samples, scores, self.neutral)
             for index, verdict, metrics in flagged:
                 scores[index] = Score(neutral(samples[index].prompt), metrics, flag=verdict.flag)
             self._log_failures([verdict for _, verdict, _ in flagged])
         return [score for score in scores if score is not None]
-
-    def _neutral_rewards(self, samples: list[ParsedSample],
-                         scores: Sequence[Score | TaskFailure | None]) -> Callable[[str], float]:
-        """The neutral reward of a flagged sample, by its prompt."""
-        if self.neutral is not None:
-            fixed = self.neutral
-            return lambda prompt: fixed
-        totals: dict[str, list[float]] = {}
-        for sample, score in zip(samples, scores, strict=True):
-            if isinstance(score, Score) and score.flag is None:
-                total = totals.setdefault(sample.prompt, [0.0, 0.0])
-                total[0] += score.reward
-                total[1] += 1
-        return lambda prompt: totals[prompt][0] / totals[prompt][1] if prompt in totals else 0.5
 
     def _request(self, prompt: str, answer: str, reference: str) -> tuple[dict[str, Any], bool]:
         """The Converse request judging one (prompt, answer, reference), and whether a field was cut."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import urllib.request
@@ -33,6 +32,7 @@ from lambda_reward.runtime.tasks.json_schema import (
     is_time,
 )
 from stacks.dataset import validate_training_set
+from tests.conftest import dataset_generator
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -807,17 +807,9 @@ def test_fence_scanner_finds_closed_blocks_only(text: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def load_generator() -> Any:
-    path = ROOT / "scripts" / "datasets" / "json_schema.py"
-    spec = importlib.util.spec_from_file_location("rft_dataset_json_schema_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_dataset_is_generated_deterministically_and_valid() -> None:
-    generator = load_generator()
+    generator = dataset_generator("json-schema")
     training, validation = generator.build()
     assert (training, validation) == generator.build()
     assert len(training) >= 100 and len(validation) >= 10
@@ -829,7 +821,7 @@ def test_dataset_is_generated_deterministically_and_valid() -> None:
 
 
 def test_dataset_references_are_computed_right() -> None:
-    training, validation = load_generator().build()
+    training, validation = dataset_generator("json-schema").build()
     for item in training + validation:
         reference = item["reference_answer"]
         prompt = item["messages"][-1]["content"]

@@ -7,7 +7,6 @@ serialised, signed and parsed exactly as in the Lambda, errors included.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -17,7 +16,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -40,20 +38,9 @@ from lambda_reward.runtime.tasks.llm_judge import (
     reference_text,
 )
 from stacks.python_asset import is_runtime_file
-from tests.conftest import PROJECT_ROOT, isolate_aws_env
+from tests.conftest import PROJECT_ROOT, isolate_aws_env, load_script
 
-
-def _load_bench() -> ModuleType:
-    path = PROJECT_ROOT / "scripts" / "bench_llm_judge.py"
-    spec = importlib.util.spec_from_file_location("bench_llm_judge", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through it
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_script(PROJECT_ROOT / "scripts" / "bench_llm_judge.py", "bench_llm_judge")
 FakeConverse, Reply = bench.FakeConverse, bench.Reply
 converse_reply, error_reply, score_reply = bench.converse_reply, bench.error_reply, bench.score_reply
 

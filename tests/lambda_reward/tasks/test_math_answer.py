@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 from fractions import Fraction
@@ -32,6 +31,7 @@ from lambda_reward.runtime.tasks.math_answer import (
     read_reference,
 )
 from stacks.dataset import validate_training_set
+from tests.conftest import dataset_generator
 
 ROOT = Path(__file__).resolve().parents[3]
 GSM8K_INSTRUCTION = "Let's think step by step and output the final answer after \"####\"."
@@ -953,17 +953,9 @@ def test_reference_parses_are_cached_and_forgotten() -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def load_generator() -> Any:
-    path = ROOT / "scripts" / "datasets" / "math_answer.py"
-    spec = importlib.util.spec_from_file_location("rft_dataset_math_answer_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_dataset_is_generated_deterministically_and_valid() -> None:
-    generator = load_generator()
+    generator = dataset_generator("math-answer")
     training, validation = generator.build()
     assert (training, validation) == generator.build()
     assert len(training) >= 100 and len(validation) >= 10
@@ -992,7 +984,7 @@ def _exact(expression: str) -> Fraction:
 def test_dataset_references_are_computed_right() -> None:
     """Each calculator note <<expression=result>> is right, the last one is the final answer, and the
     final answer scores 1.0 (an answer off by one scores 0.0)."""
-    training, validation = load_generator().build()
+    training, validation = dataset_generator("math-answer").build()
     samples, wrong = [], []
     for index, item in enumerate(training + validation):
         reference = item["reference_answer"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import keyword
@@ -29,6 +28,7 @@ from lambda_reward.runtime.tasks.tool_call import (
     parse_reference,
     structured_answer,
 )
+from tests.conftest import dataset_generator
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "training-data" / "tool-call"
@@ -873,23 +873,14 @@ def test_refcall_and_not_literal_shapes() -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _generator() -> Any:
-    path = ROOT / "scripts" / "datasets" / "tool_call.py"
-    spec = importlib.util.spec_from_file_location("rft_dataset_tool_call_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _read(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
 
 
 def test_the_dataset_files_are_what_the_generator_writes() -> None:
-    training, validation = _generator().build()
+    training, validation = dataset_generator("tool-call").build()
     assert _read("training.jsonl") == training and _read("validation.jsonl") == validation
-    assert _generator().build() == (training, validation)  # deterministic
+    assert dataset_generator("tool-call").build() == (training, validation)  # deterministic
     assert len(training) >= 100 and len(validation) >= 10
 
 
