@@ -1,13 +1,18 @@
-"""Terminal output: aligned tables (Japanese prompts are double width), a text progress bar."""
+"""Terminal output: aligned tables (Japanese prompts are double width), a text progress bar, and the
+JSON that every table command prints instead of its table with --json."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
-from datetime import timedelta
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
 
 PASS_MARK = "o"  # the seed article's table marks a pass "o" and a miss "x"
 FAIL_MARK = "x"
@@ -135,3 +140,43 @@ class ProgressBar:
             self._stream.write("\n")
             self._stream.flush()
         self._drawn_width = 0
+
+
+# Every JSON document rftctl writes says what it is and which shape it has: {"kind": "rftctl.<command>",
+# "version": N, ...}. A reader (rftctl report, a team's script) checks both before trusting a field.
+JSON_KIND_PREFIX = "rftctl."
+
+
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print the result as one JSON document on stdout instead of the table (notes stay on stderr)",
+    )
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON: NaN and infinities become null (JSON has neither), tuples lists, paths and
+    times strings, mapping keys strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_ready(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data: {value!r}")
+
+
+def json_document(kind: str, version: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The document a command prints with --json (or writes to a file): its kind and version first."""
+    return {"kind": JSON_KIND_PREFIX + kind, "version": version, **json_ready(payload)}
+
+
+def json_text(document: Mapping[str, Any]) -> str:
+    # Japanese prompts stay readable; allow_nan=False because json_ready already removed them.
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)

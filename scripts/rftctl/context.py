@@ -79,6 +79,12 @@ class CommandContext:
     def print(self, text: str = "") -> None:
         print(text, file=self.out)
 
+    def print_json(self, kind: str, version: int, payload: dict[str, Any]) -> None:
+        """The result as one JSON document on stdout (--json): see console.json_document."""
+        from .console import json_document, json_text
+
+        self.print(json_text(json_document(kind, version, payload)))
+
     def note(self, text: str) -> None:
         """Progress and warnings go to stderr so stdout stays a clean result."""
         print(text, file=self.err)
