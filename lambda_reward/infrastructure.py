@@ -76,6 +76,8 @@ class RewardFunction(Construct):
     are retained for the same reason (a running job keeps calling the one it started with).
     `code_sha256` identifies the grader's code (runtime files, every task module among them, and
     pinned dependencies); `task` is what it scores, set in its environment (RFT_TASK).
+    Concurrency (rft:grader.reservedConcurrency) is neither: a reservation is not part of a version, so
+    a change never starts a new job.
     """
 
     def __init__(
@@ -84,6 +86,8 @@ class RewardFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.task = task
+        self.service_name = service_name  # Powertools' `service`: the dimension of the grader's own metrics
+        self.timeout_seconds = settings.timeout_seconds or task.grader_timeout_seconds
         self.code_sha256 = grader_code_fingerprint(RUNTIME_DIR, task)
         if prompt_opens_reasoning:  # it changes what the grader scores: part of its identity (Qwen3 only)
             self.code_sha256 = hashlib.sha256(f"{self.code_sha256}:prompt-opens-reasoning".encode()).hexdigest()
@@ -98,7 +102,7 @@ class RewardFunction(Construct):
             # grader_timeout_seconds): 512 MB and 60 s for pure scoring, microseconds per sample, failing
             # fast (AWS advice: answer in seconds, not minutes); minutes and vCPUs for a judge or test runs.
             memory_mb=settings.memory_mb or task.grader_memory_mb,
-            timeout=Duration.seconds(settings.timeout_seconds or task.grader_timeout_seconds),
+            timeout=Duration.seconds(self.timeout_seconds),
             log_retention_days=settings.log_retention_days,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service_name,
@@ -132,6 +136,12 @@ class RewardFunction(Construct):
             ),
         )
         self.function = self.python.function
+        if settings.reserved_concurrency is not None:
+            # Not a version property: it applies at once, to a running job too, and leaves the version
+            # (and so the job's spec and fingerprint) as it is. None, the default, reserves nothing.
+            cfn_function = self.function.node.default_child
+            assert isinstance(cfn_function, lambda_.CfnFunction)
+            cfn_function.reserved_concurrent_executions = settings.reserved_concurrency
         self.version = self.function.current_version
         for setting, given, needed, unit in (("memoryMb", settings.memory_mb, task.grader_memory_mb, "MB"),
                                              ("timeoutSeconds", settings.timeout_seconds,

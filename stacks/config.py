@@ -15,7 +15,16 @@ Context keys (all under the `rft:` prefix; see cdk.json for the defaults):
                        `math-answer`, ...), or {"name": ..., <its options>}
 - `rft:dataset`        {"directory", "training", "validation"}; by default the task's own
                        dataset, training-data/<task>/training.jsonl and validation.jsonl
-- `rft:grader`         {"memoryMb", "timeoutSeconds", "logRetentionDays"}
+- `rft:grader`         {"memoryMb", "timeoutSeconds", "logRetentionDays", "reservedConcurrency"}; no
+                       reservation by default: Bedrock calls the grader in parallel for every
+                       rollout batch, and a reservation both carves capacity out of the account's
+                       pool and caps the grader, throttling training above it (a team sharing an
+                       account may want one). Not part of the job's fingerprint. No provisioned
+                       concurrency: it would sit on retained grader versions, billed after the job.
+- `rft:alarms`         {"enabled", "periodMinutes", "evaluationPeriods", "graderErrors",
+                       "graderThrottles", "graderDurationShare", "malformedShare"}: the stack's
+                       CloudWatch alarms (on its job-state topic) and their thresholds
+                       (stacks/monitoring.py, docs/monitoring.md)
 - `rft:nova`           the Nova 2 Lite stack: {"enabled", "stackName", "baseModel",
                        "hyperParameters", "createModelDeployment", "sendValidationData",
                        + any shared key above}
@@ -64,7 +73,7 @@ MANTLE_BASE_MODELS = model_ids(Variant.MANTLE)
 MANTLE_HYPERPARAMETERS: dict[str, tuple[type, float | None, float | None, tuple[str, ...]]] = {
     # name: (type, minimum, maximum, allowed strings)
     "n_epochs": (int, 1, 50, ()),
-    "batch_size": (int, 1, 512, ()),
+    "batch_size": (int, 1, 256, ()),  # OpenAI's reinforcement schema's maximum
     "learning_rate_multiplier": (float, 1e-6, 10.0, ()),
     "eval_interval": (int, 1, 100, ()),
     "eval_samples": (int, 1, 100, ()),
@@ -132,6 +141,31 @@ class GraderConfig:
     memory_mb: int | None  # None: what the task needs (Task.grader_memory_mb)
     timeout_seconds: int | None  # None: what the task needs (Task.grader_timeout_seconds)
     log_retention_days: int
+    # None: no reservation. Bedrock calls the grader in parallel for every rollout batch; a
+    # reservation takes capacity from the account's pool and caps the grader at it (throttles).
+    reserved_concurrency: int | None = None
+
+
+# Lambda's own bound: concurrency is per account and region (1,000 by default, raised on request).
+MAX_CONCURRENCY = 10_000
+
+
+@dataclass(frozen=True)
+class AlarmsConfig:
+    """rft:alarms: the stack's CloudWatch alarms, which notify its job-state topic (stacks/monitoring.py).
+
+    An alarm fires when its metric breaches the threshold in `evaluation_periods` periods in a row
+    of `period_minutes` each; a period without data (no grader calls, no tracker runs) is fine.
+    """
+
+    enabled: bool = True
+    period_minutes: int = 5
+    evaluation_periods: int = 1
+    grader_errors: int = 1  # failed grader invocations per period
+    grader_throttles: int = 1  # throttled grader invocations per period
+    grader_duration_share: float = 0.8  # p99 duration as a share of the grader's timeout
+    malformed_share: float = 0.5  # malformed samples as a share of the samples scored in a period
+
 
 
 @dataclass(frozen=True)
@@ -152,6 +186,7 @@ class StackConfig:
     app_prefix: str
     create_model_deployment: bool = False
     mantle_base_url: str | None = None
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
     grader_principal: str = "bedrock.amazonaws.com"
     # Request fields no AWS example sends (reference, section 6): each can be switched off
     # when the service rejects it; the defaults send them.
@@ -354,7 +389,8 @@ def _mantle_hyperparameters(raw: Any, where: str, problems: _Problems) -> dict[s
 # The task spec travels in the grader's environment (RFT_TASK), where Lambda allows 4 KB for every
 # variable together; the rest of its variables take about 200 bytes.
 MAX_TASK_SPEC_BYTES = 3072
-_SHARED_KEYS = {"task", "dataset", "grader", "launchJob", "tags", "notificationEmails", "trackerPollMinutes"}
+_SHARED_KEYS = {"task", "dataset", "grader", "alarms", "launchJob", "tags", "notificationEmails", "trackerPollMinutes"}
+_GRADER_KEYS = {"memoryMb", "timeoutSeconds", "logRetentionDays", "reservedConcurrency"}
 _DATASET_KEYS = {"directory", "training", "validation"}
 
 
@@ -434,7 +470,7 @@ def _dataset(settings: Mapping[str, Any], task_name: str, problems: _Problems) -
 
 def _grader(raw: Any, where: str, problems: _Problems, base: GraderConfig | None) -> GraderConfig:
     obj = _as_object(raw, where, problems)
-    _reject_unknown(obj, {"memoryMb", "timeoutSeconds", "logRetentionDays"}, where, problems)
+    _reject_unknown(obj, _GRADER_KEYS, where, problems)
     base = base or GraderConfig(memory_mb=None, timeout_seconds=None, log_retention_days=30)
     retention = _int(
         obj.get("logRetentionDays"), f"{where}.logRetentionDays", problems, base.log_retention_days, 1, 3653
@@ -453,6 +489,67 @@ def _grader(raw: Any, where: str, problems: _Problems, base: GraderConfig | None
         if _decode(obj.get("timeoutSeconds")) is None and base.timeout_seconds is None
         else _int(obj.get("timeoutSeconds"), f"{where}.timeoutSeconds", problems, base.timeout_seconds or 60, 1, 900),
         log_retention_days=retention,
+        **_concurrency(obj, where, problems, base),
+    )
+
+
+def _concurrency(obj: Mapping[str, Any], where: str, problems: _Problems, base: GraderConfig) -> dict[str, Any]:
+    """The grader's reserved concurrency: set here, else inherited; null is the default (none)."""
+    reserved = base.reserved_concurrency
+    if "reservedConcurrency" in obj:
+        raw = obj["reservedConcurrency"]
+        # 0 comes back only with a reported problem.
+        reserved = (None if _decode(raw) is None
+                    else _int(raw, f"{where}.reservedConcurrency", problems, 0, 1, MAX_CONCURRENCY) or None)
+    return {"reserved_concurrency": reserved}
+
+
+_ALARM_KEYS = {"enabled", "periodMinutes", "evaluationPeriods", "graderErrors", "graderThrottles",
+               "graderDurationShare", "malformedShare"}
+
+
+def _share(raw: Any, where: str, problems: _Problems, default: float, lo: float) -> float:
+    """A share from lo to 1 (0.8 = 80%)."""
+    value = _decode(raw)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        problems.add(where, f"expected a number from {lo} to 1 (a share: 0.8 is 80%), got {value!r}")
+        return default
+    if not lo <= value <= 1:
+        problems.add(where, f"{value} is out of range; allowed {lo} to 1 (a share: 0.8 is 80%)")
+        return default
+    return float(value)
+
+
+def _alarms(raw: Any, where: str, problems: _Problems, base: AlarmsConfig | None) -> AlarmsConfig:
+    """rft:alarms (or a variant's own, laid over the app's): each field set here, else inherited."""
+    obj = _as_object(raw, where, problems)
+    _reject_unknown(obj, _ALARM_KEYS, where, problems)
+    base = base or AlarmsConfig()
+    default = AlarmsConfig()  # what a null puts back
+
+    def whole(name: str, attr: str, lo: int, hi: int) -> int:
+        if name not in obj:
+            return int(getattr(base, attr))
+        return _int(obj[name], f"{where}.{name}", problems, getattr(default, attr), lo, hi)
+
+    def share(name: str, attr: str, lo: float) -> float:
+        if name not in obj:
+            return float(getattr(base, attr))
+        return _share(obj[name], f"{where}.{name}", problems, getattr(default, attr), lo)
+
+    return AlarmsConfig(
+        enabled=_bool(obj.get("enabled"), f"{where}.enabled", problems, default.enabled)
+        if "enabled" in obj else base.enabled,
+        # At most 60 minutes x 24 periods: CloudWatch evaluates an alarm over at most a day.
+        period_minutes=whole("periodMinutes", "period_minutes", 1, 60),
+        evaluation_periods=whole("evaluationPeriods", "evaluation_periods", 1, 24),
+        grader_errors=whole("graderErrors", "grader_errors", 1, 1_000_000),
+        grader_throttles=whole("graderThrottles", "grader_throttles", 1, 1_000_000),
+        # Below a tenth of the timeout every healthy grader would alarm.
+        grader_duration_share=share("graderDurationShare", "grader_duration_share", 0.1),
+        malformed_share=share("malformedShare", "malformed_share", 0.01),
     )
 
 
@@ -477,6 +574,7 @@ class _Shared:
     dataset_settings: dict[str, Any]
     dataset: DatasetConfig
     grader: GraderConfig
+    alarms: AlarmsConfig
     launch_job: bool
     tags: dict[str, str]
     emails: tuple[str, ...]
@@ -484,7 +582,8 @@ class _Shared:
 
     def stack_fields(self, app_prefix: str) -> dict[str, Any]:
         """The StackConfig fields every variant takes from these settings."""
-        return {"task": self.task, "dataset": self.dataset, "grader": self.grader, "launch_job": self.launch_job,
+        return {"task": self.task, "dataset": self.dataset, "grader": self.grader, "alarms": self.alarms,
+                "launch_job": self.launch_job,
                 "tags": self.tags,
                 "notification_emails": self.emails, "tracker_poll_minutes": self.poll_minutes,
                 "app_prefix": app_prefix}
@@ -511,6 +610,11 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
         if base is None or "grader" in ctx
         else base.grader
     )
+    alarms = (
+        _alarms(ctx.get("alarms"), key("alarms"), problems, base.alarms if base else None)
+        if base is None or "alarms" in ctx
+        else base.alarms
+    )
     tags = {**(base.tags if base else {}), **_tags(ctx.get("tags"), key("tags"), problems)}
     if len(tags) > MAX_TAGS and (base is None or "tags" in ctx):
         problems.add(key("tags"), f"{len(tags)} tags; at most {MAX_TAGS} are allowed")
@@ -524,6 +628,7 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
         dataset_settings=dataset_settings,
         dataset=dataset,
         grader=grader,
+        alarms=alarms,
         launch_job=_bool(ctx.get("launchJob"), key("launchJob"), problems, base.launch_job if base else True),
         tags=tags,
         emails=emails,
@@ -534,7 +639,7 @@ def _shared(ctx: Mapping[str, Any], where: str, problems: _Problems, base: _Shar
 
 
 # The top-level rft: keys. Object-valued ones merge -c over cdk.json and take dotted sub-keys.
-OBJECT_KEYS = ("task", "tags", "dataset", "grader", "nova", "mantle")
+OBJECT_KEYS = ("task", "tags", "dataset", "grader", "alarms", "nova", "mantle")
 _MISTYPED_PREFIX = re.compile(r"^rft[:._-]", re.IGNORECASE)
 VALUE_KEYS = ("appPrefix", "launchJob", "notificationEmails", "trackerPollMinutes")
 KNOWN_KEYS = VALUE_KEYS + OBJECT_KEYS
@@ -794,6 +899,7 @@ def build_config(
             default = _bool(mantle.get(name), f"rft:mantle.{name}", problems, True)
             return _bool(own.get(name), f"{where}.{name}", problems, default) if name in own else default
 
+        pinned = switch("pinGraderVersion")
         stacks.append(
             StackConfig(
                 stack_name=_string(
@@ -812,7 +918,7 @@ def build_config(
                 grader_principal=principal,
                 send_validation_data=switch("sendValidationFile"),
                 send_metadata=switch("sendMetadata"),
-                pin_grader_version=switch("pinGraderVersion"),
+                pin_grader_version=pinned,
             )
         )
 

@@ -11,6 +11,7 @@ from lambda_reward.infrastructure import RewardFunction
 from stacks.bedrock_access import BedrockServiceRole, allow_bedrock_to_invoke
 from stacks.config import StackConfig
 from stacks.models import rft_model
+from stacks.monitoring import MonitoredGrader, MonitoredTracker, RunMonitoring
 from stacks.published_outputs import PublishedOutputs
 from stacks.rft_job.api_access import JOB_API_ACCESS
 from stacks.rft_job.infrastructure import JobLauncher, JobTracker, LauncherProps, TrackerProps
@@ -23,7 +24,7 @@ from stacks.training_data import TrainingData
 
 
 class RftStack(Stack):
-    """Everything one RFT run needs: data, grader, Bedrock's access, the job and its tracking."""
+    """Everything one RFT run needs: data, grader, Bedrock's access, the job, its tracking and monitoring."""
 
     def __init__(self, scope: Construct, config: StackConfig, *, account: str | None) -> None:
         model = rft_model(config.base_model)
@@ -33,7 +34,7 @@ class RftStack(Stack):
             env=Environment(account=account, region=config.region),
             description=(f"Bedrock reinforcement fine-tuning of {config.base_model} "
                          f"({how}): training data bucket, reward Lambda, "
-                         f"Bedrock access, RFT job launcher and job tracker."),
+                         f"Bedrock access, RFT job launcher, job tracker, dashboard and alarms."),
             # Stack tags, which the operator CLI finds the stacks of a variant by. They never change
             # for a deployed stack: CloudFormation pushes a stack tag change onto every resource.
             tags={APP_TAG: config.app_prefix, VARIANT_TAG: config.variant.value},
@@ -53,6 +54,26 @@ class RftStack(Stack):
             JobLauncher(self, "JobLauncher", props=launcher_props(config), data=self.data, grader=self.grader,
                         tracker=self.tracker, service_role=self.service_role)
             if config.launch_job else None
+        )
+        self.monitoring = RunMonitoring(
+            self, "Monitoring",
+            stack_name=config.stack_name,
+            grader=MonitoredGrader(
+                function=self.grader.function,
+                timeout_seconds=self.grader.timeout_seconds,
+                service_name=self.grader.service_name,
+                task_name=config.task.name,
+                reserved_concurrency=config.grader.reserved_concurrency,
+            ),
+            tracker=MonitoredTracker(
+                function=self.tracker.function,
+                log_group=self.tracker.python.log_group,
+                state_machine=self.tracker.state_machine,
+                state_machine_name=self.tracker.state_machine_name,
+                topic=self.tracker.topic,
+                topic_key=self.tracker.topic_key,
+            ),
+            alarms=config.alarms,
         )
         self._publish()
         self._tag(config.tags)
@@ -140,6 +161,16 @@ class RftStack(Stack):
         self.tracker.publish(self.outputs)
         if self.launcher is not None:
             self.launcher.publish(self.outputs)
+        publish(
+            Output.DASHBOARD_NAME,
+            self.monitoring.name,
+            "CloudWatch dashboard of this RFT run: grader calls, errors, duration, reward handed out, job status",
+        )
+        publish(
+            Output.DASHBOARD_URL,
+            self.monitoring.url,
+            "Console link to the CloudWatch dashboard of this RFT run (its alarms notify NotificationTopicArn)",
+        )
 
 
 def tracker_props(config: StackConfig) -> TrackerProps:

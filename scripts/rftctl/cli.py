@@ -18,6 +18,7 @@ from .commands import (
     metrics,
     plan,
     preflight,
+    report,
     status,
     stop,
     validate,
@@ -25,7 +26,7 @@ from .commands import (
 from .context import CommandContext
 from .errors import EXIT_INTERRUPTED, explain
 
-COMMANDS = (validate, grade, preflight, plan, status, history, stop, metrics, deploy_model, compare)
+COMMANDS = (validate, grade, preflight, plan, status, history, stop, metrics, deploy_model, compare, report)
 PROG = "rftctl"
 
 DESCRIPTION = """\

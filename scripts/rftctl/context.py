@@ -25,7 +25,10 @@ def ask_on_terminal(question: str) -> str | None:
     if not sys.stdin.isatty():
         return None
     try:
-        return input(question)
+        # stdout holds only results (plan --json --confirm prints its JSON document there).
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        return input()
     except EOFError:
         return None
 

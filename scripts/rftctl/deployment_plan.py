@@ -75,6 +75,27 @@ class StackPlan:
     def _running_job(self) -> bool:
         return self.deployed.job_id is not None and not _ended(self.deployed.status)
 
+    def data(self) -> dict[str, Any]:
+        """The plan of this stack as data (plan --json): what the deploy does, what is deployed now, the line."""
+        deployed = self.deployed
+        return {
+            "stack": self.stack.name,
+            "region": self.stack.region,
+            "action": self.action,
+            "fingerprint": self.stack.fingerprint,
+            "paidChange": self.paid_change,
+            "stopsRunningJob": self.stops_running_job,
+            "deployed": {
+                "exists": deployed.exists,
+                "stackStatus": deployed.stack_status,
+                "hasJobResource": deployed.has_job_resource,
+                "fingerprint": deployed.fingerprint,
+                "jobId": deployed.job_id,
+                "jobStatus": deployed.status,
+            },
+            "summary": self.line(),
+        }
+
     def line(self) -> str:
         stack, deployed = self.stack, self.deployed
         where = f"{stack.name} ({stack.region})"

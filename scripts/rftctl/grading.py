@@ -54,6 +54,19 @@ def summarize(results: Sequence[dict[str, Any]]) -> ScoreSummary:
     return ScoreSummary(count, total / count if count else None, sum(passed(result) for result in results))
 
 
+def results_data(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results as plain data (grade --json): id, reward, pass verdict and every metric by name."""
+    return [
+        {
+            "id": result[ResultKey.ID],
+            "reward": result[ResultKey.REWARD],
+            "passed": passed(result),
+            "metrics": {entry["name"]: entry["value"] for entry in result.get(ResultKey.METRICS) or []},
+        }
+        for result in results
+    ]
+
+
 def results_table(results: Sequence[dict[str, Any]]) -> str:
     """One row per result: id, reward, pass mark, then every metric the grader reported."""
     names: list[str] = []

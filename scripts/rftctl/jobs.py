@@ -207,6 +207,32 @@ def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> 
     return lines
 
 
+def status_data(stack: DeployedStack, progress: JobProgress, now: datetime) -> dict[str, Any]:
+    """What status_lines says, as data (status --json): every fact, None where the API reports none."""
+    state = progress.state
+    return {
+        "stack": stack.name,
+        "region": stack.region,
+        "variant": stack.variant.value,
+        "jobId": state.job_id,
+        "jobName": state.job_name,
+        "status": state.status,
+        "ended": state.terminal,
+        "succeeded": state.succeeded,
+        "stages": [{"name": name, "status": status} for name, status in progress.stages],
+        "createdAt": progress.created_at,
+        "endedAt": progress.ended_at,
+        "elapsedSeconds": progress.elapsed_seconds(now),
+        "progress": progress.fraction(),
+        "step": progress.step,
+        "totalSteps": progress.total_steps,
+        "estimatedFinish": progress.estimated_finish,
+        "rewardMetrics": progress.reward_metrics,
+        "outputModel": state.output_model,
+        "failureMessage": " ".join(state.failure_message.split()) if state.failure_message else None,
+    }
+
+
 def job_ledger(ctx: CommandContext, stack: DeployedStack) -> JobLedger:
     """The stack's job ledger (JobLedgerUri output): one entry per job the stack launched."""
     from stacks.rft_job.runtime.ledger import JobLedger

@@ -49,6 +49,7 @@ from stacks.rft_job.runtime.contract import (
     TRACKER_GAVE_UP,
     JobAttribute,
     JobProperty,
+    LauncherEnv,
     Output,
     TrackerEnv,
     TrackerField,
@@ -147,10 +148,21 @@ class JobTracker(Construct):
                                 records_deployment=access.deploys_models)
         record = self.record
 
+        # The stack's own key, not the AWS managed alias/aws/sns: CloudWatch alarms can publish to an
+        # encrypted topic only if the key policy lets cloudwatch.amazonaws.com use the key, and an AWS
+        # managed key's policy cannot be edited (stacks/monitoring.py adds that grant). $1 a month.
+        self.topic_key = kms.Key(
+            self, "TopicKey",
+            description=f"Encrypts the RFT job-state topic of {props.stack_name}",
+            enable_key_rotation=True,
+            # It protects messages in flight only: nothing is left to decrypt once the stack is gone.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
         self.topic = sns.Topic(
             self, "Topic",
             display_name=f"RFT job state ({props.stack_name})"[:SNS_DISPLAY_NAME_MAX],
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            master_key=self.topic_key,
             enforce_ssl=True,
         )
         for address in props.notification_emails:
@@ -191,14 +203,27 @@ class JobTracker(Construct):
             resources=[record.arn(key) for key in written]))
         self.python.add_to_role_policy(iam.PolicyStatement(
             sid="ReadCurrentJobId", actions=["ssm:GetParameter"], resources=[record.arn("JobIdParameter")]))
-        # The topic uses the AWS managed SNS key, whose key policy already lets this account's
-        # principals publish through SNS: no KMS grant is needed.
-        self.python.add_to_role_policy(iam.PolicyStatement(
-            sid="NotifyJobEnd", actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+        self.grant_publish(self.python, sid="NotifyJobEnd")
         # Stop: a job that is no longer the stack's current one (its Delete failed) is stopped by its tracker.
         access.grant_tracker(self.python, create_deployment=create_deployment)
 
         self.state_machine = self._state_machine(props)
+        # Its SnsPublish task ("Notify that tracking stopped") grants sns:Publish only.
+        self.state_machine.add_to_role_policy(self._use_topic_key())
+
+    def grant_publish(self, python: PythonFunction, *, sid: str) -> None:
+        """sns:Publish on the topic and the use of its key that publishing takes, action by action
+        (the topic's own grant_publish would add kms:GenerateDataKey*, a wildcard)."""
+        python.add_to_role_policy(iam.PolicyStatement(sid=sid, actions=["sns:Publish"],
+                                                      resources=[self.topic.topic_arn]))
+        python.add_to_role_policy(self._use_topic_key())
+
+    def _use_topic_key(self) -> iam.PolicyStatement:
+        """A publisher's use of the topic's key: SNS encrypts each message with the publisher's rights."""
+        return iam.PolicyStatement(
+            sid="EncryptNotifications", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[self.topic_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sns.{Aws.REGION}.amazonaws.com"}})
 
     @property
     def state_machine_name(self) -> str:
@@ -231,16 +256,22 @@ class JobTracker(Construct):
             "Poll job",
             lambda_function=self.function,
             payload_response_only=True,
+            # One retrier, ours: CDK's default one would come first and shadow the Lambda errors below.
+            retry_on_service_exceptions=False,
             comment="Describe the job; record its status (and result) in SSM; notify SNS at the end",
         )
-        # Throttling and transient errors are retried with backoff; anything else ends tracking
-        # with the error visible in the execution history.
+        # Every failure of a poll is retried with backoff (6 attempts, about 31 minutes in all), then
+        # reported: States.TaskFailed matches any error the tracker raises, a denied call included. A
+        # permanent error is told late rather than a throttle or an outage taken for one, which would
+        # stop following a paid job.
         poll.add_retry(
             errors=[
                 "States.TaskFailed",
                 "Lambda.TooManyRequestsException",
                 "Lambda.ServiceException",
+                "Lambda.AWSLambdaException",
                 "Lambda.SdkClientException",
+                "Lambda.ClientExecutionTimeoutException",
             ],
             interval=Duration.seconds(30),
             max_attempts=6,
@@ -261,6 +292,10 @@ class JobTracker(Construct):
             "Continue in a new execution",
             state_machine=itself,
             associate_with_parent=True,
+            # Named after this execution: a StartExecution retried after a lost answer (same name, same
+            # input) gets the execution it already started, not a second tracker of the same job.
+            name=sfn.JsonPath.format("handover-{}", sfn.JsonPath.hash(sfn.JsonPath.string_at("$$.Execution.Id"),
+                                                                      "MD5")),
             input=sfn.TaskInput.from_object(
                 {
                     TrackerField.VARIANT: sfn.JsonPath.string_at(f"$.{TrackerField.VARIANT}"),
@@ -462,6 +497,8 @@ class JobLauncher(Construct):
         stack = Stack.of(self)
         access = JOB_API_ACCESS[props.variant]
         environment = {MANTLE_BASE_URL_ENV: props.mantle_base_url} if props.mantle_base_url else {}
+        # A stack delete takes the tracker with it: the launcher's Delete tells the topic itself.
+        environment[LauncherEnv.TOPIC_ARN] = tracker.topic.topic_arn
         self.python = _runtime_function(
             self,
             "Launcher",
@@ -477,6 +514,10 @@ class JobLauncher(Construct):
         self.function = self.python.function
         tracker.state_machine.grant_start_execution(self.function)
         _grant_ledger(self.python, data)
+        tracker.grant_publish(self.python, sid="NotifyThatTheStackStoppedTheJob")
+        # Whether a Delete is the stack's own (the tracker goes too) or an update's cleanup.
+        self.python.add_to_role_policy(iam.PolicyStatement(
+            sid="SeeWhetherTheStackIsGoing", actions=["cloudformation:DescribeStacks"], resources=[Aws.STACK_ID]))
 
         # Validation data goes to the job only while its switch is on (rft:nova.sendValidationData,
         # rft:mantle.sendValidationFile); it is uploaded and validated either way, for the CLI.
@@ -530,6 +571,8 @@ class JobLauncher(Construct):
         # The parameters the tracker writes must exist before it runs, or its first write would
         # create one and CloudFormation's own create of it would then fail.
         self.resource.node.add_dependency(data.upload, grader.version, *tracker.record.live_parameters)
+        # On a stack delete the job's Delete notifies the topic: the topic must still be there.
+        self.resource.node.add_dependency(tracker.topic)
         if service_role is not None:
             self.resource.node.add_dependency(service_role)
         tracker.record.set_current_job(self.job_id)

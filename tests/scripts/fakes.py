@@ -231,8 +231,9 @@ def expect_converse(
 
 
 class InferenceFakeMantle(FakeMantle):
-    """The rft_job tests' fake mantle (SigV4 checked on every request), plus the routes rftctl
-    reads: job events and checkpoints (cursor-paginated), and chat completions."""
+    """The rft_job tests' fake mantle (SigV4 and OpenAI's OpenAPI document checked on every request;
+    stop() fails the test on a request that broke the document), plus the routes rftctl reads: job
+    events and checkpoints (cursor-paginated), and chat completions."""
 
     def __init__(self) -> None:
         super().__init__("/v1")

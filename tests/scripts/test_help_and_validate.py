@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRAINING = REPO / "training-data" / "char-limit/training.jsonl"
 VALIDATION = REPO / "training-data" / "char-limit/validation.jsonl"
 COMMAND_NAMES = ["validate", "grade", "preflight", "plan", "status", "watch", "history", "stop", "metrics",
-                 "deploy-model", "compare"]
+                 "deploy-model", "compare", "report"]
 
 
 def record_count(path: Path) -> int:
@@ -25,7 +25,7 @@ def record_count(path: Path) -> int:
 def test_every_command_is_registered() -> None:
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     assert sorted(subparsers.choices) == sorted(COMMAND_NAMES)
-    assert len(COMMANDS) == 10  # status and watch share a module
+    assert len(COMMANDS) == 11  # status and watch share a module
 
 
 @pytest.mark.parametrize("command", COMMAND_NAMES)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from rftctl.commands.preflight import verdict
+from rftctl.commands.preflight import verdict, verdict_code
 from tests.scripts.fakes import (
     MANTLE_MODEL,
     MANTLE_REGION,
@@ -50,6 +52,8 @@ def test_verdict_thresholds() -> None:
     assert verdict(0.05, unnecessary_at=0.95, sft_first_at=0.05).startswith("Start with supervised fine-tuning")
     assert verdict(0.5, unnecessary_at=0.95, sft_first_at=0.05).startswith("RFT is a good fit")
     assert verdict(0.5, unnecessary_at=0.4, sft_first_at=0.05).startswith("RFT is unnecessary")
+    assert [verdict_code(rate, unnecessary_at=0.95, sft_first_at=0.05) for rate in (0.95, 0.5, 0.05)] == [
+        "rft-unnecessary", "rft-fit", "sft-first"]
 
 
 def report_lines(out: str) -> dict[str, str]:
@@ -135,8 +139,42 @@ def test_preflight_mantle_uses_chat_completions(rftctl, aws, mantle_server, tmp_
     mantle_server.assert_all_signed()
 
 
+def test_preflight_json_is_the_report_as_data(rftctl, aws, tmp_path: Path) -> None:
+    expect_nova_stack(aws)
+    for index, (prompt, _) in enumerate(PROMPTS):
+        for k in range(2):
+            expect_converse(aws, NOVA_INFERENCE_PROFILE, prompt, ANSWERS[index * 2 + k], temperature=1.0)
+    path = write_prompts(tmp_path)
+    result = rftctl("preflight", str(path), "--stack", NOVA_STACK, "--samples", "2", "--concurrency", "1", "--json",
+                    utc_now=lambda: datetime(2026, 12, 1, 14, 0, tzinfo=UTC))
+    assert result.code == 0, result.err
+    document = json.loads(result.out)  # nothing but the document on stdout
+    assert (document["kind"], document["version"]) == ("rftctl.preflight", 1)
+    assert (document["stack"], document["region"], document["variant"]) == (NOVA_STACK, "us-east-1", "nova")
+    assert document["task"]["name"] == "char-limit" and document["promptSource"] == str(path)
+    assert document["createdAt"] == "2026-12-01T14:00:00+00:00"
+    assert document["model"] == {"id": NOVA_INFERENCE_PROFILE}
+    assert document["settings"] == {"temperature": 1.0, "maxTokens": 512, "samplesPerPrompt": 2,
+                                    "unnecessaryAbove": 0.95, "sftBelow": 0.05}
+    assert document["promptMetric"] == {"name": "char_limit", "label": "limit"}
+    summary = document["summary"]
+    assert (summary["samples"], summary["prompts"], summary["passRate"]) == (6, 3, 0.5)
+    assert summary["meanReward"] == pytest.approx((1 + 1 + 1 + 0.35 + 0.2 + 0.1) / 6)
+    assert summary["sameRewardShare"] == pytest.approx(1 / 3)
+    assert summary["verdict"] == "rft-fit" and summary["verdictText"].startswith("RFT is a good fit")
+    assert [(p["line"], p["promptMetric"], p["answerMetrics"], p["passes"], p["uniform"])
+            for p in document["prompts"]] == [
+        (1, 15, [7, 8], [True, True], True),
+        (2, 20, [12, 26], [True, False], False),
+        (3, 10, [16, 18], [False, False], False),
+    ]
+    assert document["prompts"][1]["rewards"] == pytest.approx([1.0, 0.35])
+
+
 @pytest.mark.parametrize(
-    "option", [["--samples", "0"], ["--limit", "0"], ["--sft-below", "0.9", "--unnecessary-above", "0.5"]]
+    "option",
+    [["--samples", "0"], ["--limit", "0"], ["--sft-below", "0.9", "--unnecessary-above", "0.5"],
+     ["--temperature", "nan"], ["--temperature", "-1"]],
 )
 def test_preflight_rejects_bad_options(rftctl, option: list[str], tmp_path: Path) -> None:
     result = rftctl("preflight", str(write_prompts(tmp_path)), *option)

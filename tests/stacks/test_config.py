@@ -111,6 +111,11 @@ def test_per_variant_and_per_model_overrides() -> None:
             "rft:mantle.hyperParameters.n_epochs: 0 is out of range; allowed 1 to 50",
         ),
         (
+            # OpenAI's reinforcement schema stops at 256: a bigger batch would be sent and refused.
+            {"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"batch_size": 257}}},
+            "rft:mantle.hyperParameters.batch_size: 257 is out of range; allowed 1 to 256",
+        ),
+        (
             {"mantle": {"models": ["openai.gpt-oss-20b"], "hyperParameters": {"suffix": "x"}}},
             "rft:mantle.hyperParameters.suffix: unknown setting",
         ),
@@ -217,7 +222,7 @@ def test_an_unknown_key_stops_synth_and_names_the_nearest_known_key() -> None:
     assert problems == [
         "rft:launchjob: unknown context key; did you mean rft:launchJob? known keys: rft:appPrefix, "
         "rft:launchJob, rft:notificationEmails, rft:trackerPollMinutes, rft:task, rft:tags, rft:dataset, rft:grader, "
-        "rft:nova, rft:mantle"
+        "rft:alarms, rft:nova, rft:mantle"
     ]
     assert merged_problems(**{"rft:Nova.hyperParameters.epochCount": "3"})[0].startswith(
         "rft:Nova.hyperParameters.epochCount: unknown context key; did you mean rft:nova.hyperParameters.epochCount?"

@@ -28,6 +28,9 @@ CDK_OWNED_HANDLERS = {"framework.onEvent", "index.handler"}  # the Provider fram
 # What Lambda's Python runtime itself provides. Powertools imports botocore if it can (for a
 # user-agent hook) and does without it; a function that needs a pinned SDK ships it.
 LAMBDA_RUNTIME_PROVIDES = {"boto3", "botocore", "jmespath", "urllib3", "dateutil", "s3transfer", "six"}
+# Imported only when installed, with a fallback: botocore.httpsession takes certifi's CA bundle if it
+# can import it and its own otherwise (here it is installed for the test tools: moto needs requests).
+OPTIONAL_WHEN_INSTALLED = {"certifi"}
 
 # Runs in the fresh interpreter: sys.argv[1] is a JSON job.
 PROBE = r"""
@@ -138,7 +141,7 @@ def test_every_function_imports_its_handler_from_its_own_asset(bundled, tmp_path
         assert found["callable"], handler
         assert found["file"].startswith(str(code)), f"{handler} was imported from {found['file']}, not its asset"
         foreign = {name for name in found["loaded"] if not is_standard_library(name)}
-        foreign -= dependencies | own | LAMBDA_RUNTIME_PROVIDES
+        foreign -= dependencies | own | LAMBDA_RUNTIME_PROVIDES | OPTIONAL_WHEN_INSTALLED
         assert not foreign, f"{handler} imports what its asset does not ship: {sorted(foreign)}"
         if is_grader:
             (scored,) = found["result"]
@@ -316,5 +319,5 @@ def test_every_task_scores_in_the_grader_asset_as_it_does_locally(bundled, tmp_p
         assert found["result"] == json.loads(json.dumps(grade_batch(event, task))), name
         assert any(result["aggregate_reward_score"] > 0 for result in found["result"]), name
         foreign = {n for n in found["loaded"] if not is_standard_library(n)} - dependencies - own
-        foreign -= LAMBDA_RUNTIME_PROVIDES | JSONSCHEMA_OPTIONAL_IMPORTS
+        foreign -= LAMBDA_RUNTIME_PROVIDES | JSONSCHEMA_OPTIONAL_IMPORTS | OPTIONAL_WHEN_INSTALLED
         assert not foreign, f"{name} imports what the asset does not ship: {sorted(foreign)}"

@@ -36,6 +36,8 @@ COMMON_OUTPUTS = [
     "JobName",
     "CustomModelName",
     "JobConsoleUrl",
+    "DashboardName",
+    "DashboardUrl",
 ]
 NOVA_ONLY_OUTPUTS = ["BedrockServiceRoleArn", "ModelDeploymentParameterName"]
 MANTLE_ONLY_OUTPUTS = ["MantleBaseUrl"]

@@ -14,14 +14,16 @@ from stacks.rft_job.runtime.contract import Output
 if TYPE_CHECKING:
     from lambda_reward.runtime.tasks import Task
 
+from ..console import add_json_argument
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
-from ..grading import reply_problems, results_table, summarize
+from ..grading import reply_problems, results_data, results_table, summarize
 from ..task_choice import DEFAULT_DEPLOYED, DEFAULT_OFFLINE, add_task_argument, offline_task, stack_task
 
 HELP = "score a JSONL of answers with the grader (locally, or --remote via the deployed Lambda)"
 # Lambda's synchronous (RequestResponse) payload limit.
 LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+JSON_KIND, JSON_VERSION = "grade", 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--remote", action="store_true", help="invoke the deployed grader Lambda instead of the local code"
     )
     add_task_argument(parser, default=f"{DEFAULT_OFFLINE}; with --remote, the local comparison uses {DEFAULT_DEPLOYED}")
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -63,19 +66,58 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     task = offline_task(args)
     ctx.note(f"task {task.name}: {task.description}")
     results = grade_batch(samples, task, on_malformed=report_malformed)
+    if args.json:
+        ctx.print_json(JSON_KIND, JSON_VERSION, _document(args, task=task.spec, results=results))
+        return EXIT_OK
     ctx.print(results_table(results))
     ctx.print()
     ctx.print(summarize(results).line())
     return EXIT_OK
 
 
-def _function_error_line(payload: bytes, kind: str) -> str:
+def _document(
+    args: argparse.Namespace,
+    *,
+    task: dict[str, Any] | None,
+    results: list[dict[str, Any]] | None = None,
+    function_arn: str | None = None,
+    problems: list[str] | None = None,
+    function_error: dict[str, Any] | None = None,
+    reply: Any = None,
+    local_comparison: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The rftctl.grade document (version 1) without its kind and version. ``task`` is the task the
+    samples were scored with locally (with --remote: the one the deployed grader's reply was checked
+    against; None when the reply could not be checked)."""
+    summary = summarize(results) if results is not None else None
+    return {
+        "file": str(args.file),
+        "mode": "remote" if args.remote else "local",
+        "functionArn": function_arn,
+        "task": task,
+        # A well-formed reply's results (or the local ones); None when the reply broke the contract.
+        "results": results_data(results) if results is not None else None,
+        "summary": {
+            "count": summary.count,
+            "meanReward": summary.mean_reward,
+            "passCount": summary.pass_count,
+            "passRate": summary.pass_rate,
+        } if summary is not None else None,
+        "problems": problems or [],
+        "functionError": function_error,
+        # The reply as received when it broke the contract, to look at.
+        "reply": reply,
+        "localComparison": local_comparison,
+    }
+
+
+def _function_error_detail(payload: bytes) -> str:
     try:
         error = json.loads(payload)
         detail = f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
     except (ValueError, AttributeError):
         detail = payload[:300].decode("utf-8", "replace")
-    return f"the grader function failed ({kind}): {' '.join(detail.split())}"
+    return " ".join(detail.split())
 
 
 def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]], args: argparse.Namespace) -> int:
@@ -94,43 +136,49 @@ def _grade_remotely(ctx: CommandContext, samples: list[dict[str, Any]], args: ar
     )
     body = response["Payload"].read()
     if response.get("FunctionError"):
-        ctx.print(_function_error_line(body, response["FunctionError"]))
-        if response.get("LogResult"):
-            ctx.note("last log lines:\n" + base64.b64decode(response["LogResult"]).decode("utf-8", "replace").rstrip())
+        kind, detail = response["FunctionError"], _function_error_detail(body)
+        log_tail = base64.b64decode(response["LogResult"]).decode("utf-8", "replace").rstrip() \
+            if response.get("LogResult") else None
+        if args.json:
+            ctx.print_json(JSON_KIND, JSON_VERSION, _document(
+                args, task=None, function_arn=function_arn,
+                function_error={"kind": kind, "message": detail, "logTail": log_tail}))
+        else:
+            ctx.print(f"the grader function failed ({kind}): {detail}")
+        if log_tail:
+            ctx.note("last log lines:\n" + log_tail)
         return EXIT_CHECK_FAILED
     try:
         reply = json.loads(body)
     except ValueError:
-        ctx.print(f"the grader replied with something that is not JSON: {body[:200]!r}")
+        problem = f"the grader replied with something that is not JSON: {body[:200]!r}"
+        if args.json:
+            ctx.print_json(JSON_KIND, JSON_VERSION,
+                           _document(args, task=None, function_arn=function_arn, problems=[problem]))
+        else:
+            ctx.print(problem)
         return EXIT_CHECK_FAILED
     problems = reply_problems(samples, reply)
     if problems:
+        if args.json:
+            ctx.print_json(JSON_KIND, JSON_VERSION,
+                           _document(args, task=None, function_arn=function_arn, problems=problems, reply=reply))
+            return EXIT_CHECK_FAILED
         ctx.print(f"the grader's reply breaks the Bedrock contract ({len(problems)} problems):")
         for problem in problems:
             ctx.print(f"  {problem}")
         return EXIT_CHECK_FAILED
 
-    ctx.print(results_table(reply))
-    ctx.print()
-    ctx.print(summarize(reply).line())
-    _compare_with_local(ctx, samples, reply, stack_task(args, stack))
-    return EXIT_OK
-
-
-def _compare_with_local(
-    ctx: CommandContext, samples: list[dict[str, Any]], reply: list[dict[str, Any]], task: Task
-) -> None:
-    """Warn when the deployed grader scores differently from this checkout (a stale deployment)."""
-    from lambda_reward.runtime.grader import grade_batch
-
-    from ..task_choice import opens_reasoning
-
-    local = grade_batch(samples, task, prompt_opens_reasoning=opens_reasoning(ctx.stack().base_model))
-    differing = [
-        remote["id"]
-        for remote, mine in zip(reply, local, strict=True)
-        if abs(remote[ResultKey.REWARD] - mine[ResultKey.REWARD]) > 1e-9
-    ]
+    task = stack_task(args, stack)
+    differing = _differing_from_local(ctx, samples, reply, task)
+    if args.json:
+        ctx.print_json(JSON_KIND, JSON_VERSION, _document(
+            args, task=task.spec, results=reply, function_arn=function_arn,
+            local_comparison={"agrees": not differing, "differingIds": differing}))
+    else:
+        ctx.print(results_table(reply))
+        ctx.print()
+        ctx.print(summarize(reply).line())
     if differing:
         shown = ", ".join(repr(sample_id) for sample_id in differing[:10])
         ctx.note(
@@ -139,3 +187,20 @@ def _compare_with_local(
         )
     else:
         ctx.note("the deployed grader agrees with the local code on every sample")
+    return EXIT_OK
+
+
+def _differing_from_local(
+    ctx: CommandContext, samples: list[dict[str, Any]], reply: list[dict[str, Any]], task: Task
+) -> list[Any]:
+    """Ids the deployed grader scores differently from this checkout (a stale deployment)."""
+    from lambda_reward.runtime.grader import grade_batch
+
+    from ..task_choice import opens_reasoning
+
+    local = grade_batch(samples, task, prompt_opens_reasoning=opens_reasoning(ctx.stack().base_model))
+    return [
+        remote["id"]
+        for remote, mine in zip(reply, local, strict=True)
+        if abs(remote[ResultKey.REWARD] - mine[ResultKey.REWARD]) > 1e-9
+    ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..console import add_json_argument
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CliError
 
 HELP = "say, per stack, whether deploying the synthesized app starts a new paid job or keeps the running one"
+JSON_KIND, JSON_VERSION = "plan", 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--confirm", action="store_true",
                         help="ask before a deploy that starts or stops a paid job; exit 1 without a yes")
     parser.add_argument("--yes", action="store_true", help="with --confirm: the answer is yes (non-interactive use)")
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -45,13 +48,23 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     for stack in stacks:
         ctx.hint.stack_name, ctx.hint.region = stack.name, stack.region
         plans.append(plan_stack(stack, deployed_job(ctx.clients, stack.name, stack.region)))
-    for plan in plans:
-        ctx.print(plan.line())
     paid = [plan for plan in plans if plan.paid_change]
-    if not args.confirm or not paid:
-        return EXIT_OK
     starts = sum(plan.action == STARTS for plan in paid)
     stops = sum(plan.stops_running_job for plan in paid)
+    if args.json:
+        # Printed before the question: the plan is what the operator says yes to.
+        ctx.print_json(JSON_KIND, JSON_VERSION, {
+            "assembly": str(args.cdk_out),
+            "stacks": [plan.data() for plan in plans],
+            "startsNewJobs": starts,
+            "stopsRunningJobs": stops,
+            "needsConfirmation": bool(paid),
+        })
+    else:
+        for plan in plans:
+            ctx.print(plan.line())
+    if not args.confirm or not paid:
+        return EXIT_OK
     what = " and ".join(part for part in (f"start {starts} new paid job{'s' * (starts != 1)}" if starts else "",
                                           f"stop {stops} running job{'s' * (stops != 1)}" if stops else "") if part)
     if ctx.confirm(f"This deploy will {what}.", word="yes", assume_yes=args.yes):

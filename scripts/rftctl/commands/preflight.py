@@ -13,10 +13,11 @@ if TYPE_CHECKING:
     from lambda_reward.runtime.tasks import Task
 
     from ..samples import PromptRecord
+    from ..stack import DeployedStack
 
 from stacks.models import inference_model_id
 
-from ..console import format_number, format_percent, format_table, truncate
+from ..console import add_json_argument, format_number, format_percent, format_table, truncate
 from ..context import CommandContext
 from ..errors import EXIT_OK, CliError
 from ..grading import metric, passed
@@ -24,6 +25,9 @@ from ..grading import metric, passed
 HELP = "sample the base model on the validation prompts and say whether RFT is a good fit"
 # Rewards closer than this count as equal: GRPO's advantage is reward minus the group mean.
 SAME_REWARD_TOLERANCE = 1e-9
+JSON_KIND, JSON_VERSION = "preflight", 1
+# The verdict, as a word for scripts (the JSON document's summary.verdict).
+RFT_UNNECESSARY, SFT_FIRST, RFT_FIT = "rft-unnecessary", "sft-first", "rft-fit"
 
 
 @dataclass(frozen=True)
@@ -64,14 +68,24 @@ class PreflightReport:
         return sum(outcome.uniform for outcome in self.outcomes) / len(self.outcomes)
 
 
+def verdict_code(pass_rate: float, *, unnecessary_at: float, sft_first_at: float) -> str:
+    """AWS's guidance as one word: RFT needs some, but not all, samples to succeed."""
+    if pass_rate >= unnecessary_at:
+        return RFT_UNNECESSARY
+    if pass_rate <= sft_first_at:
+        return SFT_FIRST
+    return RFT_FIT
+
+
 def verdict(pass_rate: float, *, unnecessary_at: float, sft_first_at: float) -> str:
     """AWS's guidance in plain words: RFT needs some, but not all, samples to succeed."""
-    if pass_rate >= unnecessary_at:
+    code = verdict_code(pass_rate, unnecessary_at=unnecessary_at, sft_first_at=sft_first_at)
+    if code == RFT_UNNECESSARY:
         return (
             f"RFT is unnecessary: the base model already passes {format_percent(pass_rate)} of the time "
             f"(>= {format_percent(unnecessary_at)}). Use it as is, or make the task harder."
         )
-    if pass_rate <= sft_first_at:
+    if code == SFT_FIRST:
         return (
             f"Start with supervised fine-tuning (SFT): the base model passes only {format_percent(pass_rate)} "
             f"(<= {format_percent(sft_first_at)}), so RFT would see almost no rewarded answers to learn from."
@@ -152,6 +166,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="RATE",
         help="pass rate up to which SFT should come first (default 0.05)",
     )
+    add_json_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -159,9 +174,11 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     from ..inference import GenerationSettings, Request, chat_model, generate_all
     from ..samples import selected_prompts
     from ..task_choice import opens_reasoning, stack_task
+    from .compare import check_generation_options
 
     if args.samples < 1 or args.concurrency < 1 or args.max_tokens < 1:
         raise CliError("--samples, --concurrency and --max-tokens must be at least 1")
+    check_generation_options(args)
     if not 0.0 <= args.sft_below < args.unnecessary_above <= 1.0:
         raise CliError("need 0 <= --sft-below < --unnecessary-above <= 1")
     # The prompts are checked with the task they are graded with: the deployed grader's unless --task.
@@ -178,8 +195,74 @@ def run(ctx: CommandContext, args: argparse.Namespace) -> int:
     answers = generate_all(ctx, requests, settings, concurrency=args.concurrency, label="sampling")
     report = build_report(records, answers, args.samples, task,
                           prompt_opens_reasoning=opens_reasoning(stack.base_model))
+    if args.json:
+        ctx.print_json(JSON_KIND, JSON_VERSION, report_payload(
+            report, args, stack=stack, task=task, source=source, model_id=model_id,
+            created_at=ctx.utc_now().isoformat(timespec="seconds")))
+        if _spread_note_applies(report, args):
+            ctx.note(SPREAD_NOTE)
+        return EXIT_OK
     _print_report(ctx, report, model_id, args)
     return EXIT_OK
+
+
+SPREAD_NOTE = (
+    "note: most prompts give no reward spread; raise trainingSamplePerPrompt or vary the prompts' "
+    "difficulty so groups mix passes and misses"
+)
+
+
+def _spread_note_applies(report: PreflightReport, args: argparse.Namespace) -> bool:
+    return report.uniform_share > 0.5 and args.sft_below < report.pass_rate < args.unnecessary_above
+
+
+def report_payload(
+    report: PreflightReport, args: argparse.Namespace, *, stack: DeployedStack, task: Task, source: str,
+    model_id: str, created_at: str,
+) -> dict[str, Any]:
+    """The rftctl.preflight document (version 1) without its kind and version."""
+    thresholds = {"unnecessary_at": args.unnecessary_above, "sft_first_at": args.sft_below}
+    return {
+        "stack": stack.name,
+        "region": stack.region,
+        "variant": stack.variant.value,
+        "task": task.spec,
+        "promptSource": source,
+        "createdAt": created_at,
+        "model": {"id": model_id},
+        "settings": {
+            "temperature": args.temperature,
+            "maxTokens": args.max_tokens,
+            "samplesPerPrompt": report.samples_per_prompt,
+            "unnecessaryAbove": args.unnecessary_above,
+            "sftBelow": args.sft_below,
+        },
+        "promptMetric": {"name": report.prompt_metric[0], "label": report.prompt_metric[1]}
+        if report.prompt_metric else None,
+        "answerMetric": {"name": report.answer_metric[0], "label": report.answer_metric[1]}
+        if report.answer_metric else None,
+        "summary": {
+            "samples": report.sample_count,
+            "prompts": len(report.outcomes),
+            "meanReward": report.mean_reward,
+            "passRate": report.pass_rate,
+            "sameRewardShare": report.uniform_share,
+            "verdict": verdict_code(report.pass_rate, **thresholds),
+            "verdictText": verdict(report.pass_rate, **thresholds),
+        },
+        "prompts": [
+            {
+                "line": outcome.record.line,
+                "prompt": outcome.record.prompt,
+                "promptMetric": outcome.prompt_value,
+                "rewards": outcome.rewards,
+                "passes": outcome.passes,
+                "answerMetrics": outcome.answer_values,
+                "uniform": outcome.uniform,
+            }
+            for outcome in report.outcomes
+        ],
+    }
 
 
 def _print_report(ctx: CommandContext, report: PreflightReport, model_id: str, args: argparse.Namespace) -> None:
@@ -216,8 +299,5 @@ def _print_report(ctx: CommandContext, report: PreflightReport, model_id: str, a
     ctx.print(
         "verdict: " + verdict(report.pass_rate, unnecessary_at=args.unnecessary_above, sft_first_at=args.sft_below)
     )
-    if report.uniform_share > 0.5 and args.sft_below < report.pass_rate < args.unnecessary_above:
-        ctx.print(
-            "note: most prompts give no reward spread; raise trainingSamplePerPrompt or vary the prompts' "
-            "difficulty so groups mix passes and misses"
-        )
+    if _spread_note_applies(report, args):
+        ctx.print(SPREAD_NOTE)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..console import ProgressBar
+from ..console import ProgressBar, add_json_argument
 from ..context import CommandContext
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_STILL_RUNNING, CliError
 
 if TYPE_CHECKING:
     from ..jobs import JobProgress
+    from ..stack import DeployedStack
 
 
 STATUS_HELP = "show the RFT job's state, progress, latest rewards and failure message"
 WATCH_HELP = "poll the RFT job until it ends; exit 0 if it succeeded, 1 if it failed or was stopped"
 _JOB_HELP = "job to show: Nova job ARN or mantle job id (default: the stack's current job)"
+JSON_KIND, JSON_VERSION = "status", 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     status.add_argument("--job", metavar="JOB_ID", help=_JOB_HELP)
+    add_json_argument(status)
     status.set_defaults(run=run_status)
 
     watch = subparsers.add_parser(
@@ -47,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     watch.add_argument(
         "--timeout", type=float, metavar="MINUTES", help="give up after this many minutes (default: never)"
     )
+    watch.add_argument(
+        "--json", action="store_true",
+        help="print the final status (or, after --timeout, the last one) as the JSON document status --json "
+        "prints, instead of its lines (progress stays on stderr)",
+    )
     watch.set_defaults(run=run_watch)
 
 
@@ -54,19 +62,29 @@ def _exit_code(progress: JobProgress) -> int:
     return EXIT_OK if progress.state.succeeded else EXIT_CHECK_FAILED
 
 
+def _print_status(ctx: CommandContext, stack: DeployedStack, progress: JobProgress, as_json: bool) -> None:
+    from ..jobs import status_data, status_lines
+
+    now = ctx.utc_now()
+    if as_json:
+        ctx.print_json(JSON_KIND, JSON_VERSION, status_data(stack, progress, now))
+        return
+    for line in status_lines(stack, progress, now):
+        ctx.print(line)
+
+
 def run_status(ctx: CommandContext, args: argparse.Namespace) -> int:
-    from ..jobs import job_id_for, job_progress, status_lines
+    from ..jobs import job_id_for, job_progress
 
     stack = ctx.stack()
     job_id = job_id_for(ctx, stack, args.job)
     progress = job_progress(ctx, stack, job_id)
-    for line in status_lines(stack, progress, ctx.utc_now()):
-        ctx.print(line)
+    _print_status(ctx, stack, progress, args.json)
     return EXIT_OK
 
 
 def run_watch(ctx: CommandContext, args: argparse.Namespace) -> int:
-    from ..jobs import job_id_for, job_progress, status_lines
+    from ..jobs import job_id_for, job_progress
 
     if args.interval <= 0:
         raise CliError("--interval must be positive")
@@ -86,10 +104,11 @@ def run_watch(ctx: CommandContext, args: argparse.Namespace) -> int:
                 ctx.note(
                     f"still {progress.state.status} after {args.timeout:g} minutes; run watch again to keep waiting"
                 )
+                if args.json:
+                    _print_status(ctx, stack, progress, True)
                 return EXIT_STILL_RUNNING
             ctx.sleep(args.interval)
     finally:
         bar.close()
-    for line in status_lines(stack, progress, ctx.utc_now()):
-        ctx.print(line)
+    _print_status(ctx, stack, progress, args.json)
     return _exit_code(progress)

@@ -84,6 +84,13 @@ class TrackerEnv:
     STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
 
 
+class LauncherEnv:
+    """Environment variables of the launcher Lambda beyond the mantle endpoint, set by its construct."""
+
+    # The stack's topic: a stack delete stops the job and deletes its tracker, so the launcher says so.
+    TOPIC_ARN: Final = TrackerEnv.TOPIC_ARN
+
+
 # Both job Lambdas: the mantle endpoint, when rft:mantle.baseUrl overrides the default.
 MANTLE_BASE_URL_ENV: Final = "MANTLE_BASE_URL"
 
@@ -159,6 +166,8 @@ class Output:
     JOB_NAME: Final = "JobName"
     CUSTOM_MODEL_NAME: Final = "CustomModelName"
     JOB_CONSOLE_URL: Final = "JobConsoleUrl"
+    DASHBOARD_NAME: Final = "DashboardName"
+    DASHBOARD_URL: Final = "DashboardUrl"
 
 
 # --- stack tags (rftctl finds an app's stacks, and a variant's, by them) ---------------------

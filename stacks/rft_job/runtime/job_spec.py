@@ -23,23 +23,26 @@ from .contract import VARIANTS, Variant
 
 NAME_PREFIX_MAX = 32
 # Lowercase words joined by single hyphens: every name built from it then satisfies both
+# ASCII and anchored at the very end (\Z): "\d" alone takes full-width digits and "$" a trailing newline.
 # Nova patterns (jobName and the stricter customModelName, which forbids "--").
-_NAME_PREFIX = re.compile(r"^[a-z0-9](?:-?[a-z0-9])*$")
-_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_BASE64_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
-_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$")
-_S3_PREFIX_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
+_NAME_PREFIX = re.compile(r"^[a-z0-9](?:-?[a-z0-9])*\Z", re.ASCII)
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}\Z", re.ASCII)
+_BASE64_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=\Z", re.ASCII)
+_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)\Z", re.ASCII)
+_S3_PREFIX_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?\Z", re.ASCII)
 # A published version: the qualifier is a number. $LATEST, aliases and unqualified ARNs would
 # let the grader change under a running job.
 _LAMBDA_VERSION_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:[a-zA-Z0-9_-]{1,64}:(\d+)$"
+    r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:[a-zA-Z0-9_-]{1,64}:(\d+)\Z", re.ASCII
 )
 # The unqualified function ARN (the job calls $LATEST): every AWS mantle example passes this form.
 _LAMBDA_FUNCTION_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:[a-zA-Z0-9_-]{1,64}$"
+    r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:function:[a-zA-Z0-9_-]{1,64}\Z", re.ASCII
 )
-_ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z", re.ASCII)
+_STATE_MACHINE_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}\Z", re.ASCII
+)
 
 
 class SpecKey:
@@ -329,6 +332,16 @@ def variant_of_raw(raw: str | Mapping[str, Any] | None) -> Variant | None:
         return None
     variant = data.get(SpecKey.VARIANT)
     return Variant(variant) if variant in VARIANTS else None
+
+
+def ledger_uri_of_raw(raw: str | Mapping[str, Any] | None) -> str | None:
+    """The job ledger's URI named in a spec, without validating the rest (used by Delete)."""
+    try:
+        data = _load_json_object(raw)
+    except JobSpecError:
+        return None
+    uri = data.get(SpecKey.LEDGER_URI)
+    return uri if isinstance(uri, str) and _S3_URI.match(uri) else None
 
 
 def canonical_json(value: Any) -> str:

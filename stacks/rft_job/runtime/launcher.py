@@ -3,13 +3,16 @@
 CDK Provider framework `on_event` handler: stacks.rft_job.runtime.launcher.on_event. Create starts
 the job and its tracker execution and returns at once (a job runs for hours; a custom resource
 may take one). Update starts a new job only when a job-defining field changed. Delete stops
-the job if it still runs. Failures raise LaunchFailure, whose message is the short reason
+the job if it still runs; when the whole stack goes (a stack delete, or the rollback of its first
+create) the tracker goes with it, so Delete itself records the outcome in the job ledger and
+tells the stack's topic. Failures raise LaunchFailure, whose message is the short reason
 CloudFormation shows; the full detail goes to the log.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -20,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomRes
 from botocore.exceptions import ClientError
 
 from . import clients
-from .contract import JobAttribute, JobProperty, tracker_input
+from .contract import JobAttribute, JobProperty, LauncherEnv, tracker_input
 from .errors import (
     CallContext,
     LaunchFailure,
@@ -36,12 +39,14 @@ from .job_spec import (
     JobSpecError,
     fingerprint,
     fingerprint_of_raw,
+    ledger_uri_of_raw,
     parse_job_spec,
     variant_of_raw,
 )
 from .job_state import ALREADY_ENDED, NOT_FOUND, STOP_REQUESTED, JobState
 from .ledger import JobLedger, LaunchRecord, LedgerEntry, utc_now
 from .naming import console_url, launch_names, request_token, tracker_execution_name
+from .notifications import publish
 
 # Service name, log level: from the environment the construct sets (POWERTOOLS_*).
 logger = Logger()
@@ -50,6 +55,11 @@ logger = Logger()
 # 4096-byte custom resource response limit even if a service returns something long.
 DATA_VALUE_MAX_BYTES = 600
 UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: the job could not be described, see the launcher log"
+# Stack states in which a Delete of the job resource takes the tracker (its Lambda, state machine
+# and parameters) with it: a stack delete, and the rollback of the stack's first create. Any other
+# Delete (an update's cleanup of a replaced job, an update rollback) leaves the tracker following
+# the job to its end.
+STACK_GOING_STATUSES = frozenset({"DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"})
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -257,9 +267,88 @@ def _on_delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
         logger.info("physical id is not a job id: nothing to stop", extra={"physical_id": physical_id})
         return {"PhysicalResourceId": physical_id}
 
-    outcome = _stop_job(_api(variant, clients.lambda_region()), physical_id)
+    region = clients.lambda_region()
+    api = _api(variant, region)
+    outcome = _stop_job(api, physical_id)
+    # A job that had ended was recorded and announced by its tracker; one this Delete stopped may not be.
+    if outcome == STOP_REQUESTED:
+        stack_status = _stack_status(event.stack_id, region)
+        if stack_status is None or stack_status in STACK_GOING_STATUSES:
+            _record_stack_going(event, api, physical_id, stack_status, region)
     logger.info("delete handled; trained models, datasets and outputs are kept", extra={"outcome": outcome})
     return {"PhysicalResourceId": physical_id}
+
+
+def _stack_status(stack_id: str, region: str) -> str | None:
+    """The stack's status, or None when it cannot be read (then Delete records the outcome anyway:
+    a note too many beats a job that ends unrecorded)."""
+    try:
+        stacks = clients.aws_client("cloudformation", region).describe_stacks(StackName=stack_id)["Stacks"]
+        return str(stacks[0].get("StackStatus")) if stacks else None
+    except Exception as exc:
+        logger.warning("could not read the stack's status", extra={"detail": error_detail(exc)})
+        return None
+
+
+def _record_stack_going(event: CloudFormationCustomResourceEvent, api: JobApi, job_id: str,
+                        stack_status: str | None, region: str) -> None:
+    """The tracker goes with the stack, and its last poll would find its Lambda, topic and parameters
+    gone: the job's final word is written here, in the ledger (the bucket is retained) and on the
+    topic (deleted only after this resource). Best effort: the job is stopped whatever happens here,
+    and a failed Delete would only leave the stack DELETE_FAILED."""
+    stack_name = event.stack_id.split("/")[1] if event.stack_id.count("/") >= 2 else event.stack_id
+    why = (f"its stack {stack_name} is being deleted ({stack_status})" if stack_status == "DELETE_IN_PROGRESS"
+           else f"its stack {stack_name} is rolling back its first create ({stack_status})" if stack_status
+           else f"CloudFormation deleted its resource in stack {stack_name} (the stack's status could not be read)")
+    try:
+        state = api.describe(job_id)
+    except Exception as exc:
+        logger.warning("could not describe the job after stopping it", extra={"detail": error_detail(exc)})
+        state = None
+    status = state.status if state is not None else api.stopped_word
+    note = f"stop requested by CloudFormation at {utc_now()}: {why}"
+    job_name = _record_final_in_ledger(event, job_id, status, note, region) or (
+        state.job_name if state is not None and state.job_name else job_id)
+    topic_arn = (os.environ.get(LauncherEnv.TOPIC_ARN) or "").strip()
+    if not topic_arn:  # a launcher deployed before it had the topic
+        return
+    lines = [
+        f"The Bedrock RFT job {job_name} was stopped: {why}, and CloudFormation's delete of the job stops it.",
+        "Its tracker goes with the stack, so this is the last message about this job.",
+        "",
+        f"Status now: {status}",
+        "Kept: trained models, the training bucket (datasets, job output and the job ledger) and the logs.",
+        "",
+        f"Job id: {job_id}",
+        f"Variant: {api.variant.value}",
+        f"Console: {console_url(region)}",
+    ]
+    try:
+        publish(topic_arn, region, job_name=job_name, status=status, variant=api.variant.value,
+                message="\n".join(lines))
+    except Exception as exc:
+        logger.warning("could not notify the topic that the job was stopped", extra={"detail": error_detail(exc)})
+
+
+def _record_final_in_ledger(event: CloudFormationCustomResourceEvent, job_id: str, status: str, note: str,
+                            region: str) -> str | None:
+    """The job's entry gets its status, end time and why it ended; returns its name (None: no entry)."""
+    uri = ledger_uri_of_raw(event.resource_properties.get(JobProperty.SPEC))
+    if uri is None:
+        return None
+    try:
+        ledger = JobLedger(clients.aws_client("s3", region), uri)
+        entry = ledger.find_by_job_id(job_id)
+        if entry is None:
+            return None
+        changes: dict[str, Any] = {"status": status, "note": note}
+        if entry.ended_at is None:
+            changes["ended_at"] = utc_now()
+        ledger.update(entry.job_name, **changes)
+        return entry.job_name
+    except Exception as exc:
+        logger.warning("could not record the stopped job in the ledger", extra={"detail": error_detail(exc)})
+        return None
 
 
 def _stop_job(api: JobApi, job_id: str) -> str:

@@ -310,12 +310,15 @@ class MantleJobs(JobApi):
 
     @staticmethod
     def _recent_jobs(page: Any, max_pages: int) -> Iterator[Any]:
-        """The jobs of `page` and the pages after it: at most `max_pages` pages and LOOKUP_MAX_JOBS jobs.
+        """The jobs of `page` and the pages after it: at most `max_pages` pages (so at most that many
+        requests, whatever page size the service keeps to) and LOOKUP_MAX_JOBS jobs.
 
-        Stops at a page that brings no job it has not seen (a service that repeats its cursor
-        would otherwise be followed page after page, each request signed and paid for in time).
+        Stops at a cursor it has followed before and at a page that brings no job it has not seen: a
+        service that repeats its cursor would otherwise be followed page after page, each request
+        signed and paid for in the launcher's time.
         """
         seen: set[str] = set()
+        cursors: set[str] = set()
         for number in range(1, max_pages + 1):
             fresh = [job for job in page.data if str(getattr(job, "id", "")) not in seen]
             if not fresh:
@@ -325,8 +328,11 @@ class MantleJobs(JobApi):
                 yield job
                 if len(seen) >= LOOKUP_MAX_JOBS:
                     return
-            if number == max_pages or not page.has_next_page():
+            # The SDK asks for the next page after the last job of this one (`after`).
+            cursor = str(getattr(page.data[-1], "id", ""))
+            if number == max_pages or cursor in cursors or not page.has_next_page():
                 return
+            cursors.add(cursor)
             page = page.get_next_page()
 
     def upload_jsonl(self, filename: str, content: bytes) -> str:

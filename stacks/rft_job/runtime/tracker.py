@@ -39,7 +39,6 @@ from .contract import (
     STOP_FAILED,
     TRACKER_GAVE_UP,
     VARIANTS,
-    NotificationAttribute,
     TrackerEnv,
     TrackerField,
     tracker_input,
@@ -54,6 +53,7 @@ from .naming import (
     deployment_name,
     deployment_request_token,
 )
+from .notifications import publish
 
 # Service name, log level: from the environment the construct sets (POWERTOOLS_*).
 logger = Logger()
@@ -61,8 +61,6 @@ logger = Logger()
 # Standard-tier parameters hold 4 KB (UTF-8 bytes); a failure message may be longer.
 SSM_VALUE_MAX_BYTES = 4096
 SSM_TRUNCATED_MARKER = " ... (truncated: the SNS message has it all)"
-# SNS: "less than 100 characters", no line breaks or control characters.
-SUBJECT_MAX_CHARS = 99
 # A status the tracker cannot interpret (neither running nor ended) for this long means it can
 # no longer tell when the job ends: it stops tracking and says so rather than poll blindly.
 UNKNOWN_STATUS_GIVE_UP_HOURS = 12
@@ -272,16 +270,7 @@ def _notify_stop_failure(
 
 def _publish(settings: TrackerSettings, region: str, *, job_name: str, status: str, variant: str,
              message: str) -> None:
-    """One notification on the stack's topic, with the attributes subscription filters match on."""
-    clients.aws_client("sns", region).publish(
-        TopicArn=settings.topic_arn,
-        Subject=notification_subject(job_name, status),
-        Message=message,
-        MessageAttributes={
-            NotificationAttribute.STATUS: {"DataType": "String", "StringValue": status},
-            NotificationAttribute.VARIANT: {"DataType": "String", "StringValue": variant},
-        },
-    )
+    publish(settings.topic_arn, region, job_name=job_name, status=status, variant=variant, message=message)
 
 
 def _record_in_ledger(
@@ -428,20 +417,6 @@ def _deploy(
         return
     if settings.deployment_parameter:
         _put_if_changed(ssm, settings.deployment_parameter, record.deployment_arn)
-
-
-def notification_subject(job_name: str, status: str) -> str:
-    """'RFT job <name> <status>': printable ASCII, at most 100 characters (SNS rules)."""
-
-    def ascii_only(text: str) -> str:
-        return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-
-    name = ascii_only(job_name)
-    tail = f" {ascii_only(status)}"[:40]
-    room = SUBJECT_MAX_CHARS - len("RFT job ") - len(tail)
-    if len(name) > room:
-        name = name[: room - 3] + "..."
-    return f"RFT job {name}{tail}"
 
 
 def _notify(

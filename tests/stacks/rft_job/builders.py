@@ -196,6 +196,16 @@ class StubbedAws:
             stubber.assert_no_pending_responses()
 
 
+def stack_status_is(aws: StubbedAws, status: str, stack_id: str = STACK_ID) -> None:
+    """The next DescribeStacks of the stack answers with ``status``."""
+    aws.stub("cloudformation").add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackName": stack_id.split("/")[1], "StackId": stack_id, "CreationTime": NOW,
+                     "StackStatus": status}]},
+        {"StackName": stack_id},
+    )
+
+
 def s3_body(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 

@@ -3,7 +3,9 @@
 It serves the routes the runtime uses under a configurable prefix (/v1 or /openai/v1), keeps
 files and jobs in memory, records every request, and verifies every request's SigV4 signature
 by recomputing it with botocore's SigV4Auth from the received method, path, query, headers and
-body, using the same fake credentials the test environment exports.
+body, using the same fake credentials the test environment exports. Every request is also
+checked against OpenAI's published OpenAPI document (openai_spec.validate_request); stop() fails
+the test when any request broke it, naming the request and what was wrong.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.stacks.rft_job import openai_spec
+
 ACCESS_KEY = "AKIDRFTJOBTESTKEY"
 SECRET_KEY = "rft-job-test-secret-key"
 SESSION_TOKEN = "rft-job-test-session-token"
@@ -35,6 +39,7 @@ _AUTH_HEADER = re.compile(
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
+OPENAI_PREFIX = "/v1"  # the path of OpenAI's API server (openai_spec.SPEC_SERVER)
 
 
 @dataclass
@@ -46,6 +51,9 @@ class ReceivedRequest:
     headers: dict[str, str]  # lower-case names
     body: bytes
     signature_ok: bool = False
+    # What OpenAI's OpenAPI document does not allow in this request (openai_spec.validate_request);
+    # None until it has been checked.
+    spec_problems: list[str] | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -138,6 +146,8 @@ class FakeMantle:
         self.requests: list[ReceivedRequest] = []
         self.signature_failures: list[str] = []
         self.protocol_errors: list[str] = []
+        # "METHOD raw path: problem" for every request that broke OpenAI's OpenAPI document.
+        self.spec_violations: list[str] = []
         self.files: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.supports_metadata_filter = True
@@ -156,6 +166,7 @@ class FakeMantle:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> FakeMantle:
+        openai_spec.preload()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -177,9 +188,22 @@ class FakeMantle:
         return self
 
     def stop(self) -> None:
+        """Shut the server down; then fail if a request broke OpenAI's OpenAPI document."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self.spec_violations:
+            violations, self.spec_violations = self.spec_violations, []
+            raise AssertionError(
+                f"{len(violations)} request(s) to the fake mantle broke OpenAI's OpenAPI document:\n  "
+                + "\n  ".join(violations)
+            )
+
+    def take_spec_violations(self) -> list[str]:
+        """The spec violations so far, forgotten by the server (for tests that send broken requests on purpose)."""
+        with self._lock:
+            violations, self.spec_violations = self.spec_violations, []
+        return violations
 
     @property
     def base_url(self) -> str:
@@ -251,6 +275,7 @@ class FakeMantle:
         )
         with self._lock:
             self.requests.append(received)
+            self._check_against_openai_spec(received, route, split.query)
             problem = verify_sigv4(handler.command, handler.path, headers, body)
             if problem is not None:
                 self.signature_failures.append(f"{handler.command} {handler.path}: {problem}")
@@ -273,6 +298,25 @@ class FakeMantle:
                 self._send(handler, failure.status, failure.body, failure.headers)
                 return
             self._send(handler, status, payload)
+
+    def _check_against_openai_spec(self, received: ReceivedRequest, route: str | None, query: str) -> None:
+        """Record what OpenAI's document does not allow in the request.
+
+        A request outside this server's prefix (a client with the wrong prefix, which gets a 404 as
+        from the service) is read under OpenAI's own /v1, where a /v1 path may well be right.
+        """
+        path = received.raw_path.split("?", 1)[0]
+        if route is None:
+            route = path[len(OPENAI_PREFIX) :] if path.startswith(OPENAI_PREFIX + "/") else None
+        if route is None:
+            received.spec_problems = [f"{path} is not under /v1: OpenAI's API has no such route"]
+        else:
+            received.spec_problems = openai_spec.validate_request(
+                received.method, route + (f"?{query}" if query else ""), received.headers, received.body
+            )
+        self.spec_violations.extend(
+            f"{received.method} {received.raw_path}: {problem}" for problem in received.spec_problems
+        )
 
     def _queued_failure(self, method: str, route: str) -> QueuedFailure | None:
         for (fail_method, pattern), queue in self._failures.items():

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stacks.rft_job.runtime import clients, launcher, tracker
-from tests.stacks.rft_job.builders import StubbedAws, cfn_event, mantle_spec
+from tests.stacks.rft_job.builders import StubbedAws, cfn_event, mantle_spec, stack_status_is
 from tests.stacks.rft_job.fake_mantle import CanonicalMantle
 
 JOB = "ftjob-canonical1"
@@ -51,13 +51,14 @@ def test_the_override_still_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_launcher_and_tracker_reach_v1(endpoint: CanonicalMantle, monkeypatch: pytest.MonkeyPatch,
                                        lambda_context) -> None:
-    # The launcher's Delete: describe, then cancel the running job.
+    # The launcher's Delete in an update's cleanup: describe, then cancel the running job.
+    aws = StubbedAws("us-west-2")
+    monkeypatch.setattr(clients, "aws_client", aws.client)
+    stack_status_is(aws, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=JOB), lambda_context)
     assert endpoint.paths() == [f"GET /v1/fine_tuning/jobs/{JOB}", f"POST /v1/fine_tuning/jobs/{JOB}/cancel"]
 
     # The tracker's poll of the now cancelled job (SSM and SNS stubbed; the job is not current).
-    aws = StubbedAws("us-west-2")
-    monkeypatch.setattr(clients, "aws_client", aws.client)
     for name, value in {"VARIANT": "mantle", "STATUS_PARAMETER": "/p/status", "MODEL_PARAMETER": "/p/model",
                         "FAILURE_PARAMETER": "/p/failure", "JOB_ID_PARAMETER": "/p/id",
                         "TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:t"}.items():

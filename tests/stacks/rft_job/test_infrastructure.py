@@ -64,6 +64,23 @@ def test_job_is_created_after_data_grader_and_role(templates, stack) -> None:
     assert set(live) <= depends
 
 
+@pytest.mark.parametrize("stack", [NOVA, MANTLE])
+def test_a_stack_delete_can_still_tell_the_topic_that_it_stopped_the_job(templates, stack) -> None:
+    """The tracker goes with the stack: the launcher's Delete records and announces the stop, so the
+    topic is deleted after the job resource, and the launcher may publish to it and read the stack."""
+    template = templates[stack]
+    topic = logical_id(template, "AWS::SNS::Topic")
+    job = resource(template, logical_id(template, "Custom::BedrockRftJob"))
+    assert topic in job["DependsOn"]
+    launcher = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": LAUNCHER_HANDLER}})
+    assert next(iter(launcher.values()))["Properties"]["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": topic}
+    statements = list(role_statements(template, function_role(template, LAUNCHER_HANDLER)).values())
+    publish = [st for st in statements if st["Action"] == "sns:Publish"]
+    assert publish and all(st["Resource"] == {"Ref": topic} for st in publish)
+    assert {"Sid": "SeeWhetherTheStackIsGoing", "Effect": "Allow", "Action": "cloudformation:DescribeStacks",
+            "Resource": {"Ref": "AWS::StackId"}} in statements
+
+
 def test_job_spec_carries_everything_the_job_needs(templates) -> None:
     nova, mantle = templates[NOVA], templates[MANTLE]
     nova_spec = json.dumps(resource(nova, logical_id(nova, "Custom::BedrockRftJob"))["Properties"]["JobSpec"])
@@ -134,6 +151,10 @@ def test_nova_launcher_may_create_describe_stop_and_pass_only_the_service_role(t
         "#1:states:StartExecution",
         "ReadWriteJobLedger",
         "ListJobLedger",
+        # A stack delete's last word about the job it stopped (the tracker goes with the stack).
+        "NotifyThatTheStackStoppedTheJob",
+        "EncryptNotifications",
+        "SeeWhetherTheStackIsGoing",
     }
 
 
@@ -214,6 +235,7 @@ def test_tracker_writes_only_its_parameters_and_topic(templates, stack) -> None:
         "RecordJobState",
         "ReadCurrentJobId",
         "NotifyJobEnd",
+        "EncryptNotifications",
         sid,
         "SeeWhetherTheStackSettled",
         "ReadWriteJobLedger",
@@ -369,7 +391,10 @@ def test_email_subscriptions_from_config(tmp_path: Path) -> None:
 def test_topic_is_encrypted_and_ssl_only(templates) -> None:
     nova = templates[NOVA]
     topic = resource(nova, logical_id(nova, "AWS::SNS::Topic"))
-    assert topic["Properties"]["KmsMasterKeyId"]
+    # The stack's own rotated key: CloudWatch alarms cannot publish with the AWS managed alias/aws/sns.
+    key = logical_id(nova, "AWS::KMS::Key")
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    assert resource(nova, key)["Properties"]["EnableKeyRotation"] is True
     policy = next(iter(nova.find_resources("AWS::SNS::TopicPolicy").values()))
     deny = policy["Properties"]["PolicyDocument"]["Statement"][0]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -80,6 +80,9 @@ def test_nova_fields_are_not_required_for_mantle() -> None:
         ({"datasetSha256": {"training": "xyz"}}, "JobSpec.datasetSha256.training"),
         ({"datasetSha256": "abc"}, "JobSpec.datasetSha256"),
         ({"graderArn": "arn:aws:lambda:us-east-1:123456789012:function:grader:live"}, "JobSpec.graderArn"),
+        # Full-width digits, which "\d" alone lets through (fields are stripped before they are checked).
+        ({"graderArn": "arn:aws:lambda:us-east-1:123456789012:function:grader:\uff17"}, "JobSpec.graderArn"),
+        ({"graderArn": "arn:aws:lambda:us-east-\uff11:123456789012:function:grader:7"}, "JobSpec.graderArn"),
         ({"graderCodeSha256": "not-a-hash"}, "JobSpec.graderCodeSha256"),
         ({"hyperParameters": {"epochCount": [2]}}, "JobSpec.hyperParameters.epochCount must be a string, number"),
         ({"hyperParameters": {"learningRate": float("nan")}}, "JobSpec.hyperParameters.learningRate"),

@@ -27,6 +27,7 @@ from tests.stacks.rft_job.builders import (
     cfn_event,
     mantle_spec,
     s3_body,
+    stack_status_is,
     training_jsonl,
 )
 from tests.stacks.rft_job.fake_mantle import FakeMantle
@@ -374,7 +375,8 @@ def test_update_without_job_defining_change_only_reads_the_job(
     mantle.assert_all_signed()
 
 
-def test_delete_cancels_a_running_job(mantle: FakeMantle, lambda_context) -> None:
+def test_delete_cancels_a_running_job(mantle: FakeMantle, west_aws: StubbedAws, lambda_context) -> None:
+    stack_status_is(west_aws, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")  # a replaced job: its tracker lives on
     job = mantle.add_job(status="running")
     result = launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
     assert result == {"PhysicalResourceId": job["id"]}
@@ -386,7 +388,10 @@ def test_delete_cancels_a_running_job(mantle: FakeMantle, lambda_context) -> Non
     mantle.assert_all_signed()
 
 
-def test_delete_cancels_a_job_in_a_status_it_does_not_know(mantle: FakeMantle, lambda_context) -> None:
+def test_delete_cancels_a_job_in_a_status_it_does_not_know(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    stack_status_is(west_aws, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")  # a replaced job: its tracker lives on
     # Bedrock's mantle statuses are unconfirmed: anything not known to be over may be billing.
     job = mantle.add_job(status="paused")
     launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job["id"]), lambda_context)
@@ -394,7 +399,10 @@ def test_delete_cancels_a_job_in_a_status_it_does_not_know(mantle: FakeMantle, l
     assert mantle.jobs[job["id"]]["status"] == "cancelled"
 
 
-def test_delete_of_a_job_id_in_another_format_still_cancels(mantle: FakeMantle, lambda_context) -> None:
+def test_delete_of_a_job_id_in_another_format_still_cancels(
+    mantle: FakeMantle, west_aws: StubbedAws, lambda_context
+) -> None:
+    stack_status_is(west_aws, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")  # a replaced job: its tracker lives on
     job_id = "arn:aws:bedrock-mantle:us-west-2:123456789012:fine-tuning-job/abc123"
     mantle.add_job(id=job_id, status="running")
     launcher.on_event(cfn_event("Delete", mantle_spec(), physical_id=job_id), lambda_context)

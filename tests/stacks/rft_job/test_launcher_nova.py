@@ -27,6 +27,7 @@ from tests.stacks.rft_job.builders import (
     cfn_event,
     nova_job_description as job_description,
     nova_spec,
+    stack_status_is,
 )
 
 # The patterns from the Bedrock API reference (botocore's Stubber checks types and lengths,
@@ -498,6 +499,7 @@ def test_delete_stops_a_running_job(nova_aws: StubbedAws, lambda_context) -> Non
         "get_model_customization_job", job_description(NOVA_JOB_ARN, "j", "InProgress"), {"jobIdentifier": NOVA_JOB_ARN}
     )
     bedrock.add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    stack_status_is(nova_aws, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")  # a replaced job: its tracker lives on
     assert launcher.on_event(delete_event(NOVA_JOB_ARN), lambda_context) == {"PhysicalResourceId": NOVA_JOB_ARN}
     nova_aws.assert_done()
 

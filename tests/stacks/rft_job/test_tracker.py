@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
 
-from stacks.rft_job.runtime import tracker
+from stacks.rft_job.runtime import notifications, tracker
 from tests.stacks.rft_job.builders import (
     DEPLOYMENT_ARN,
     NOVA_JOB_ARN,
@@ -425,7 +425,7 @@ def test_missing_settings_are_named(nova_env, lambda_context, monkeypatch: pytes
     ],
 )
 def test_subject_is_short_printable_ascii(job_name: str, status: str) -> None:
-    subject = tracker.notification_subject(job_name, status)
+    subject = notifications.notification_subject(job_name, status)
     assert len(subject) < 100  # SNS: "less than 100 characters long"
     assert all(32 <= ord(ch) < 127 for ch in subject)
     assert subject.startswith("RFT job ") and subject.endswith(f" {status}")
