@@ -114,11 +114,15 @@ class RunMonitoring(Construct):
             dimensions_map={SERVICE_DIMENSION: self.grader.service_name},
             statistic=statistic, label=label, period=period or Duration.minutes(5))
 
-    def _share_of_scored(self, name: str, label: str, period: Duration | None = None) -> cloudwatch.MathExpression:
-        """A per-sample count over the samples scored, in percent (0 below MIN_SAMPLES_FOR_SHARE samples)."""
+    def _share_of_scored(self, name: str, label: str, period: Duration | None = None, *,
+                         for_alarm: bool = False) -> cloudwatch.MathExpression:
+        """A per-sample count over the samples scored, in percent. For the alarm, 0 below
+        MIN_SAMPLES_FOR_SHARE samples (a smoke test's two malformed samples are not a broken grader); on
+        the dashboard the share as it is (a 0 there would read as a collapse of the pass rate)."""
         period = period or Duration.minutes(5)
+        share = "100 * part / scored"
         return cloudwatch.MathExpression(
-            expression=f"IF(scored >= {MIN_SAMPLES_FOR_SHARE}, 100 * part / scored, 0)",
+            expression=f"IF(scored >= {MIN_SAMPLES_FOR_SHARE}, {share}, 0)" if for_alarm else share,
             using_metrics={
                 "part": self._reward_metric(name, "Sum", name, period),
                 "scored": self._reward_metric(BatchMetric.SAMPLES_SCORED, "Sum", "SamplesScored", period),
@@ -189,7 +193,8 @@ class RunMonitoring(Construct):
                 f"apply to the next job (rftctl plan says whether a deploy starts one){commands}.",
             ),
             "malformed-samples": (
-                self._share_of_scored(BatchMetric.MALFORMED_SAMPLES, "Malformed samples (% of scored)", period),
+                self._share_of_scored(BatchMetric.MALFORMED_SAMPLES, "Malformed samples (% of scored)", period,
+                                      for_alarm=True),
                 round(settings.malformed_share * 100, 2),
                 f"{stack}: {settings.malformed_share:.0%} or more of the samples the reward Lambda scored in {window} "
                 f"were malformed (rft:alarms.malformedShare; counted from {MIN_SAMPLES_FOR_SHARE} samples a period): "

@@ -7,7 +7,7 @@ import codecs
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,14 @@ def field_of(data: Mapping[str, Any], name: str, types: type | tuple[type, ...],
         return value
     got = "missing" if name not in data else f"{type(value).__name__} {json.dumps(value, ensure_ascii=False)[:60]}"
     raise DocumentError(f"{path}: {where}{name} is {got}, expected {' or '.join(t.__name__ for t in wanted)}")
+
+
+def objects_of(data: Mapping[str, Any], name: str, path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each object of the list ``data[name]``, with where it is (``series[3].``) for the errors about it."""
+    for index, item in enumerate(field_of(data, name, list, path)):
+        if not isinstance(item, dict):
+            raise DocumentError(f"{path}: {name}[{index}] is {type(item).__name__}, expected an object")
+        yield f"{name}[{index}].", item
 
 
 def check_output_directory(path: Path, flag: str) -> None:

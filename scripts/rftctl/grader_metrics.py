@@ -22,7 +22,7 @@ from typing import Any
 from lambda_reward.runtime.contract import METRICS_NAMESPACE, BatchMetric
 
 from .console import json_document
-from .documents import DocumentError, field_of, read_json_document
+from .documents import DocumentError, field_of, objects_of, read_json_document
 
 GRADER_METRICS_KIND = "grader-metrics"
 GRADER_METRICS_VERSION = 1
@@ -200,7 +200,7 @@ class GraderSummary:
     malformed: float
     flagged: float
     invalid_events: float
-    mean_reward: float | None  # the batch means weighted by the samples scored in each period
+    mean_reward: float | None  # approximate: each period's average batch mean, weighted by its samples
     duration_p50_median_ms: float | None
     duration_p99_max_ms: float | None
 
@@ -280,10 +280,7 @@ def grader_metrics_from_document(data: Mapping[str, Any], path: Path) -> GraderM
     if period <= 0:
         raise DocumentError(f"{path}: periodSeconds is {period}, expected a positive number of seconds")
     series = []
-    for index, item in enumerate(field_of(data, "series", list, path)):
-        where = f"series[{index}]."
-        if not isinstance(item, dict):
-            raise DocumentError(f"{path}: series[{index}] is {type(item).__name__}, expected an object")
+    for where, item in objects_of(data, "series", path):
         series_id = field_of(item, "id", str, path, where)
         times = [_time(value, path, f"{where}timestamps[{i}]")
                  for i, value in enumerate(field_of(item, "timestamps", list, path, where))]
@@ -346,7 +343,8 @@ def binned(metrics: GraderMetrics, bins: int = DISPLAY_BINS) -> tuple[int, dict[
     for series in metrics.series:
         groups: dict[int, list[tuple[float, float]]] = {}
         for time, value in zip(series.timestamps, series.values, strict=True):
-            index = int((time - metrics.start).total_seconds() // per_bin)
+            # CloudWatch aligns the first period down to a whole period, before the job's start: bin 0.
+            index = max(0, int((time - metrics.start).total_seconds() // per_bin))
             groups.setdefault(index, []).append((value, weights.get(time, 0.0)))
         xs, ys = [], []
         for index in sorted(groups):

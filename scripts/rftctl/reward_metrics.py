@@ -40,7 +40,7 @@ from stacks.rft_job.runtime.job_spec import JobSpecError, split_s3_uri  # noqa: 
 
 from .console import json_document  # noqa: E402
 from .context import CommandContext  # noqa: E402
-from .documents import DocumentError, field_of, read_json_document, read_text_file  # noqa: E402
+from .documents import DocumentError, field_of, objects_of, read_json_document, read_text_file  # noqa: E402
 from .errors import CliError  # noqa: E402
 from .jobs import metric_events, reward_keys  # noqa: E402
 from .stack import DeployedStack  # noqa: E402
@@ -106,7 +106,7 @@ def _number(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
@@ -427,10 +427,7 @@ def _numbers(values: Any, path: Path, where: str) -> list[float]:
 
 def metrics_from_document(data: Mapping[str, Any], path: Path) -> SavedMetrics:
     series = []
-    for index, item in enumerate(field_of(data, "series", list, path)):
-        where = f"series[{index}]."
-        if not isinstance(item, dict):
-            raise DocumentError(f"{path}: series[{index}] is {type(item).__name__}, expected an object")
+    for where, item in objects_of(data, "series", path):
         split = field_of(item, "split", str, path, where)
         if split not in SPLITS:
             raise DocumentError(f"{path}: {where}split is {split!r}, expected {' or '.join(SPLITS)}")
@@ -441,15 +438,17 @@ def metrics_from_document(data: Mapping[str, Any], path: Path) -> SavedMetrics:
         series.append(MetricSeries(field_of(item, "label", str, path, where), split,
                                    field_of(item, "xName", str, path, where), xs, ys))
     tables = []
-    for index, item in enumerate(field_of(data, "tables", list, path)):
-        where = f"tables[{index}]."
-        if not isinstance(item, dict):
-            raise DocumentError(f"{path}: tables[{index}] is {type(item).__name__}, expected an object")
+    for where, item in objects_of(data, "tables", path):
         columns = field_of(item, "columns", list, path, where)
         rows = field_of(item, "rows", list, path, where)
         for row_index, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(columns):
                 raise DocumentError(f"{path}: {where}rows[{row_index}] must be a list of {len(columns)} cells")
+            for cell_index, cell in enumerate(row):
+                # What a table cell can be: a value, never an object, and no number too large to print.
+                if not (cell is None or isinstance(cell, str) or _number(cell) is not None):
+                    raise DocumentError(f"{path}: {where}rows[{row_index}][{cell_index}] is "
+                                        f"{json.dumps(cell)[:40]}, expected a number, a string or null")
         tables.append(MetricTable(field_of(item, "source", str, path, where), [str(c) for c in columns], rows))
     notes = field_of(data, "notes", list, path, required=False) or []
     total_steps = field_of(data, "totalSteps", int, path, required=False)

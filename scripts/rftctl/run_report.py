@@ -443,7 +443,12 @@ def e(value: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (a hand-edited 10**400)
+        return False
 
 
 def fmt_reward(value: Any) -> str:
@@ -684,8 +689,10 @@ def _grader_section(report: RunReport) -> str:
         ("Passed", f"{fmt_count(summary.passed)} ({fmt_percent(summary.pass_rate)})"),
         ("Malformed / flagged", f"{fmt_count(summary.malformed)} / {fmt_count(summary.flagged)}"),
         ("Invalid events", fmt_count(summary.invalid_events)),
-        ("Mean reward", f"{fmt_reward(summary.mean_reward)} <span class=\"muted\">(the batches' means, weighted by "
-                        "their samples)</span>"),
+        # CloudWatch averages the batch means within a period unweighted: a 2-sample smoke test counts as much
+        # as a 256-sample batch there. Only the periods are weighted here, and the label says exactly that.
+        ("Mean reward", f"{fmt_reward(summary.mean_reward)} <span class=\"muted\">(approximate: the average "
+                        "batch mean per period, periods weighted by their samples; not a per-sample mean)</span>"),
         ("Duration", f"p50 {fmt_count(summary.duration_p50_median_ms)} ms (median over the window), "
                      f"p99 up to {fmt_count(summary.duration_p99_max_ms)} ms"),
     ]

@@ -124,8 +124,9 @@ def t_interval(
     """Student t interval for the mean of ``values`` (one per prompt), clipped to ``bounds``
     (the range the values can take, so the interval never claims the impossible).
 
-    None for fewer than two values: one prompt says nothing about the spread. Equal values give a
-    zero-width interval at that value.
+    None for fewer than two values (one prompt says nothing about the spread) and for values without
+    any spread: a zero-width interval would claim certainty from ten equal prompts. For a quantity
+    in [0, 1], ``bounded_interval`` has an answer then.
     """
     count = len(values)
     if count < 2:
@@ -134,7 +135,7 @@ def t_interval(
         raise ValueError("interval over values that are not all finite numbers")
     center = math.fsum(values) / count
     if max(values) == min(values):
-        return Interval(values[0], values[0])
+        return None
     variance = math.fsum((value - center) ** 2 for value in values) / (count - 1)
     half = student_t_quantile(_two_sided(level), count - 1) * math.sqrt(variance / count)
     low, high = bounds
@@ -145,17 +146,31 @@ def wilson_interval(successes: int, count: int, *, level: float = CONFIDENCE_LEV
     """Wilson's score interval for a proportion of independent trials; None for fewer than two."""
     if not 0 <= successes <= count:
         raise ValueError(f"need 0 <= successes <= count, got {successes} of {count}")
-    if count < 2:
-        return None
+    return _wilson(successes / count, count, level) if count >= 2 else None
+
+
+def _wilson(share: float, count: int, level: float) -> Interval:
     from statistics import NormalDist  # not at import: rftctl --help stays fast
 
     z = NormalDist().inv_cdf(_two_sided(level))
-    share = successes / count
     z2 = z * z
     denominator = 1.0 + z2 / count
     center = (share + z2 / (2 * count)) / denominator
     half = z * math.sqrt(share * (1.0 - share) / count + z2 / (4 * count * count)) / denominator
     # Exact at the ends: no successes (or no failures) leaves nothing below 0 (above 1) to round to.
-    low = 0.0 if successes == 0 else max(0.0, center - half)
-    high = 1.0 if successes == count else min(1.0, center + half)
+    low = 0.0 if share == 0.0 else max(0.0, center - half)
+    high = 1.0 if share == 1.0 else min(1.0, center + half)
     return Interval(low, high)
+
+
+def bounded_interval(values: Sequence[float], *, level: float = CONFIDENCE_LEVEL) -> Interval | None:
+    """The mean of ``values`` in [0, 1] (one per prompt): the t interval, or, when the prompts show no
+    spread at all, Wilson's interval over the prompts at their mean. A quantity in [0, 1] with mean p
+    has a variance of at most p(1 - p), so the fallback is conservative where t has nothing to say."""
+    interval = t_interval(values, level=level)
+    if interval is not None or len(values) < 2:
+        return interval
+    share = values[0]
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a bounded interval is for values in [0, 1], got {share}")
+    return _wilson(share, len(values), level)

@@ -306,7 +306,14 @@ class JobTracker(Construct):
                 }
             ),
         )
+        # The name is this execution's own, so "already exists" means the child was started (a retry after
+        # a lost answer, its child closed already: AWS answers an equal request with the running one
+        # only): tracking goes on there, and this execution is done, not failed.
+        handed_over = sfn.Succeed(self, "Handed over")
+        already_started = "StepFunctions.ExecutionAlreadyExistsException"
+        handover.add_retry(errors=[already_started], max_attempts=0)
         handover.add_retry(interval=Duration.seconds(30), max_attempts=6, backoff_rate=2.0)
+        handover.add_catch(handed_over, errors=[already_started], result_path=sfn.JsonPath.DISCARD)
         handover.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         # An execution started by hand may carry just {"jobId": ...}; every path the machine reads
         # later (a missing one is a States.Runtime error no Catch catches) gets a value here.
@@ -340,7 +347,7 @@ class JobTracker(Construct):
                     sfn.Condition.number_greater_than_equals_json_path(
                         f"$.{TrackerField.POLLS}", "$.handover.afterPolls"
                     ),
-                    handover.next(sfn.Succeed(self, "Handed over")),
+                    handover.next(handed_over),
                 )
                 .otherwise(wait.next(poll))
             )

@@ -18,6 +18,7 @@ from rftctl.commands.compare import build_comparison, comparison_table
 from rftctl.documents import write_atomically
 from rftctl.errors import CliError
 from rftctl.samples import PromptRecord, read_prompt_records
+from rftctl.statistics import wilson_interval
 from tests.scripts.fakes import (
     BUCKET,
     DEPLOYMENT_ARN,
@@ -162,7 +163,7 @@ def test_intervals_over_the_seed_table_by_hand() -> None:
         t_interval_by_hand(pass_gains, T_975_9_DF, -1.0, 1.0), abs=1e-8)
 
 
-def test_one_prompt_has_no_interval_and_equal_values_a_zero_width_one() -> None:
+def test_one_prompt_has_no_interval_and_equal_values_no_false_certainty() -> None:
     one = build_comparison(records_of(prompt("IoTを", 15)), [answer(26)], [answer(11)])
     totals = one.totals("base")
     assert (totals.mean_reward_ci, totals.pass_rate_ci) == (None, None)
@@ -172,12 +173,15 @@ def test_one_prompt_has_no_interval_and_equal_values_a_zero_width_one() -> None:
     assert "tuned - base (paired over 1 prompt): mean reward +0.867, pass rate +100 points" in table
     assert "[" not in table and "nan" not in table.lower()
 
-    # Every answer passes, twice over two prompts: nothing varies, so the intervals have no width.
+    # Every answer passes, twice over two prompts: nothing varies. Two prompts all at 1.0 prove little:
+    # Wilson's interval over the prompts, not a zero-width one; the difference (all ties) has none.
     same = build_comparison(records_of(prompt("IoTを", 15), prompt("AIとは何か", 15)), [answer(5)] * 4,
                             [answer(9)] * 4, samples_per_prompt=2)
     totals = same.totals("tuned")
-    assert (totals.mean_reward_ci.as_list(), totals.pass_rate_ci.as_list()) == ([1.0, 1.0], [1.0, 1.0])
-    assert same.difference().mean_reward_ci.as_list() == [0.0, 0.0]
+    assert totals.mean_reward_ci == totals.pass_rate_ci == wilson_interval(2, 2)
+    assert totals.pass_rate_ci.low < 0.5
+    assert same.difference().mean_reward_ci is None and same.difference().pass_rate_ci is None
+    assert "[same on every prompt: no interval]" in comparison_table(same)
 
 
 def test_nova_compare_prints_the_seed_table_and_writes_csv(rftctl, aws, tmp_path: Path) -> None:

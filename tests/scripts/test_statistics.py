@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from rftctl.statistics import (
     Interval,
+    bounded_interval,
     mean,
     regularized_incomplete_beta,
     student_t_cdf,
@@ -129,7 +130,14 @@ def test_t_interval_by_hand() -> None:
 
 def test_t_interval_edge_cases() -> None:
     assert t_interval([]) is None and t_interval([0.7]) is None  # one prompt: no interval
-    assert t_interval([0.3, 0.3, 0.3]) == Interval(0.3, 0.3)  # equal values: zero width, exactly
+    # Equal values: no spread for t to work from; a zero-width interval would claim certainty.
+    assert t_interval([0.3, 0.3, 0.3]) is None
+    # In [0, 1], Wilson's interval over the prompts instead: ten prompts all at 1.0 are not proof of 1.0.
+    assert bounded_interval([1.0] * 10) == wilson_interval(10, 10)
+    assert bounded_interval([1.0] * 10).low == pytest.approx(0.7225, abs=1e-4)
+    assert bounded_interval([0.5] * 10) == wilson_interval(5, 10)
+    assert bounded_interval([0.25] * 3).low < 0.25 < bounded_interval([0.25] * 3).high  # any share, not whole counts
+    assert bounded_interval([0.2, 0.4]) == t_interval([0.2, 0.4]) and bounded_interval([0.4]) is None
     assert t_interval([0.0, 1.0]) == Interval(0.0, 1.0)  # 12.7 standard errors: clipped to what rewards can be
     assert t_interval([-1.0, 1.0], bounds=(-1.0, 1.0)) == Interval(-1.0, 1.0)
     assert mean([]) is None
@@ -155,7 +163,7 @@ unit_values = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=2, max_
 @settings(max_examples=200)
 @given(unit_values)
 def test_a_t_interval_holds_the_mean_within_the_bounds(values: list[float]) -> None:
-    interval = t_interval(values)
+    interval = bounded_interval(values)  # t, or Wilson when the values show no spread
     assert interval is not None
     center = mean(values)
     assert center is not None
@@ -164,8 +172,8 @@ def test_a_t_interval_holds_the_mean_within_the_bounds(values: list[float]) -> N
 
 @given(unit_values)
 def test_a_t_interval_narrows_with_more_prompts(values: list[float]) -> None:
-    """The same spread seen on twice as many prompts is better evidence."""
-    first, doubled = t_interval(values), t_interval(values * 2)
+    """The same spread seen on twice as many prompts is better evidence (no spread: Wilson's, which narrows too)."""
+    first, doubled = bounded_interval(values), bounded_interval(values * 2)
     assert first is not None and doubled is not None
     assert doubled.high - doubled.low <= first.high - first.low + 1e-12
 

@@ -32,7 +32,9 @@ CONFIDENCE_METHOD = (
     "Student t intervals over prompts (the unit of independence; n_prompts - 1 degrees of freedom) on each "
     "prompt's mean reward and pass rate, and on the paired per-prompt differences tuned - base; clipped to "
     "[0, 1] ([-1, 1] for differences); with one sample per prompt a model's pass rate takes Wilson's score "
-    "interval; no interval with fewer than two prompts"
+    "interval; when every prompt has the same value (no spread for t to work from), a model's mean reward "
+    "and pass rate take Wilson's interval over the prompts at that value, and a difference has none; no "
+    "interval with fewer than two prompts"
 )
 CSV_COLUMNS_HELP = (
     "CSV columns: line, prompt, sample (1..K), then per model (base_, tuned_) pass (1/0), reward and every "
@@ -129,7 +131,7 @@ class Comparison:
     answer_metric: tuple[str, str] | None = None
 
     def totals(self, which: str) -> ModelTotals:
-        from ..statistics import mean, t_interval, wilson_interval
+        from ..statistics import bounded_interval, mean, wilson_interval
 
         per_prompt: list[PromptAnswers] = [getattr(row, which) for row in self.rows]
         answers = [answer for group in per_prompt for answer in group.answers]
@@ -140,14 +142,14 @@ class Comparison:
             # One answer per prompt: independent pass/fail trials, Wilson's interval.
             pass_ci = wilson_interval(pass_count, len(per_prompt)) if len(per_prompt) > 1 else None
         else:
-            pass_ci = t_interval([group.pass_rate for group in per_prompt])
+            pass_ci = bounded_interval([group.pass_rate for group in per_prompt])
         return ModelTotals(
             count=len(answers),
             prompts=len(per_prompt),
             pass_count=pass_count,
             # Every prompt has the same number of answers: the mean over answers is the mean over prompts.
             mean_reward=mean([answer.reward for answer in answers]),
-            mean_reward_ci=t_interval([group.mean_reward for group in per_prompt]),
+            mean_reward_ci=bounded_interval([group.mean_reward for group in per_prompt]),
             pass_rate_ci=pass_ci,
             mean_answer_metric=mean(values),
         )
@@ -237,13 +239,19 @@ def difference_line(comparison: Comparison) -> str:
     difference = comparison.difference()
     if difference.mean_reward is None or difference.pass_rate is None:
         return "tuned - base: no prompts"
+    count = len(comparison.rows)
+    # Every prompt moved by exactly the same amount: t has no spread to work from, and says nothing.
+    no_spread = " [same on every prompt: no interval]" if count > 1 else ""
     reward = f"mean reward {difference.mean_reward:+.3f}"
     if difference.mean_reward_ci:
         reward += f" [{difference.mean_reward_ci.low:+.3f}, {difference.mean_reward_ci.high:+.3f}]"
+    else:
+        reward += no_spread
     rate = f"pass rate {_signed_points(difference.pass_rate)} points"
     if difference.pass_rate_ci:
         rate += f" [{_signed_points(difference.pass_rate_ci.low)}, {_signed_points(difference.pass_rate_ci.high)}]"
-    count = len(comparison.rows)
+    else:
+        rate += no_spread
     return f"tuned - base (paired over {count} prompt{'s' * (count != 1)}): {reward}, {rate}"
 
 

@@ -12,6 +12,7 @@ CloudFormation shows; the full detail goes to the log.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -60,6 +61,10 @@ UNKNOWN_AFTER_DESCRIBE_FAILED = "unknown: the job could not be described, see th
 # Delete (an update's cleanup of a replaced job, an update rollback) leaves the tracker following
 # the job to its end.
 STACK_GOING_STATUSES = frozenset({"DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"})
+# What the record of a stack delete's stop may take at most (a few calls, each retried when slow); with
+# less left, the Delete returns without it rather than run out of time after the job was stopped.
+RECORD_STOP_MIN_SECONDS = 120.0
+RECORD_STEP_MIN_SECONDS = 30.0  # and each of its steps (describe, ledger, notification) this much
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -95,6 +100,10 @@ def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str
 # ours (a reason, a ledger entry), not "Task timed out".
 DEADLINE_MARGIN_SECONDS = 30.0
 _deadline: float | None = None
+
+
+def _seconds_left() -> float:
+    return math.inf if _deadline is None else _deadline - time.monotonic()
 
 
 def _set_deadline(context: Any) -> None:
@@ -271,7 +280,8 @@ def _on_delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     api = _api(variant, region)
     outcome = _stop_job(api, physical_id)
     # A job that had ended was recorded and announced by its tracker; one this Delete stopped may not be.
-    if outcome == STOP_REQUESTED:
+    # The record is worth less than the Delete itself: it is skipped when the time left is short.
+    if outcome == STOP_REQUESTED and _seconds_left() >= RECORD_STOP_MIN_SECONDS:
         stack_status = _stack_status(event.stack_id, region)
         if stack_status is None or stack_status in STACK_GOING_STATUSES:
             _record_stack_going(event, api, physical_id, stack_status, region)
@@ -300,17 +310,23 @@ def _record_stack_going(event: CloudFormationCustomResourceEvent, api: JobApi, j
     why = (f"its stack {stack_name} is being deleted ({stack_status})" if stack_status == "DELETE_IN_PROGRESS"
            else f"its stack {stack_name} is rolling back its first create ({stack_status})" if stack_status
            else f"CloudFormation deleted its resource in stack {stack_name} (the stack's status could not be read)")
+    state = None
     try:
-        state = api.describe(job_id)
+        if _seconds_left() >= RECORD_STEP_MIN_SECONDS:
+            state = api.describe(job_id)
     except Exception as exc:
         logger.warning("could not describe the job after stopping it", extra={"detail": error_detail(exc)})
-        state = None
     status = state.status if state is not None else api.stopped_word
     note = f"stop requested by CloudFormation at {utc_now()}: {why}"
-    job_name = _record_final_in_ledger(event, job_id, status, note, region) or (
+    # Ended only when the service says so (mantle's cancel is final at once; Nova stays Stopping a while).
+    ended = state is not None and state.terminal
+    job_name = _record_final_in_ledger(event, job_id, status, note, ended, region) or (
         state.job_name if state is not None and state.job_name else job_id)
     topic_arn = (os.environ.get(LauncherEnv.TOPIC_ARN) or "").strip()
     if not topic_arn:  # a launcher deployed before it had the topic
+        return
+    if _seconds_left() < RECORD_STEP_MIN_SECONDS:
+        logger.warning("too little time left to notify the topic that the job was stopped")
         return
     lines = [
         f"The Bedrock RFT job {job_name} was stopped: {why}, and CloudFormation's delete of the job stops it.",
@@ -331,10 +347,11 @@ def _record_stack_going(event: CloudFormationCustomResourceEvent, api: JobApi, j
 
 
 def _record_final_in_ledger(event: CloudFormationCustomResourceEvent, job_id: str, status: str, note: str,
-                            region: str) -> str | None:
-    """The job's entry gets its status, end time and why it ended; returns its name (None: no entry)."""
+                            ended: bool, region: str) -> str | None:
+    """The job's entry gets its last known status, why it stops, and its end time once it has ended;
+    returns its name (None: no entry)."""
     uri = ledger_uri_of_raw(event.resource_properties.get(JobProperty.SPEC))
-    if uri is None:
+    if uri is None or _seconds_left() < RECORD_STEP_MIN_SECONDS:
         return None
     try:
         ledger = JobLedger(clients.aws_client("s3", region), uri)
@@ -342,7 +359,7 @@ def _record_final_in_ledger(event: CloudFormationCustomResourceEvent, job_id: st
         if entry is None:
             return None
         changes: dict[str, Any] = {"status": status, "note": note}
-        if entry.ended_at is None:
+        if ended and entry.ended_at is None:
             changes["ended_at"] = utc_now()
         ledger.update(entry.job_name, **changes)
         return entry.job_name

@@ -323,10 +323,16 @@ def test_long_jobs_continue_in_a_new_execution_before_the_history_fills(template
     }
     handover = states["Continue in a new execution"]
     assert handover["Resource"].endswith(":states:::states:startExecution") and handover["Next"] == "Handed over"
-    # A handover that keeps failing ends tracking loudly, as a failing poll does.
+    # A child of this execution's name that exists already is the handover done (never retried); a handover
+    # that keeps failing otherwise ends tracking loudly, as a failing poll does.
+    already = "StepFunctions.ExecutionAlreadyExistsException"
+    assert handover["Retry"][0] == {"ErrorEquals": [already], "MaxAttempts": 0}
+    assert handover["Retry"][1]["ErrorEquals"] == ["States.ALL"] and handover["Retry"][1]["MaxAttempts"] == 6
     assert handover["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"}
+        {"ErrorEquals": [already], "ResultPath": None, "Next": "Handed over"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Prepare the failure report"},
     ]
+    assert handover["Parameters"]["Name.$"] == "States.Format('handover-{}', States.Hash($$.Execution.Id, 'MD5'))"
     assert handover["Parameters"]["StateMachineArn"].endswith(":stateMachine:bedrockrft-nova2lite-job-tracker")
     assert handover["Parameters"]["Input"] == {
         "variant.$": "$.variant",

@@ -73,7 +73,8 @@ def test_a_stack_that_goes_records_the_stopped_job_and_tells_the_topic(
 
     nova_aws.assert_done()
     entry = ledger.get(JOB_NAME)
-    assert entry is not None and entry.status == "Stopping" and entry.ended_at is not None
+    # Stopping is not an end yet: no end time (Nova stops a job over minutes).
+    assert entry is not None and entry.status == "Stopping" and entry.ended_at is None
     assert "stop requested by CloudFormation" in (entry.note or "") and stack_status in (entry.note or "")
     message = nova_aws.calls("Publish")[0]["Message"]
     assert "last message about this job" in message and NOVA_JOB_ARN in message
@@ -163,3 +164,18 @@ def test_a_mantle_stack_delete_records_the_cancelled_job(
     ]
     entry = ledger.get(JOB_NAME)
     assert entry is not None and entry.status == "cancelled" and entry.ended_at is not None
+
+
+def test_with_little_time_left_the_delete_stops_the_job_and_returns_without_the_record(
+    nova_aws: StubbedAws, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop is what matters; the record must not run the launcher out of time after it (a Delete that
+    times out leaves the stack DELETE_FAILED, and its retry finds the job ended: the record would be lost)."""
+    monkeypatch.setenv(LauncherEnv.TOPIC_ARN, NOVA_TOPIC)
+    lambda_context.remaining_millis = int((launcher.DEADLINE_MARGIN_SECONDS + launcher.RECORD_STOP_MIN_SECONDS - 1)
+                                          * 1000)
+    nova_job_is(nova_aws, "InProgress")
+    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    assert nova_delete(nova_aws, lambda_context) == {"PhysicalResourceId": NOVA_JOB_ARN}
+    nova_aws.assert_done()
+    assert nova_aws.operations() == ["GetModelCustomizationJob", "StopModelCustomizationJob"]

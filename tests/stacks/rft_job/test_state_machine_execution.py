@@ -356,3 +356,32 @@ def test_a_long_job_is_handed_over_to_a_new_execution_that_tracks_it_to_the_end(
     assert deployed.parameter(TrackerEnv.STATUS_PARAMETER) == "Completed"
     assert [n["attributes"]["status"] for n in deployed.notifications()] == ["Completed"]  # once, by the child
     bedrock.assert_done()
+
+
+def test_a_handover_whose_child_already_ran_ends_as_handed_over(templates, interpreter, bedrock) -> None:
+    """The handover's StartExecution answered with "already exists": its first attempt started the child
+    (the answer was lost) and the child has closed, so AWS refuses the retry. That is a handover done,
+    not a tracker failure: no status overwritten, no false "tracking stopped" message."""
+    planned = f"States.MathAdd($.polls, {min(MAX_POLLS_PER_EXECUTION, HANDOVER_AFTER_MINUTES // POLL_MINUTES)})"
+    deployed = nova_tracker(templates, interpreter,
+                            rewrite=lambda text: text.replace(planned, "States.MathAdd($.polls, 1)"))
+    parent_name = tracker_execution_name(NOVA_JOB_NAME, NOVA_JOB_ARN)
+    parent_arn = deployed.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + parent_name
+    # The child the lost first attempt started: it saw the job end and closed.
+    nova_polls(bedrock, "Completed", outputModelArn=NOVA_MODEL_ARN)
+    child = deployed.sfn.start_execution(
+        stateMachineArn=deployed.state_machine_arn, name="handover-" + hashlib.md5(parent_arn.encode()).hexdigest(),
+        input=json.dumps({**launch_input(), "polls": 1}))["executionArn"]
+    assert moto_asl.wait_until_finished(deployed.sfn, child)["status"] == "SUCCEEDED"
+    nova_polls(bedrock, "InProgress")  # the parent's one poll before it hands over
+
+    parent = deployed.run(launch_input())
+
+    assert parent["executionArn"] == parent_arn and parent["status"] == "SUCCEEDED"
+    assert moto_asl.entered_states(deployed.history(parent_arn))[-2:] == ["Continue in a new execution",
+                                                                           "Handed over"]
+    assert deployed.clock.backoffs == []  # not retried: the name says the child exists
+    # Not overwritten by a failure report (the parent's own poll, run after the child here, wrote its status).
+    assert not deployed.parameter(TrackerEnv.STATUS_PARAMETER).startswith("TrackerGaveUp")
+    assert [n["attributes"]["status"] for n in deployed.notifications()] == ["Completed"]  # the child's only
+    bedrock.assert_done()
