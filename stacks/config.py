@@ -739,7 +739,8 @@ def resolve_context(
                 base = None  # another task: it starts from its own defaults
         if top in OBJECT_KEYS and isinstance(value, Mapping) and isinstance(base, Mapping):
             value = merge_objects(base, value)
-        settings[top] = value
+        # A copy: dotted keys are applied to it below, and the caller's context must stay as it was given.
+        settings[top] = copy.deepcopy(value)
 
     for full_key, top, raw in dotted:
         if settings.get(top) is None:

@@ -413,3 +413,17 @@ def test_a_dataset_named_as_before_tasks_points_to_its_new_place() -> None:
                                     "validation": "char-limit-validation.jsonl"})
     assert any("file not found" in p and "training-data/char-limit/training.jsonl" in p and "drop rft:dataset" in p
                for p in problems), problems
+
+
+def test_building_the_config_leaves_the_given_context_as_it_was() -> None:
+    """Dotted keys are laid over a copy: the caller's objects (cdk.json's, a test's shared context) never change."""
+    import copy
+
+    from stacks.config import build_config
+
+    context = {"rft:grader": {"logRetentionDays": 30}, "rft:grader.memoryMb": "1024",
+               "rft:nova": {"hyperParameters": {"epochCount": 2}}, "rft:nova.hyperParameters.batchSize": "16"}
+    given = copy.deepcopy(context)
+    config = build_config(context, project_context={})  # -c objects that cdk.json does not have
+    assert context == given
+    assert config.stacks[0].grader.memory_mb == 1024 and config.stacks[0].hyperparameters["batchSize"] == 16
