@@ -274,6 +274,8 @@ class StackTemplate:
     def resource_policy(self, action: str, resource: str) -> Policy | None:
         """The policy the resource itself carries in this stack, if any: a bucket's or topic's policy, a
         function's resource-based policy, a role's trust policy (for sts:AssumeRole)."""
+        if not resource.startswith("arn:"):
+            return None  # "*": an action without resource-level permissions has no resource to carry a policy
         service = resource.split(":")[2]
         if service == "s3":
             bucket = resource.split(":::", 1)[1].split("/", 1)[0]

@@ -23,7 +23,7 @@ import fnmatch
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,8 @@ from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOK
 
 NOVA, MANTLE = "BedrockRft-Nova2Lite", "BedrockRft-GptOss20b"
 CONFIGS = {"default": {}, "judge+deploy": {"rft:task": "llm-judge", "rft:nova.createModelDeployment": True}}
-WHO = {NOVA: ("launcher", "tracker", "grader", "service role", "Bedrock"),
-       MANTLE: ("launcher", "tracker", "grader", "Bedrock")}
+WHO = {NOVA: ("launcher", "tracker", "grader", "state machine", "service role", "Bedrock"),
+       MANTLE: ("launcher", "tracker", "grader", "state machine", "Bedrock")}
 SUBJECTS = [f"{config} {stack} {who}" for config in CONFIGS for stack, whos in WHO.items() for who in whos]
 REGIONS = {model.stack_name: model.region for model in RFT_MODELS}
 OTHER_ACCOUNT = "999999999999"
@@ -451,6 +451,7 @@ def subjects_of(config: str, stack: StackTemplate, world: World, spec: dict[str,
         subject.allowed += log_writes(stack.log_group_name(function), stack.region, ACCOUNT)
         found.append(subject)
     launcher_subject, tracker_subject, grader_subject = found
+    found.append(state_machine_subject(prefix, stack, known))
     grader = stack.function(GRADER_HANDLER)
     region = stack.region
 
@@ -585,6 +586,75 @@ def subjects_of(config: str, stack: StackTemplate, world: World, spec: dict[str,
         })
         found.append(bedrock)
     return found
+
+
+# What Step Functions itself does as the state machine's role, besides its tasks: deliver the execution
+# logs to CloudWatch Logs and send X-Ray traces (actions without resource-level permissions).
+STEP_FUNCTIONS_OWN_CALLS = (
+    *(f"logs:{action}" for action in ("CreateLogDelivery", "GetLogDelivery", "UpdateLogDelivery",
+                                      "DeleteLogDelivery", "ListLogDeliveries", "PutResourcePolicy",
+                                      "DescribeResourcePolicies", "DescribeLogGroups")),
+    *(f"xray:{action}" for action in ("PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules",
+                                      "GetSamplingTargets")),
+)
+
+
+def _task_call(resource: str, parameters: dict[str, Any], region: str, endpoint: str) -> AwsCall | None:
+    """The SDK call a Task state's integration makes, as the recorder would have seen it."""
+    if resource.endswith(":states:::aws-sdk:ssm:getParameter"):
+        return AwsCall("ssm", "GetParameter", region, {"Name": parameters["Name"]}, endpoint)
+    if resource.endswith(":states:::aws-sdk:ssm:putParameter"):
+        return AwsCall("ssm", "PutParameter", region, {"Name": parameters["Name"],
+                                                        "Overwrite": parameters["Overwrite"]}, endpoint)
+    if resource.endswith(":states:::sns:publish"):
+        return AwsCall("sns", "Publish", region, {"TopicArn": parameters["TopicArn"]}, endpoint)
+    if resource.endswith(":states:::states:startExecution"):
+        return AwsCall("stepfunctions", "StartExecution", region, {"stateMachineArn": parameters["StateMachineArn"]},
+                       endpoint)
+    return None
+
+
+def state_machine_subject(prefix: str, stack: StackTemplate, known: Knowledge) -> Subject:
+    """The tracker state machine's role, with the calls its Task states make, read from the resolved
+    definition: every Task is mapped (an unknown integration fails), and the SDK integrations go through
+    the same table as the Lambdas' recorded calls (so SNS publishing brings the topic key's use)."""
+    (machine_id,) = stack.of_type("AWS::StepFunctions::StateMachine")
+    properties = stack.resources[machine_id]["Properties"]
+    definition = json.loads(str(stack.resolve(properties["DefinitionString"], f"{machine_id}.DefinitionString")))
+    role_arn = stack.resolve(properties["RoleArn"], f"{machine_id}.RoleArn")
+    role = next(r for r in stack.roles() if r.arn == role_arn)
+    region, https = stack.region, f"https://states.{stack.region}.amazonaws.com"
+    subject = Subject(f"{prefix} state machine", stack, role.session("states"), role)
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        resource, parameters = state["Resource"], state.get("Parameters", {})
+        # A Lambda task with only the payload back names the function itself as its resource.
+        function = (str(parameters["FunctionName"]) if resource.endswith(":states:::lambda:invoke")
+                    else resource if resource.startswith("arn:aws:lambda:") else None)
+        if function is not None:
+            subject.allowed.append(Access(f"{name}: invoke", "lambda:InvokeFunction", function))
+            continue
+        call = _task_call(resource, parameters, region, https)
+        if call is None:
+            raise UnmappedCall(f"{stack.stack_name}: the state {name!r} calls {resource}, which is not mapped")
+        subject.allowed += [replace(access, call=f"{name}: {access.call}")
+                            for access in accesses_of(call, ACCOUNT, known)]
+    subject.allowed += [Access("Step Functions delivers logs and traces", action, "*")
+                        for action in STEP_FUNCTIONS_OWN_CALLS]
+    machine_arn = next(a.resource for a in subject.allowed if a.action == "states:StartExecution")
+    subject.refused.update({
+        "another function": Access("Invoke", "lambda:InvokeFunction",
+                                   f"arn:aws:lambda:{region}:{ACCOUNT}:function:someone-elses-function"),
+        "another topic": Access("Publish", "sns:Publish", f"arn:aws:sns:{region}:{ACCOUNT}:someone-elses-topic"),
+        "another state machine": Access("StartExecution", "states:StartExecution",
+                                        machine_arn.rsplit(":", 1)[0] + ":someone-elses-tracker"),
+        "the job id parameter (written by the stack only)": Access(
+            "PutParameter", "ssm:PutParameter",
+            f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/bedrock-rft/{stack.stack_name}/job/id",
+            {"ssm:Overwrite": "true"}),
+    })
+    return subject
 
 
 def _logs_bucket(stack: StackTemplate) -> str:
