@@ -52,6 +52,11 @@ def expect_notification(aws: StubbedAws, topic: str, status: str, variant: str) 
     )
 
 
+def the_delete_stops_a_running_job(aws: StubbedAws) -> None:
+    nova_job_is(aws, "InProgress")
+    aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+
+
 def nova_delete(aws: StubbedAws, lambda_context) -> dict:
     return launcher.on_event(cfn_event("Delete", nova_spec(), request_id="req-0009", physical_id=NOVA_JOB_ARN),
                              lambda_context)
@@ -63,8 +68,7 @@ def test_a_stack_that_goes_records_the_stopped_job_and_tells_the_topic(
 ) -> None:
     monkeypatch.setenv(LauncherEnv.TOPIC_ARN, NOVA_TOPIC)
     ledger = seed_ledger(nova_aws, NOVA_LEDGER_URI, NOVA_JOB_ARN)
-    nova_job_is(nova_aws, "InProgress")
-    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    the_delete_stops_a_running_job(nova_aws)
     stack_status_is(nova_aws, stack_status)
     nova_job_is(nova_aws, "Stopping")
     expect_notification(nova_aws, NOVA_TOPIC, "Stopping", "nova")
@@ -89,8 +93,7 @@ def test_an_update_that_deletes_a_job_leaves_the_record_to_its_tracker(
     """The tracker lives on after a replacement and records the job's real end: no second word here."""
     monkeypatch.setenv(LauncherEnv.TOPIC_ARN, NOVA_TOPIC)
     ledger = seed_ledger(nova_aws, NOVA_LEDGER_URI, NOVA_JOB_ARN)
-    nova_job_is(nova_aws, "InProgress")
-    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    the_delete_stops_a_running_job(nova_aws)
     stack_status_is(nova_aws, stack_status)
 
     nova_delete(nova_aws, lambda_context)
@@ -118,8 +121,7 @@ def test_an_unreadable_stack_status_still_records_and_a_failed_notification_neve
     all the same, and the Delete succeeds (a failed one would leave the stack DELETE_FAILED)."""
     monkeypatch.setenv(LauncherEnv.TOPIC_ARN, NOVA_TOPIC)
     ledger = seed_ledger(nova_aws, NOVA_LEDGER_URI, NOVA_JOB_ARN)
-    nova_job_is(nova_aws, "InProgress")
-    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    the_delete_stops_a_running_job(nova_aws)
     nova_aws.stub("cloudformation").add_client_error("describe_stacks", "AccessDenied", "not authorized", 403)
     nova_job_is(nova_aws, "Stopping")
     nova_aws.stub("sns").add_client_error("publish", "InternalError", "try later", 500)
@@ -135,8 +137,7 @@ def test_an_unreadable_stack_status_still_records_and_a_failed_notification_neve
 def test_a_launcher_without_the_topic_records_in_the_ledger_only(nova_aws: StubbedAws, lambda_context) -> None:
     """A launcher deployed before it was given the topic: the ledger still gets the job's end."""
     ledger = seed_ledger(nova_aws, NOVA_LEDGER_URI, NOVA_JOB_ARN)
-    nova_job_is(nova_aws, "InProgress")
-    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    the_delete_stops_a_running_job(nova_aws)
     stack_status_is(nova_aws, "DELETE_IN_PROGRESS")
     nova_job_is(nova_aws, "Stopping")
     nova_delete(nova_aws, lambda_context)
@@ -174,8 +175,7 @@ def test_with_little_time_left_the_delete_stops_the_job_and_returns_without_the_
     monkeypatch.setenv(LauncherEnv.TOPIC_ARN, NOVA_TOPIC)
     lambda_context.remaining_millis = int((launcher.DEADLINE_MARGIN_SECONDS + launcher.RECORD_STOP_MIN_SECONDS - 1)
                                           * 1000)
-    nova_job_is(nova_aws, "InProgress")
-    nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
+    the_delete_stops_a_running_job(nova_aws)
     assert nova_delete(nova_aws, lambda_context) == {"PhysicalResourceId": NOVA_JOB_ARN}
     nova_aws.assert_done()
     assert nova_aws.operations() == ["GetModelCustomizationJob", "StopModelCustomizationJob"]
