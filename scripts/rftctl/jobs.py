@@ -204,6 +204,9 @@ def status_lines(stack: DeployedStack, progress: JobProgress, now: datetime) -> 
         lines.append(f"model      {state.output_model}")
     if state.failure_message:
         lines.append(f"failure    {' '.join(state.failure_message.split())}")
+    dashboard = stack.optional_output(Output.DASHBOARD_URL)  # absent on a stack from before monitoring
+    if dashboard:
+        lines.append(f"dashboard  {dashboard}")
     return lines
 
 
@@ -230,6 +233,7 @@ def status_data(stack: DeployedStack, progress: JobProgress, now: datetime) -> d
         "rewardMetrics": progress.reward_metrics,
         "outputModel": state.output_model,
         "failureMessage": " ".join(state.failure_message.split()) if state.failure_message else None,
+        "dashboardUrl": stack.optional_output(Output.DASHBOARD_URL),
     }
 
 

@@ -212,7 +212,7 @@ def test_status_json_has_the_facts_of_the_status_lines(rftctl, aws) -> None:
                    {"name": "training", "status": "InProgress"}],
         "createdAt": STARTED.isoformat(), "endedAt": None, "elapsedSeconds": 42.5 * 60,
         "progress": pytest.approx(2 / 3), "step": None, "totalSteps": None, "estimatedFinish": None,
-        "rewardMetrics": {}, "outputModel": None, "failureMessage": None,
+        "rewardMetrics": {}, "outputModel": None, "failureMessage": None, "dashboardUrl": None,
     }
 
 

@@ -59,6 +59,17 @@ def test_nova_status_shows_stages_progress_and_elapsed_time(rftctl, aws) -> None
     ]
 
 
+def test_status_links_the_stacks_dashboard_when_it_has_one(rftctl, aws) -> None:
+    """A stack deployed with monitoring publishes DashboardUrl; one from before has none, and no line."""
+    url = "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/x"
+    expect_nova_stack(aws, DashboardUrl=url)
+    expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, NOVA_JOB_ARN)
+    expect_nova_job(aws, nova_job("InProgress", statusDetails=stages("Completed", "Completed", "InProgress")))
+    result = rftctl("status", "--stack", NOVA_STACK, utc_now=at(42.5))
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == f"dashboard  {url}"
+
+
 def test_status_falls_back_to_the_job_id_output_while_the_parameter_is_unset(rftctl, aws) -> None:
     expect_nova_stack(aws)
     expect_parameter(aws, NOVA_REGION, NOVA_JOB_ID_PARAMETER, "NONE")
