@@ -71,6 +71,17 @@ def format_table(
     return "\n".join(out)
 
 
+def is_finite_number(value: object) -> bool:
+    """A JSON number a figure can be made of: not a bool, not NaN or infinite, and not an integer too
+    large for a float (JSON allows 10**400; ``math.isfinite`` raises on it)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def format_number(value: float | int | None, digits: int = 3) -> str:
     if value is None:
         return "-"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lambda_reward.runtime.contract import METRIC_TYPES, PASS_METRIC, ResultKey
 
-from .console import format_number, format_percent, format_table
+from .console import format_number, format_percent, format_table, is_finite_number
 
 
 def metric(result: dict[str, Any], name: str) -> float | None:
@@ -86,10 +85,6 @@ def results_table(results: Sequence[dict[str, Any]]) -> str:
     return format_table(["id", "reward", "pass", *names], rows, right_align=range(1, 3 + len(names)))
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _same_id(sent: object, returned: object) -> bool:
     # Bedrock matches results by id: 7 and "7" (or True and 1) are different ids.
     return type(sent) is type(returned) and sent == returned
@@ -118,7 +113,7 @@ def reply_problems(samples: Sequence[dict[str, Any]], reply: object) -> list[str
             problems.append(f"{where}: {ResultKey.ID} is {result[ResultKey.ID]!r}, expected "
                             f"{sample.get(ResultKey.ID)!r} (same order, same type)")
         score = result.get(ResultKey.REWARD)
-        if not _is_number(score):
+        if not is_finite_number(score):
             problems.append(f"{where}: {ResultKey.REWARD} is {score!r}, expected a number")
         elif not 0.0 <= score <= 1.0:
             problems.append(f"{where}: {ResultKey.REWARD} {score} is outside [0, 1]")
@@ -135,7 +130,7 @@ def reply_problems(samples: Sequence[dict[str, Any]], reply: object) -> list[str
                 continue
             if not isinstance(entry.get("name"), str) or not entry["name"]:
                 problems.append(f"{label}.name is {entry.get('name')!r}, expected a non-empty string")
-            if not _is_number(entry.get("value")):
+            if not is_finite_number(entry.get("value")):
                 problems.append(f"{label}.value is {entry.get('value')!r}, expected a number")
             if entry.get("type") not in METRIC_TYPES:
                 problems.append(f"{label}.type is {entry.get('type')!r}, expected Reward or Metric")

@@ -180,3 +180,11 @@ def test_reply_problems_counts_and_shapes() -> None:
         "result 0 (sample id 0): aggregate_reward_score is None, expected a number",
         "result 1 (sample id 2): aggregate_reward_score is True, expected a number",
     ]
+    # JSON allows an integer no float can hold: a problem with the reply, never a crash of the check.
+    huge = json.loads(json.dumps(grade_batch(samples)))
+    huge[0]["aggregate_reward_score"] = 10**400
+    huge[1]["metrics_list"] = [{"name": "n", "value": -(10**400), "type": "Metric"}]
+    problems = reply_problems(samples, huge)
+    assert len(problems) == 2 and "aggregate_reward_score is 1000" in problems[0]
+    assert problems[1].startswith("result 1 (sample id 2): metrics_list[0].value is -1000")
+    assert problems[1].endswith(", expected a number")
