@@ -13,17 +13,16 @@ import base64
 import html
 import io
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lambda_reward.runtime.contract import METRICS_NAMESPACE
 from stacks.rft_job.runtime.contract import JOB_RESOURCE_TYPE, JobProperty, Output, Variant, default_mantle_base_url
 
-from .console import format_number, json_document
+from .console import format_duration, format_number, format_percent, is_finite_number, json_document
 from .documents import DocumentError, field_of, read_json_document, write_json_document
 from .errors import CliError
 from .reward_metrics import (
@@ -442,36 +441,27 @@ def e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _is_number(value: Any) -> bool:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float (a hand-edited 10**400)
-        return False
-
-
 def fmt_reward(value: Any) -> str:
-    return f"{value:.3f}" if _is_number(value) else "-"
+    return f"{value:.3f}" if is_finite_number(value) else "-"
 
 
 def fmt_percent(value: Any) -> str:
-    return f"{value * 100:.0f}%" if _is_number(value) else "-"
+    return format_percent(value) if is_finite_number(value) else "-"
 
 
 def fmt_count(value: Any) -> str:
     """A count or a task's answer metric (a length): whole numbers as they are, else one decimal."""
-    if not _is_number(value):
+    if not is_finite_number(value):
         return "-"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def fmt_signed(value: Any) -> str:
-    return f"{value:+.3f}" if _is_number(value) else "-"
+    return f"{value:+.3f}" if is_finite_number(value) else "-"
 
 
 def fmt_interval(interval: Any, fmt: Callable[[Any], str]) -> str:
-    if isinstance(interval, list | tuple) and len(interval) == 2 and all(_is_number(v) for v in interval):
+    if isinstance(interval, list | tuple) and len(interval) == 2 and all(is_finite_number(v) for v in interval):
         return f"{fmt(interval[0])} – {fmt(interval[1])}"
     return "-"
 
@@ -489,8 +479,7 @@ def fmt_time(value: str | None) -> str:
 def _duration(start: str | None, end: str | None) -> str | None:
     try:
         if start and end:
-            seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-            return str(timedelta(seconds=int(max(0.0, seconds))))
+            return format_duration((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
     except (ValueError, TypeError):
         return None
     return None
@@ -802,7 +791,7 @@ def _compare_section(document: Mapping[str, Any] | None) -> str:
     if difference:
         rate = difference.get("passRate")
         rows.append(["difference", "tuned − base",
-                     f"{rate * 100:+.0f} points" if _is_number(rate) else "-",
+                     f"{rate * 100:+.0f} points" if is_finite_number(rate) else "-",
                      e(fmt_interval(difference.get("passRateCi95"), lambda v: f"{v * 100:+.0f}") + " points"),
                      fmt_signed(difference.get("meanReward")),
                      e(fmt_interval(difference.get("meanRewardCi95"), fmt_signed)), ""])

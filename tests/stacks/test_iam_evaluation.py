@@ -74,6 +74,7 @@ from tests.stacks.rft_job.builders import (
     cfn_event,
     nova_job_description,
     s3_body,
+    stack_status_is,
     training_jsonl,
 )
 from tests.stacks.rft_job.fake_mantle import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, SIGNING_REGION, FakeMantle
@@ -183,14 +184,6 @@ def expect_tracker_start(aws: StubbedAws, spec: dict[str, Any]) -> None:
         {"stateMachineArn": machine, "name": ANY, "input": ANY})
 
 
-def stack_status(aws: StubbedAws, stack: StackTemplate, status: str = "UPDATE_COMPLETE") -> None:
-    aws.stub("cloudformation").add_response(
-        "describe_stacks",
-        {"Stacks": [{"StackName": stack.stack_name, "StackId": stack.stack_id, "CreationTime": NOW,
-                     "StackStatus": status}]},
-        {"StackName": stack.stack_id})
-
-
 # A Delete that is an update's cleanup of a replaced job, and one that is the stack's own delete (the
 # launcher then records the job's end and tells the topic: the tracker goes with the stack).
 DELETES = (("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False), ("DELETE_IN_PROGRESS", True))
@@ -240,7 +233,7 @@ def run_nova(world: World) -> dict[str, Any]:
             aws = world.aws()
             describe(aws, NOVA_JOB_ARN, "InProgress")
             aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
-            stack_status(aws, stack, status)
+            stack_status_is(aws, status, stack.stack_id)
             if going:
                 describe(aws, NOVA_JOB_ARN, "Stopping")
                 aws.stub("sns").add_response("publish", {"MessageId": "m-2"})
@@ -281,7 +274,7 @@ def run_nova(world: World) -> dict[str, Any]:
         aws = world.aws()
         describe(aws, NOVA_JOB_ARN_2, "InProgress")
         ssm_value(aws, env["JOB_ID_PARAMETER"], NOVA_JOB_ARN)
-        stack_status(aws, stack)
+        stack_status_is(aws, "UPDATE_COMPLETE", stack.stack_id)
         ssm_value(aws, env["JOB_ID_PARAMETER"], NOVA_JOB_ARN)
         describe(aws, NOVA_JOB_ARN_2, "InProgress")
         aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN_2})
@@ -335,7 +328,7 @@ def run_mantle(world: World) -> dict[str, Any]:
             assert world.mantle is not None
             world.mantle.jobs[OLD_MANTLE_JOB]["status"] = "running"
             aws = world.aws()
-            stack_status(aws, stack, status)
+            stack_status_is(aws, status, stack.stack_id)
             if going:
                 aws.stub("sns").add_response("publish", {"MessageId": "m-2"})
             launcher.on_event(event("Delete", physical_id=OLD_MANTLE_JOB), context)
@@ -367,7 +360,7 @@ def run_mantle(world: World) -> dict[str, Any]:
         fake.add_job(id=OLD_MANTLE_JOB, status="running")
         aws = world.aws()
         ssm_value(aws, env["JOB_ID_PARAMETER"], job["id"])
-        stack_status(aws, stack)
+        stack_status_is(aws, "UPDATE_COMPLETE", stack.stack_id)
         ssm_value(aws, env["JOB_ID_PARAMETER"], job["id"])
         tracker.handler({"variant": "mantle", "jobId": OLD_MANTLE_JOB, "jobName": "old", "polls": 3}, context)
         assert fake.jobs[OLD_MANTLE_JOB]["status"] == "cancelled"

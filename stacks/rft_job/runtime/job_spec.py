@@ -324,23 +324,23 @@ def fingerprint_of_raw(raw: str | Mapping[str, Any] | None) -> str | None:
         return None
 
 
-def variant_of_raw(raw: str | Mapping[str, Any] | None) -> Variant | None:
-    """The variant named in a spec, without validating the rest (used by Delete)."""
+def _field_of_raw(raw: str | Mapping[str, Any] | None, key: str) -> Any:
+    """One field of a spec that may not validate (what Delete reads): None when it is not a JSON object."""
     try:
-        data = _load_json_object(raw)
+        return _load_json_object(raw).get(key)
     except JobSpecError:
         return None
-    variant = data.get(SpecKey.VARIANT)
+
+
+def variant_of_raw(raw: str | Mapping[str, Any] | None) -> Variant | None:
+    """The variant named in a spec, without validating the rest (used by Delete)."""
+    variant = _field_of_raw(raw, SpecKey.VARIANT)
     return Variant(variant) if variant in VARIANTS else None
 
 
 def ledger_uri_of_raw(raw: str | Mapping[str, Any] | None) -> str | None:
     """The job ledger's URI named in a spec, without validating the rest (used by Delete)."""
-    try:
-        data = _load_json_object(raw)
-    except JobSpecError:
-        return None
-    uri = data.get(SpecKey.LEDGER_URI)
+    uri = _field_of_raw(raw, SpecKey.LEDGER_URI)
     return uri if isinstance(uri, str) and _S3_URI.match(uri) else None
 
 

@@ -18,6 +18,7 @@ from tests.stacks.rft_job.builders import (
     NOW,
     StubbedAws,
     nova_job_description,
+    stack_status_is,
 )
 from tests.stacks.rft_job.fake_mantle import FakeMantle
 
@@ -549,18 +550,6 @@ def test_mantle_throttling_is_raised(mantle_env, mantle: FakeMantle, west_aws: S
 STACK_ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack/BedrockRft-Nova2Lite/0f3c5a10"
 
 
-def stack_is(aws: StubbedAws, status: str) -> None:
-    aws.stub("cloudformation").add_response(
-        "describe_stacks",
-        {
-            "Stacks": [
-                {"StackName": "BedrockRft-Nova2Lite", "StackId": STACK_ARN, "CreationTime": NOW, "StackStatus": status}
-            ]
-        },
-        {"StackName": STACK_ARN},
-    )
-
-
 @pytest.fixture
 def nova_env_with_stack(nova_env, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STACK_ID", STACK_ARN)
@@ -575,7 +564,7 @@ def test_a_replaced_job_still_running_is_stopped_once_the_stack_settled(
     """CloudFormation's cleanup Delete of the replaced job failed: its own tracker stops it."""
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)  # the stack's job is another one now
-    stack_is(nova_aws, stack_status)
+    stack_status_is(nova_aws, stack_status, STACK_ARN)
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN_2)  # read again once the stack has settled
     bedrock_returns(nova_aws, nova_job("InProgress"))  # NovaJobs.stop checks it still runs
     nova_aws.stub("bedrock").add_response("stop_model_customization_job", {}, {"jobIdentifier": NOVA_JOB_ARN})
@@ -603,7 +592,7 @@ def test_a_job_that_is_not_current_yet_is_left_alone_while_the_stack_changes(
     # A new job's first polls come before CloudFormation sets the job id parameter to it.
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, "NONE")
-    stack_is(nova_aws, stack_status)
+    stack_status_is(nova_aws, stack_status, STACK_ARN)
     tracker.handler(nova_event(), lambda_context)
     nova_aws.assert_done()
     assert "StopModelCustomizationJob" not in nova_aws.operations()
@@ -615,7 +604,7 @@ def test_a_job_that_became_current_while_the_stack_settled_is_not_stopped(
     """The parameter read before the stack check predates the update that made this job current."""
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, "NONE")  # a first deploy: not set yet
-    stack_is(nova_aws, "CREATE_COMPLETE")  # ...and meanwhile CloudFormation set it and finished
+    stack_status_is(nova_aws, "CREATE_COMPLETE", STACK_ARN)  # ...and meanwhile CloudFormation set it and finished
     ssm_has(nova_aws, JOB_ID_PARAM, NOVA_JOB_ARN)
     tracker.handler(nova_event(), lambda_context)
     nova_aws.assert_done()
@@ -640,11 +629,7 @@ def test_a_replaced_mantle_job_is_cancelled_once_the_stack_settled(
     monkeypatch.setenv("STACK_ID", west_stack)
     job = mantle.add_job(status="running")
     ssm_has(west_aws, JOB_ID_PARAM, "ftjob-the-new-one")
-    west_aws.stub("cloudformation").add_response(
-        "describe_stacks",
-        {"Stacks": [{"StackName": "S", "StackId": west_stack, "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE"}]},
-        {"StackName": west_stack},
-    )
+    stack_status_is(west_aws, "UPDATE_COMPLETE", west_stack)
     ssm_has(west_aws, JOB_ID_PARAM, "ftjob-the-new-one")
     tracker.handler(mantle_event(job["id"], polls=3), lambda_context)
     assert mantle.jobs[job["id"]]["status"] == "cancelled"
@@ -724,7 +709,7 @@ def test_a_stop_that_keeps_failing_is_reported_once_and_tracking_goes_on(
     """The stack's Delete failed to stop the job; its tracker cannot either (same denial)."""
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, None)
-    stack_is(nova_aws, "DELETE_FAILED")
+    stack_status_is(nova_aws, "DELETE_FAILED", STACK_ARN)
     ssm_has(nova_aws, JOB_ID_PARAM, None)
     bedrock_returns(nova_aws, nova_job("InProgress"))
     nova_aws.stub("bedrock").add_client_error("stop_model_customization_job", "AccessDeniedException", "denied", 403)
@@ -739,7 +724,7 @@ def test_a_stop_that_keeps_failing_is_reported_once_and_tracking_goes_on(
     # The next poll tries again, and says nothing more.
     bedrock_returns(nova_aws, nova_job("InProgress"))
     ssm_has(nova_aws, JOB_ID_PARAM, None)
-    stack_is(nova_aws, "DELETE_FAILED")
+    stack_status_is(nova_aws, "DELETE_FAILED", STACK_ARN)
     ssm_has(nova_aws, JOB_ID_PARAM, None)
     bedrock_returns(nova_aws, nova_job("InProgress"))
     nova_aws.stub("bedrock").add_client_error("stop_model_customization_job", "AccessDeniedException", "denied", 403)
