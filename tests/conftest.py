@@ -28,6 +28,10 @@ from app import build_app  # noqa: E402
 from stacks.rft_stack import RftStack  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Imported only when installed, with a fallback: botocore.httpsession takes certifi's CA bundle if it can
+# import it and its own otherwise. The test tools install it (moto needs requests); neither synth nor a
+# Lambda needs it, so the import checks leave it out.
+OPTIONAL_WHEN_INSTALLED = frozenset({"certifi"})
 
 
 def load_script(path: Path, name: str) -> ModuleType:

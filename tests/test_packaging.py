@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from tests.conftest import OPTIONAL_WHEN_INSTALLED
+
 ROOT = Path(__file__).resolve().parents[1]
-# botocore.httpsession imports certifi whenever it is installed (the test tools bring it: moto needs
-# requests), and falls back to its own CA bundle otherwise: not something synth needs.
-OPTIONAL_SYNTH_IMPORTS = {"certifi"}
 REQUIREMENT_FILES = [
     "requirements.txt",
     "lambda_reward/runtime/requirements.txt",
@@ -105,7 +104,7 @@ def test_requirements_txt_holds_everything_synth_imports() -> None:
     assert result.returncode == 0, result.stderr
     imported = {normalized(name) for name in json.loads(result.stdout.strip().splitlines()[-1])}
     project = {"bedrock-rft-cdk"}
-    missing = imported - requirement_closure(ROOT / "requirements.txt") - project - OPTIONAL_SYNTH_IMPORTS
+    missing = imported - requirement_closure(ROOT / "requirements.txt") - project - OPTIONAL_WHEN_INSTALLED
     assert missing == set(), f"synth imports distributions requirements.txt does not install: {sorted(missing)}"
 
 

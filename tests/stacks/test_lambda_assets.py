@@ -22,15 +22,12 @@ from typing import Any
 import pytest
 
 from app import build_app
-from tests.conftest import CDK_CONTEXT
+from tests.conftest import CDK_CONTEXT, OPTIONAL_WHEN_INSTALLED
 
 CDK_OWNED_HANDLERS = {"framework.onEvent", "index.handler"}  # the Provider framework's and CDK's own code
 # What Lambda's Python runtime itself provides. Powertools imports botocore if it can (for a
 # user-agent hook) and does without it; a function that needs a pinned SDK ships it.
 LAMBDA_RUNTIME_PROVIDES = {"boto3", "botocore", "jmespath", "urllib3", "dateutil", "s3transfer", "six"}
-# Imported only when installed, with a fallback: botocore.httpsession takes certifi's CA bundle if it
-# can import it and its own otherwise (here it is installed for the test tools: moto needs requests).
-OPTIONAL_WHEN_INSTALLED = {"certifi"}
 
 # Runs in the fresh interpreter: sys.argv[1] is a JSON job.
 PROBE = r"""
